@@ -1,0 +1,5 @@
+"""Allow `python -m aurora`."""
+
+from aurora.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,20 @@
+"""`aurora token`: create enrolment tokens"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aurora.cli.common import not_yet
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "token", help="create enrolment tokens", description="create enrolment tokens"
+    )
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return not_yet("token", 4, "enrolment tokens")

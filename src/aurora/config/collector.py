@@ -1,0 +1,18 @@
+"""[collector] section: where the collector keeps its state and where it listens for sensors."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from aurora.config.base import Section
+
+
+class CollectorConfig(Section):
+    state_dir: Path = Path("/var/lib/aurora")
+    listen: str = Field(default="0.0.0.0:9443", pattern=r"^\[?[0-9A-Za-z.:_-]*\]?:\d{1,5}$")
+    advertised_endpoint: str = ""
+    store: str = Field(default="sqlite", pattern=r"^(sqlite)$")
+    retention_days: int = Field(default=30, ge=1)
+    retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
+    max_batch_bytes: int = Field(default=16 * 1024**2, ge=1024)
+    cert_lifetime_hours: int = Field(default=24, ge=1)
