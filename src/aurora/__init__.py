@@ -1,3 +1,3 @@
-"""Aurora EDR: endpoint sensors, a collector with Sigma detection, a console, and offline hunting."""
+"""Aurora EDR: endpoint sensors, a Sigma-driven collector, a console, and offline hunting."""
 
 __version__ = "0.1.0"

@@ -99,5 +99,5 @@ def test_decompression_bomb_is_bounded() -> None:
         events=bomb,
         uncompressed_size=10,
     )
-    with pytest.raises(BatchDecodeError, match="corrupt zstd|differs"):
+    with pytest.raises(BatchDecodeError, match=r"corrupt zstd|differs"):
         decode_events(batch, max_uncompressed=1024 * 1024)

@@ -1,4 +1,4 @@
-"""Configuration: defaults, file + environment overrides, and every error path (one line, exit 2)."""
+"""Configuration: defaults, file and environment overrides, every error path (one line, exit 2)."""
 
 from __future__ import annotations
 

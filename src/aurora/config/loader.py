@@ -36,7 +36,7 @@ class AuroraConfig(Section):
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
-    """The file to read when none is given: $AURORA_CONFIG, else /etc/aurora/aurora.toml if present."""
+    """The file to read when none is given: $AURORA_CONFIG, else /etc/aurora/aurora.toml."""
     env = os.environ if env is None else env
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
@@ -104,7 +104,7 @@ def _apply_env(data: dict[str, Any], var: str, raw: str) -> None:
 
 
 def _parse_env_value(raw: str) -> Any:
-    """Environment values are TOML literals when they parse as one (42, true, ["a"]), else strings."""
+    """Environment values are TOML literals when they parse (42, true, ["a"]), else strings."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
