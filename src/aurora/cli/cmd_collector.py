@@ -1,22 +1,70 @@
-"""`aurora collector`: run the collector (gRPC ingest, detection, REST API)"""
+"""`aurora collector`: run the collector until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from pathlib import Path
 from typing import Any
 
-from aurora.cli.common import not_yet
+from aurora.cli.common import config_from_args
+from aurora.config import AuroraConfig
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "collector",
         help="run the collector (gRPC ingest, detection, REST API)",
-        description="run the collector (gRPC ingest, detection, REST API)",
+        description="Run the collector: enrolment and sensor streams on one mTLS port, storage, "
+        "detection. Logs `collector ready` once listening.",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", metavar="DIR", help="default [collector] state_dir")
+    parser.add_argument(
+        "--listen", metavar="ADDR:PORT", help="sensor port (default [collector] listen, :9443)"
+    )
+    parser.add_argument(
+        "--api-listen", metavar="ADDR:PORT", help="REST API address (default [api] listen)"
+    )
     parser.set_defaults(func=run)
 
 
+def apply_overrides(config: AuroraConfig, args: argparse.Namespace) -> AuroraConfig:
+    """The configuration with --state-dir/--listen/--api-listen applied (validated)."""
+    from aurora.collector.server import parse_listen
+
+    collector: dict[str, Any] = {}
+    if getattr(args, "state_dir", None):
+        collector["state_dir"] = Path(args.state_dir)
+    if getattr(args, "listen", None):
+        parse_listen(args.listen, "--listen")
+        collector["listen"] = args.listen
+    update: dict[str, Any] = {}
+    if collector:
+        update["collector"] = config.collector.model_copy(update=collector)
+    if getattr(args, "api_listen", None):
+        parse_listen(args.api_listen, "--api-listen")
+        update["api"] = config.api.model_copy(update={"listen": args.api_listen})
+    return config.model_copy(update=update) if update else config
+
+
 def run(args: argparse.Namespace) -> int:
-    return not_yet("collector", 4, "the collector")
+    # Imported here: grpc is heavy and `aurora --help` should not pay for it.
+    from aurora.collector.server import Collector
+
+    config = apply_overrides(config_from_args(args), args)
+    stop = threading.Event()
+
+    def _signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _signal)
+    signal.signal(signal.SIGINT, _signal)
+    collector = Collector(config)
+    collector.start()
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        collector.stop()
+    return 0

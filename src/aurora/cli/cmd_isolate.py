@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aurora.cli.common import not_yet
+from aurora.api.cli_support import add_target_args, run_action
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "isolate",
         help="isolate a host from the network (nftables)",
-        description="isolate a host from the network (nftables)",
+        description="Cut a host off the network except for the collector (and DNS/DHCP as "
+        "configured). Asking again while it is isolated does no harm.",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("host", help="sensor id or hostname")
+    add_target_args(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_yet("isolate", 6, "response actions")
+    return run_action(args, "isolate", {})

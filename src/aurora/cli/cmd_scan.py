@@ -3,20 +3,74 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from pathlib import Path
+from typing import IO, Any
 
-from aurora.cli.common import not_yet
+from aurora.cli.common import config_from_args
+from aurora.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "scan",
         help="hunt offline through EVTX and JSON logs with Sigma rules",
-        description="hunt offline through EVTX and JSON logs with Sigma rules",
+        description="hunt offline through EVTX and JSON logs with Sigma rules. Directories are "
+        "walked; EVTX files of any channel and OCSF/JSON lines are read.",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument(
+        "--rules",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="Sigma rule directory or file (repeatable; default: [detection] rule_dirs)",
+    )
+    parser.add_argument("--no-builtin", action="store_true", help="leave out Aurora's own pack")
+    parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write findings here")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_yet("scan", 5, "offline hunting")
+    from aurora.detection import DetectionEngine
+    from aurora.hunt.output import FindingWriter, summary_table
+    from aurora.hunt.scan import Hunt
+
+    config = config_from_args(args).detection
+    dirs = args.rules if args.rules is not None else list(config.rule_dirs)
+    for p in args.paths:
+        if not p.exists():
+            raise UsageError(f"scan: {p}: no such file or directory")
+    eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
+    if eng.errors:
+        print(
+            f"aurora: {len(eng.errors)} rules could not be compiled and are not used; "
+            "run `aurora rules check DIR` for the reasons",
+            file=sys.stderr,
+        )
+    out: IO[str]
+    if args.out is not None:
+        try:
+            out = args.out.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(f"scan: cannot write {args.out}: {exc.strerror}") from None
+    else:
+        out = sys.stdout
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        hunt = Hunt(eng, FindingWriter(args.format, out), progress)
+        stats = hunt.run(args.paths)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    for path, message in hunt.errors:
+        print(f"aurora: {path}: {message}", file=sys.stderr)
+    print(summary_table(stats), file=sys.stderr)
+    return 0

@@ -1,11 +1,14 @@
-"""`aurora sensor`: run the sensor (--stdout for standalone OCSF JSON lines)"""
+"""`aurora sensor`: run the sensor (--stdout for standalone OCSF JSON lines)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-from aurora.cli.common import not_yet
+from aurora.cli.common import config_from_args
+from aurora.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -14,9 +17,33 @@ def register(subparsers: Any) -> None:
         help="run the sensor (--stdout for standalone OCSF JSON lines)",
         description="run the sensor (--stdout for standalone OCSF JSON lines)",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stdout",
+        action="store_true",
+        help="run standalone: write one OCSF JSON object per line to stdout, no collector",
+    )
+    parser.add_argument(
+        "--state-dir", metavar="DIR", help="override [sensor] state_dir (keys, spool, state)"
+    )
+    parser.add_argument("--collector", metavar="HOST:PORT", help="collector to stream to")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_yet("sensor", 3, "the Linux sensor")
+    config = config_from_args(args)
+    if args.state_dir:
+        config = config.model_copy(
+            update={"sensor": config.sensor.model_copy(update={"state_dir": Path(args.state_dir)})}
+        )
+    if not args.stdout:
+        from aurora.sensor.agent import run_agent  # written with the transport issue
+
+        return int(run_agent(args, config))
+    if args.collector:
+        raise UsageError("--stdout and --collector exclude each other: pick one")
+    if not sys.platform.startswith("linux"):
+        raise UsageError("aurora sensor --stdout runs the eBPF sensor and needs Linux")
+    from aurora.sensor.linux import LinuxSensor
+    from aurora.sensor.standalone import run_standalone
+
+    return run_standalone(LinuxSensor(config.sensor))

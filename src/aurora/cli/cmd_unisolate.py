@@ -1,22 +1,23 @@
-"""`aurora unisolate`: lift a host's network isolation"""
+"""`aurora unisolate`: give an isolated host its network back"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from aurora.cli.common import not_yet
+from aurora.api.cli_support import add_target_args, run_action
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "unisolate",
-        help="lift a host's network isolation",
-        description="lift a host's network isolation",
+        help="give an isolated host its network back",
+        description="Remove the isolation firewall from a host.",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("host", help="sensor id or hostname")
+    add_target_args(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_yet("unisolate", 6, "response actions")
+    return run_action(args, "unisolate", {})

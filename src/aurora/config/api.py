@@ -1,9 +1,24 @@
 """[api] section: the REST API and web console."""
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aurora.config.base import Section
 
 
 class ApiConfig(Section):
     listen: str = Field(default="127.0.0.1:8443", pattern=r"^\[?[0-9A-Za-z.:_-]*\]?:\d{1,5}$")
+    # Both empty: a certificate issued by the collector CA (<state>/pki/server.crt).
+    tls_cert: str = ""
+    tls_key: str = ""
+    session_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_s: int = Field(default=300, ge=1, le=86400)
+    live_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
+    max_rule_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024**2)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ApiConfig":
+        # One without the other would silently fall back to the CA certificate; refuse instead.
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key must be set together")
+        return self

@@ -16,3 +16,6 @@ class CollectorConfig(Section):
     retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
     max_batch_bytes: int = Field(default=16 * 1024**2, ge=1024)
     cert_lifetime_hours: int = Field(default=24, ge=1)
+    server_names: list[str] = []
+    max_upload_bytes: int = Field(default=1024**3, ge=1024)
+    retention_interval_s: int = Field(default=600, ge=1)

@@ -1,10 +1,34 @@
 """[sensor] section: the Linux/Windows sensor's state, spool and telemetry settings."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from aurora.config.base import Section
+
+LINUX_FAMILIES = ("process", "network", "dns", "file", "kernel")
+
+DEFAULT_WATCH_PATHS = (
+    "/etc",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/lib",
+    "/boot",
+    "/root/.ssh",
+    "/home/*/.ssh",
+    "/var/spool/cron",
+    "/etc/cron.d",
+    "/etc/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/system",
+    "/root/.config/systemd/user",
+    "/home/*/.config/systemd/user",
+    "/etc/ld.so.preload",
+)
+DEFAULT_WATCH_EXEC_PATHS = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 class SensorConfig(Section):
@@ -13,3 +37,51 @@ class SensorConfig(Section):
     batch_max_events: int = Field(default=1000, ge=1, le=100_000)
     batch_max_delay_ms: int = Field(default=200, ge=1, le=60_000)
     heartbeat_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    # Agent: transport to the collector and the offline spool
+    collector_endpoint: str = Field(default="", pattern=r"^(\[?[0-9A-Za-z.:_-]*\]?:\d{1,5})?$")
+    spool_fsync: bool = True
+    max_inflight_batches: int = Field(default=8, ge=1, le=256)
+    transport_compression: Literal["zstd", "gzip", "none"] = "zstd"
+    keepalive_s: float = Field(default=30.0, ge=1, le=3600)
+    reconnect_min_s: float = Field(default=0.5, gt=0, le=600)
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
+    cert_renew_fraction: float = Field(default=0.67, ge=0, lt=1)
+    # Linux eBPF sensor
+    linux_families: list[str] = Field(default_factory=lambda: list(LINUX_FAMILIES))
+    ringbuf_kb: int = Field(default=4096, ge=1024, le=1024 * 1024)
+    watch_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_PATHS))
+    watch_exec_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_EXEC_PATHS))
+    hash_max_bytes: int = Field(default=256 * 1024**2, ge=0)
+
+    @model_validator(mode="after")
+    def _watch_rule_budget(self) -> "SensorConfig":
+        if len(self.watch_paths) + len(self.watch_exec_paths) > 32:
+            raise ValueError("watch_paths and watch_exec_paths hold at most 32 paths together")
+        return self
+
+    @field_validator("linux_families")
+    @classmethod
+    def _known_families(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in LINUX_FAMILIES:
+                raise ValueError(
+                    f"unknown family {name!r}; choose from {', '.join(LINUX_FAMILIES)}"
+                )
+        return v
+
+    @field_validator("ringbuf_kb")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError("must be a power of two (ring buffers are sized in whole pages)")
+        return v
+
+    @field_validator("watch_paths", "watch_exec_paths")
+    @classmethod
+    def _absolute(cls, v: list[str]) -> list[str]:
+        if len(v) > 32:
+            raise ValueError("at most 32 watched paths in total are supported")
+        for p in v:
+            if not p.startswith("/") or len(p) >= 128:
+                raise ValueError(f"{p!r} must be an absolute path shorter than 128 bytes")
+        return v

@@ -1,0 +1,1 @@
+"""Offline hunting (`aurora scan`): the detection engine over EVTX and JSON logs."""

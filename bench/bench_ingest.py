@@ -1,0 +1,283 @@
+"""Ingest benchmark: N sensor streams over loopback mTLS into a collector process (detection off).
+
+Prints sustained events/s stored (acked = durably committed), p50/p99 batch-sent-to-ack latency,
+the collector's peak RSS and CPU, and a same-run baseline: the same batches written straight into
+a SQLiteStore (decode + insert + commit, no gRPC/TLS), with the ratio between the two.
+
+    PYTHONPATH=src .venv/bin/python bench/bench_ingest.py [--streams 4] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests" / "collector"))
+
+from client import Identity, enroll  # noqa: E402
+
+import grpc  # noqa: E402
+
+from aurora.collector.store import IncomingBatch  # noqa: E402
+from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
+from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
+from aurora.wire.codec import decode_events, encode_batch  # noqa: E402
+
+
+def realistic_event(i: int, host: str) -> dict[str, Any]:
+    """A process launch shaped like the Linux sensor's (about 1.3 KB of JSON)."""
+    pid = 10_000 + i % 50_000
+    return {
+        "class_uid": 1007,
+        "class_name": "Process Activity",
+        "category_uid": 1,
+        "category_name": "System Activity",
+        "activity_id": 1,
+        "activity_name": "Launch",
+        "type_uid": 100701,
+        "time": int(time.time() * 1000),
+        "severity_id": 1,
+        "metadata": {
+            "version": "1.8.0",
+            "uid": f"{host}-{i:012d}",
+            "product": {"name": "Aurora EDR", "vendor_name": "Aurora", "version": "0.1.0"},
+        },
+        "device": {"hostname": host, "os": {"name": "Linux", "type_id": 200}, "uid": host},
+        "process": {
+            "pid": pid,
+            "uid": f"{host}:{pid}:{i}",
+            "name": ["curl", "bash", "python3", "ls"][i % 4],
+            "cmd_line": f"/usr/bin/curl -s https://example.org/api/v1/items/{i} -o /tmp/out.{i}",
+            "file": {
+                "path": "/usr/bin/curl",
+                "name": "curl",
+                "hashes": [
+                    {
+                        "algorithm_id": 3,
+                        "value": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    }
+                ],
+            },
+            "user": {"name": "alice", "uid": "1000"},
+            "working_directory": "/home/alice/projects/site",
+            "created_time": int(time.time() * 1000),
+            "parent_process": {
+                "pid": pid - 1,
+                "name": "bash",
+                "cmd_line": "-bash",
+                "file": {"path": "/usr/bin/bash", "name": "bash"},
+            },
+        },
+        "actor": {"process": {"pid": pid - 1, "name": "bash", "file": {"path": "/usr/bin/bash"}}},
+        "unmapped": {"cgroup_id": 4242, "exe_memfd": False, "argv_truncated": False},
+    }
+
+
+def start_collector(state: Path) -> tuple[subprocess.Popen[str], int]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), AURORA__DETECTION__ENABLED="false")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aurora",
+            "collector",
+            "--state-dir",
+            str(state),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        m = re.search(r"collector ready on [\d.]+:(\d+)", line)
+        if m:
+            threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()  # type: ignore[union-attr]
+            return proc, int(m.group(1))
+    raise SystemExit("collector did not start")
+
+
+def token(state: Path) -> str:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aurora",
+            "token",
+            "create",
+            "--uses",
+            "1000",
+            "--json",
+            "--state-dir",
+            str(state),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    return out.split('"token":"')[1].split('"')[0]
+
+
+class Sender(threading.Thread):
+    """One sensor stream: keeps `window` batches in flight, records send->ack latency."""
+
+    def __init__(
+        self,
+        addr: str,
+        ident: Identity,
+        payload: stream_pb2.EventBatch,
+        window: int,
+        stop_at: float,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.identity, self.payload, self.window, self.stop_at = ident, payload, window, stop_at
+        creds = grpc.ssl_channel_credentials(ident.ca_pem, ident.key_pem, ident.cert_pem)
+        self.channel = grpc.secure_channel(addr, creds)
+        self.latencies: list[float] = []
+        self.acked_events = 0
+        self.sent: dict[int, float] = {}
+        self.cv = threading.Condition()
+
+    def requests(self) -> Any:
+        yield stream_pb2.SensorMessage(
+            hello=stream_pb2.Hello(
+                sensor_id=self.identity.sensor_id, host=common_pb2.HostInfo(hostname="bench")
+            )
+        )
+        seq = 1
+        n = self.payload.count
+        while time.time() < self.stop_at:
+            with self.cv:
+                while len(self.sent) >= self.window:
+                    self.cv.wait()
+                self.sent[seq] = time.perf_counter()
+            b = stream_pb2.EventBatch()
+            b.CopyFrom(self.payload)
+            b.first_seq = seq
+            yield stream_pb2.SensorMessage(batch=b)
+            seq += n
+        with self.cv:  # drain: wait for the last acks
+            while self.sent:
+                self.cv.wait(timeout=10)
+                if time.time() > self.stop_at + 30:
+                    break
+
+    def run(self) -> None:
+        call = stream_pb2_grpc.SensorStreamStub(self.channel).Connect(self.requests())
+        for msg in call:
+            if msg.WhichOneof("body") != "ack":
+                continue
+            now = time.perf_counter()
+            with self.cv:
+                t0 = self.sent.pop(msg.ack.first_seq, None)
+                if t0 is not None and msg.ack.accepted:
+                    self.latencies.append(now - t0)
+                    self.acked_events += msg.ack.count
+                self.cv.notify_all()
+                if not self.sent and time.time() >= self.stop_at:
+                    break
+        call.cancel()
+
+
+def baseline(batches: list[stream_pb2.EventBatch], seconds: float) -> float:
+    """Decode + insert + commit the same batches into a SQLiteStore, no network: events/s."""
+    with tempfile.TemporaryDirectory() as d:
+        store = SQLiteStore(Path(d) / "aurora.db")
+        n = 0
+        seq = 1
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            group = []
+            for b in batches:
+                events = decode_events(b)
+                group.append(IncomingBatch("base", seq, events, received_ms=1))
+                seq += len(events)
+                n += len(events)
+            store.ingest(group)
+        rate = n / (time.perf_counter() - start)
+        store.close()
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--streams", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--window", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "collector"
+        tok = token(state)
+        proc, port = start_collector(state)
+        try:
+            ps = psutil.Process(proc.pid)
+            addr = f"localhost:{port}"
+            ca = (state / "pki" / "ca.crt").read_bytes()
+            idents = [enroll(addr, tok, ca, f"bench-{i}") for i in range(args.streams)]
+            events = [realistic_event(i, "bench") for i in range(args.batch)]
+            payload = encode_batch("", 1, events)
+            raw_size = payload.uncompressed_size
+            stop_at = time.time() + args.seconds
+            senders = [Sender(addr, ident, payload, args.window, stop_at) for ident in idents]
+            cpu0 = ps.cpu_times()
+            t0 = time.perf_counter()
+            peak_rss = 0
+            for s in senders:
+                s.start()
+            while any(s.is_alive() for s in senders):
+                peak_rss = max(peak_rss, ps.memory_info().rss)
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - t0
+            cpu1 = ps.cpu_times()
+            total = sum(s.acked_events for s in senders)
+            lat = sorted(x for s in senders for x in s.latencies)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            stored = SQLiteStore(state / "aurora.db")
+            in_db = stored.count_events()
+            stored.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    rate = total / elapsed
+    base = baseline([payload] * args.streams, min(args.seconds, 10.0))
+    cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed
+    p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: 0.0)
+    print(
+        f"streams={args.streams} batch={args.batch} events ({raw_size / args.batch:.0f} B/event "
+        f"JSON, {len(payload.events) / raw_size:.2f} zstd ratio) window={args.window}"
+    )
+    print(f"acked events:        {total} in {elapsed:.1f} s (stored in db: {in_db})")
+    print(f"ingest rate:         {rate:,.0f} events/s stored (goal >= 100,000)")
+    print(f"batch ack latency:   p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms")
+    print(
+        f"collector:           peak RSS {peak_rss / 2**20:.0f} MB, CPU {cpu * 100:.0f}% of a core"
+    )
+    print(f"baseline (SQLiteStore decode+insert, no gRPC): {base:,.0f} events/s")
+    print(f"ratio gRPC/mTLS ingest vs baseline: {rate / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+/* Event records shared by the BPF programs and the Python decoders.
+ *
+ * Defined once, here. src/aurora/sensor/linux/records.py mirrors them with ctypes, and
+ * tests/sensor/test_btf_layout.py checks every mirror against the BTF of the compiled objects, so
+ * a change on one side without the other fails the suite.
+ */
+#pragma once
+
+#define COMM_LEN 16
+#define EXEC_PATH_MAX 1024
+#define ARGV_MAX 4096
+#define FILENAME_MAX 256
+#define CGROUP_NAME_MAX 128
+#define TTY_NAME_MAX 32
+#define FILE_PATH_MAX 1024
+#define DNS_PAYLOAD_MAX 512
+#define MODULE_ARGS_MAX 128
+
+enum event_kind {
+	EV_EXEC = 1,
+	EV_FORK = 2,
+	EV_EXIT = 3,
+	EV_SETID = 4,
+	EV_PTRACE = 5,
+	EV_NET = 10,
+	EV_DNS = 20,
+	EV_FILE = 30,
+	EV_KMOD = 40,
+	EV_BPF = 41,
+};
+
+/* Common to every record: who did it and when. ts_ns and start_ns are CLOCK_BOOTTIME. */
+struct ev_hdr {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u64 start_ns;
+	__u32 kind;
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	char comm[COMM_LEN];
+};
+
+#define EXEC_F_ARGV_TRUNCATED 1
+#define EXEC_F_EXE_UNLINKED 2
+#define EXEC_F_EXE_TRUNCATED 4
+#define EXEC_F_CWD_TRUNCATED 8
+
+/* argv is last so the record is sent only up to the bytes it uses. */
+struct exec_event {
+	struct ev_hdr hdr;
+	__u64 exe_ino;
+	__u64 exe_mtime_ns;
+	__u32 exe_dev;
+	__u32 flags;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 loginuid;
+	__u32 sessionid;
+	__u32 old_pid;
+	__u16 exe_len;
+	__u16 cwd_len;
+	__u16 argv_len;
+	__u16 filename_len;
+	__u32 args_size;
+	char tty[TTY_NAME_MAX];
+	char cgroup[CGROUP_NAME_MAX];
+	char filename[FILENAME_MAX];
+	char exe[EXEC_PATH_MAX];
+	char cwd[EXEC_PATH_MAX];
+	char argv[ARGV_MAX];
+};
+
+/* hdr describes the new child; hdr.ppid is the parent's tgid. */
+struct fork_event {
+	struct ev_hdr hdr;
+};
+
+struct exit_event {
+	struct ev_hdr hdr;
+	__u32 exit_code;
+	__u32 _pad;
+};
+
+/* Credentials after a successful setuid/setgid-family call. */
+struct setid_event {
+	struct ev_hdr hdr;
+	__u32 syscall_nr;
+	__u32 euid;
+	__u32 suid;
+	__u32 fsuid;
+	__u32 egid;
+	__u32 sgid;
+	__u32 fsgid;
+	__u32 _pad;
+};
+
+#define PTRACE_OP_ATTACH 1
+#define PTRACE_OP_POKE 2
+#define PTRACE_OP_VM_WRITEV 3
+
+struct ptrace_event {
+	struct ev_hdr hdr;
+	__u64 request;
+	__u32 target_pid;
+	__u32 op;
+};
+
+#define NET_OP_CONNECT 1
+#define NET_OP_ACCEPT 2
+#define NET_OP_LISTEN 3
+#define NET_OP_CONNECT_FAILED 4
+
+struct net_event {
+	struct ev_hdr hdr;
+	__u16 family;
+	__u16 protocol;
+	__u16 sport;
+	__u16 dport;
+	__u32 op;
+	__u32 _pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct dns_event {
+	struct ev_hdr hdr;
+	__u16 family;
+	__u16 dport;
+	__u16 payload_len;
+	__u16 _pad;
+	__u8 daddr[16];
+	__u8 payload[DNS_PAYLOAD_MAX];
+};
+
+#define FILE_OP_CREATE 1
+#define FILE_OP_OPEN_WRITE 2
+#define FILE_OP_DELETE 3
+#define FILE_OP_RENAME 4
+#define FILE_OP_CHMOD 5
+#define FILE_OP_CHOWN 6
+
+struct file_event {
+	struct ev_hdr hdr;
+	__u32 op;
+	__u32 open_flags;
+	__u32 mode;
+	__u32 owner_uid;
+	__u32 owner_gid;
+	__u16 path_len;
+	__u16 path2_len;
+	char path[FILE_PATH_MAX];
+	char path2[FILE_PATH_MAX];
+};
+
+#define KMOD_OP_INIT 1
+#define KMOD_OP_FINIT 2
+
+struct kmod_event {
+	struct ev_hdr hdr;
+	__u32 op;
+	__u32 flags;
+	__u64 image_len;
+	__u16 path_len;
+	__u16 _pad[3];
+	char args[MODULE_ARGS_MAX];
+	char path[FILE_PATH_MAX];
+};
+
+struct bpf_event {
+	struct ev_hdr hdr;
+	__u32 cmd;
+	__u32 prog_type;
+	__u32 insn_cnt;
+	__u32 _pad;
+	char prog_name[16];
+};
+
+/* One watched-path rule, filled from user space before attach. pattern is a path prefix; '*'
+ * matches one path component. */
+#define WATCH_RULES_MAX 32
+#define WATCH_PATTERN_MAX 128
+#define WATCH_F_EXEC_ONLY 1
+
+struct watch_rule {
+	__u32 len;
+	__u32 flags;
+	char pattern[WATCH_PATTERN_MAX];
+};

@@ -1,0 +1,33 @@
+"""Accounts, sessions, API tokens, audit log and alert annotations kept by the API."""
+
+from aurora.api.accounts.base import (
+    ROLES,
+    AccountError,
+    AccountStore,
+    ApiTokenRecord,
+    AuditEntry,
+    AuditLog,
+    AuditQuery,
+    CommentRecord,
+    SessionRecord,
+    UnknownUser,
+    UserExists,
+    UserRecord,
+)
+from aurora.api.accounts.sqlite import SQLiteAccounts
+
+__all__ = [
+    "ROLES",
+    "AccountError",
+    "AccountStore",
+    "ApiTokenRecord",
+    "AuditEntry",
+    "AuditLog",
+    "AuditQuery",
+    "CommentRecord",
+    "SQLiteAccounts",
+    "SessionRecord",
+    "UnknownUser",
+    "UserExists",
+    "UserRecord",
+]

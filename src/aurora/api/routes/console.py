@@ -1,0 +1,121 @@
+"""The web console: server-rendered page shells (Jinja2, autoescaped) filled by static/app.js.
+
+Each page is rendered with the caller's name, role and CSRF token; the data comes from the same
+REST API scripts use, so the console can never do more than the API allows. Anonymous visitors
+are sent to /login. Jinja2 is used (not string formatting) for its HTML autoescaping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from aurora import __version__
+from aurora.api.auth import Principal
+from aurora.api.deps import IdPath, authenticate
+from aurora.api.rbac import ROLE_PERMISSIONS, allowed
+
+router = APIRouter(include_in_schema=False)
+_env = Environment(
+    loader=PackageLoader("aurora.api", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+NAV = [
+    ("alerts", "/alerts", "Alerts", "read"),
+    ("hosts", "/hosts", "Hosts", "read"),
+    ("events", "/events", "Hunt", "read"),
+    ("rules", "/rules", "Rules", "read"),
+    ("users", "/users", "Users", "users:manage"),
+    ("audit", "/audit", "Audit log", "audit:read"),
+]
+
+
+def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = _env.get_template(name).render(version=__version__, **values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _page(request: Request, page: str, permission: str = "read", **values: Any) -> Response:
+    principal: Principal | None = authenticate(request)
+    if principal is None or principal.session is None:
+        target = request.url.path
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    if not allowed(principal.role, permission):
+        return _render(
+            "denied.html",
+            status=403,
+            user=principal,
+            nav=_nav(principal),
+            # Not the page's own name: its script would look for controls this page lacks.
+            page="denied",
+            csrf=principal.session.csrf_token,
+        )
+    return _render(
+        f"{page}.html",
+        user=principal,
+        nav=_nav(principal),
+        page=page,
+        csrf=principal.session.csrf_token,
+        perms=sorted(ROLE_PERMISSIONS.get(principal.role, ())),
+        **values,
+    )
+
+
+def _nav(p: Principal) -> list[tuple[str, str, str]]:
+    return [(key, href, label) for key, href, label, perm in NAV if allowed(p.role, perm)]
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/login")
+def login_page() -> Response:
+    return _render("login.html", page="login", user=None, nav=[])
+
+
+@router.get("/alerts")
+def alerts_page(request: Request) -> Response:
+    return _page(request, "alerts")
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(alert_id: IdPath, request: Request) -> Response:
+    return _page(request, "alert", alert_id=alert_id)
+
+
+@router.get("/hosts")
+def hosts_page(request: Request) -> Response:
+    return _page(request, "hosts")
+
+
+@router.get("/hosts/{host}")
+def host_page(host: str, request: Request) -> Response:
+    return _page(request, "host", host=host)
+
+
+@router.get("/events")
+def events_page(request: Request) -> Response:
+    return _page(request, "events")
+
+
+@router.get("/rules")
+def rules_page(request: Request) -> Response:
+    return _page(request, "rules")
+
+
+@router.get("/users")
+def users_page(request: Request) -> Response:
+    return _page(request, "users", "users:manage")
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    return _page(request, "audit", "audit:read")

@@ -1,0 +1,110 @@
+"""Hosts: the fleet table, one host's health, capabilities and isolation, its process trees."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from aurora.api.auth import Principal
+from aurora.api.deps import MAX_INT, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.processes import process_tree, timeline
+from aurora.api.views import event_view, host_health, host_view
+
+router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+
+
+@router.get("", summary="list enrolled hosts")
+def list_hosts(
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+    page: Page,
+    q: Annotated[str | None, Query(max_length=200, description="substring of name/id")] = None,
+) -> dict[str, Any]:
+    hosts = context(request).store.list_hosts()
+    if q:
+        needle = q.lower()
+        hosts = [h for h in hosts if needle in h.hostname.lower() or needle in h.sensor_id.lower()]
+    return page.page(hosts, host_view)
+
+
+@router.get("/{host}", summary="one host")
+def get_host(
+    host: str,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+) -> dict[str, Any]:
+    return host_view(resolve_host(context(request), host))
+
+
+@router.get("/{host}/health", summary="health, spool depth, drop counts")
+def get_health(
+    host: str,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+) -> dict[str, Any]:
+    return host_health(resolve_host(context(request), host))
+
+
+@router.get("/{host}/capabilities", summary="what the sensor can do here, and why not")
+def get_capabilities(
+    host: str,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+) -> dict[str, Any]:
+    h = resolve_host(context(request), host)
+    return {"sensor_id": h.sensor_id, "capabilities": list(h.capabilities)}
+
+
+@router.get("/{host}/isolation", summary="network isolation state")
+def get_isolation(
+    host: str,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+) -> dict[str, Any]:
+    ctx = context(request)
+    h = resolve_host(ctx, host)
+    pending = [
+        c.command_id
+        for c in ctx.store.list_commands(h.sensor_id, limit=50)
+        if c.action in ("isolate", "unisolate") and c.state in ("queued", "sent", "running")
+    ]
+    return {"sensor_id": h.sensor_id, "isolation": h.isolation, "pending_commands": pending}
+
+
+@router.get("/{host}/processes/{pid}/tree", summary="ancestors and children of a process")
+def get_tree(
+    host: str,
+    pid: IdPath,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+    at_ms: TimeQuery = None,
+) -> dict[str, Any]:
+    ctx = context(request)
+    h = resolve_host(ctx, host)
+    tree = process_tree(ctx.store, h.sensor_id, pid, at_ms)
+    tree["sensor_id"] = h.sensor_id
+    return tree
+
+
+@router.get("/{host}/processes/{pid}/timeline", summary="events of a process, oldest first")
+def get_timeline(
+    host: str,
+    pid: IdPath,
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+    page: Page,
+    since_ms: TimeQuery = None,
+    until_ms: TimeQuery = None,
+) -> dict[str, Any]:
+    ctx = context(request)
+    h = resolve_host(ctx, host)
+    events = timeline(
+        ctx.store,
+        h.sensor_id,
+        pid,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        limit=min(page.window(), MAX_INT),
+    )
+    return page.page(events, event_view)

@@ -1,0 +1,159 @@
+"""Response commands: queued in the store, turned into ``Command`` messages, results folded back.
+
+A command is stored first and sent when (or as soon as) its sensor's stream is up, so it survives
+a collector restart and waits for an offline sensor until its TTL runs out. Sending is at least
+once: a command sent but unanswered when the stream drops is sent again at reconnection; the
+sensor's actions are idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from aurora.collector.store.base import CommandRecord, Store
+from aurora.errors import UsageError
+from aurora.v1 import stream_pb2
+
+ACTIONS = ("isolate", "unisolate", "kill", "quarantine", "restore", "triage", "update", "config")
+
+_STATUS_STATE = {
+    stream_pb2.COMMAND_STATUS_SUCCEEDED: "succeeded",
+    stream_pb2.COMMAND_STATUS_FAILED: "failed",
+    stream_pb2.COMMAND_STATUS_EXPIRED: "expired",
+    stream_pb2.COMMAND_STATUS_UNSUPPORTED: "unsupported",
+}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def to_message(cmd: CommandRecord) -> stream_pb2.Command:
+    """The wire form of a stored command. Unknown params are ignored, missing ones default."""
+    p = cmd.params
+    msg = stream_pb2.Command(
+        command_id=cmd.command_id, expires_at_unix_ms=cmd.expires_ms, requested_by=cmd.requested_by
+    )
+    if cmd.action == "isolate":
+        msg.isolate.allow.extend(str(a) for a in p.get("allow", []))
+    elif cmd.action == "unisolate":
+        msg.unisolate.SetInParent()
+    elif cmd.action == "kill":
+        msg.kill.pid = int(p["pid"])
+        msg.kill.start_time_unix_ms = int(p.get("start_time") or 0)
+        msg.kill.tree = bool(p.get("tree", False))
+    elif cmd.action == "quarantine":
+        msg.quarantine.path = str(p["path"])
+    elif cmd.action == "restore":
+        msg.restore.quarantine_id = str(p["quarantine_id"])
+    elif cmd.action == "triage":
+        msg.triage.artifacts.extend(str(a) for a in p.get("artifacts", []))
+        msg.triage.max_bytes = int(p.get("max_bytes", 0))
+    elif cmd.action == "update":
+        msg.update.version = str(p["version"])
+        msg.update.package_sha256 = bytes.fromhex(str(p.get("package_sha256", "")))
+        msg.update.url = str(p.get("url", ""))
+    elif cmd.action == "config":
+        msg.config.toml = str(p.get("toml", ""))
+    else:
+        raise UsageError(f"unknown action {cmd.action!r}; one of {', '.join(ACTIONS)}")
+    return msg
+
+
+def validate(action: str, params: dict[str, Any]) -> None:
+    """Refuse a command that could never be sent, at the time it is requested."""
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    required = {
+        "kill": "pid",
+        "quarantine": "path",
+        "restore": "quarantine_id",
+        "update": "version",
+    }
+    key = required.get(action)
+    if key is not None and key not in params:
+        raise UsageError(f"action {action!r} needs the parameter {key!r}")
+    try:
+        to_message(CommandRecord("check", "check", action, params, 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"bad parameters for {action!r}: {exc}") from None
+
+
+class CommandQueue:
+    """Queue commands for sensors; ``notify`` (set by the server) pushes them to a live stream."""
+
+    def __init__(self, store: Store, default_ttl_s: int) -> None:
+        self.store = store
+        self.default_ttl_s = default_ttl_s
+        self.notify: Callable[[str], None] | None = None
+
+    def enqueue(
+        self,
+        sensor_id: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+        *,
+        ttl_s: int | None = None,
+        requested_by: str = "",
+    ) -> CommandRecord:
+        params = dict(params or {})
+        validate(action, params)
+        if self.store.get_host(sensor_id) is None:
+            raise UsageError(f"no enrolled sensor {sensor_id!r}")
+        now = _now_ms()
+        ttl = self.default_ttl_s if ttl_s is None else ttl_s
+        cmd = CommandRecord(
+            command_id=uuid.uuid4().hex,
+            sensor_id=sensor_id,
+            action=action,
+            params=params,
+            created_ms=now,
+            expires_ms=now + ttl * 1000 if ttl > 0 else 0,
+            requested_by=requested_by,
+            updated_ms=now,
+        )
+        self.store.enqueue_command(cmd)
+        if self.notify is not None:
+            self.notify(sensor_id)
+        return cmd
+
+
+def apply_result(store: Store, sensor_id: str, res: stream_pb2.CommandResult) -> bool:
+    """Record a sensor's final answer; False when the command is not this sensor's."""
+    cmd = store.get_command(res.command_id)
+    if cmd is None or cmd.sensor_id != sensor_id:
+        return False
+    result: dict[str, Any] = {}
+    if res.result_json:
+        try:
+            parsed = orjson.loads(res.result_json)
+            result = parsed if isinstance(parsed, dict) else {"value": parsed}
+        except orjson.JSONDecodeError:
+            result = {"raw": res.result_json.decode("utf-8", "replace")}
+    return store.update_command(
+        res.command_id,
+        now_ms=_now_ms(),
+        state=_STATUS_STATE.get(res.status, "failed"),
+        progress=1.0 if res.status == stream_pb2.COMMAND_STATUS_SUCCEEDED else None,
+        error_code=res.error_code,
+        message=res.message,
+        result=result,
+    )
+
+
+def apply_progress(store: Store, sensor_id: str, prog: stream_pb2.CommandProgress) -> bool:
+    cmd = store.get_command(prog.command_id)
+    if cmd is None or cmd.sensor_id != sensor_id:
+        return False
+    return store.update_command(
+        prog.command_id,
+        now_ms=_now_ms(),
+        state="running",
+        progress=max(0.0, min(1.0, float(prog.fraction))),
+        stage=prog.stage,
+    )

@@ -1,0 +1,229 @@
+"""Collector assembly: CA, store, ingest writer, detection, the gRPC services and the TLS front.
+
+``Collector(config).start()`` brings everything up in background threads and returns once the
+port is listening (``collector ready`` is logged); ``stop()`` drains and closes. ``aurora
+collector``, ``aurora run`` and the tests all use this one class.
+
+Threads: the gRPC server runs on an asyncio loop of its own, the TLS front on another, and the
+ingest writer on a third; SQLite commits release the GIL, so they overlap with stream handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import grpc
+
+from aurora.collector.alerts import AlertPipeline
+from aurora.collector.commands import CommandQueue
+from aurora.collector.enrollment_service import EnrollmentService
+from aurora.collector.ingest import IngestWriter
+from aurora.collector.pki import CertificateAuthority, ensure_private_dir
+from aurora.collector.store import Store, open_store
+from aurora.collector.stream_service import StreamService
+from aurora.collector.tlsfront import TLSFront, server_ssl_context
+from aurora.collector.uploads import UploadReceiver
+from aurora.config import AuroraConfig
+from aurora.errors import ConfigError
+from aurora.v1 import enrollment_pb2_grpc, stream_pb2, stream_pb2_grpc
+
+log = logging.getLogger("aurora.collector")
+
+
+def parse_listen(value: str, key: str = "collector.listen") -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(key, f"{value!r} is not HOST:PORT")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+class Collector:
+    """One collector process's services. Not restartable: make a new one after ``stop()``."""
+
+    def __init__(self, config: AuroraConfig) -> None:
+        self.config = config
+        self.state_dir: Path = config.collector.state_dir
+        self.host, self.port = parse_listen(config.collector.listen)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: grpc.aio.Server | None = None
+        self._stopped: asyncio.Event | None = None
+        self.front: TLSFront | None = None
+        self.store: Store | None = None
+        self.writer: IngestWriter | None = None
+        self.stream: StreamService | None = None
+        self.commands: CommandQueue | None = None
+        self.alerts: AlertPipeline | None = None
+        self.ca: CertificateAuthority | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        cfg = self.config.collector
+        ensure_private_dir(self.state_dir)
+        self.ca = CertificateAuthority.load_or_create(self.state_dir / "pki")
+        names = [*cfg.server_names]
+        if cfg.advertised_endpoint:
+            names.append(parse_listen(cfg.advertised_endpoint, "collector.advertised_endpoint")[0])
+        if self.host not in ("0.0.0.0", "::"):
+            names.append(self.host)
+        self.ca.ensure_server_cert(names)
+        self.store = open_store(self.state_dir, cfg.store)
+        self.store.mark_all_disconnected()
+        if self.config.detection.enabled:
+            self.alerts = AlertPipeline.from_config(self.config.detection)
+        alerts = self.alerts
+        store = self.store
+        self.writer = IngestWriter(
+            store,
+            max_uncompressed=cfg.max_batch_bytes,
+            evaluate=alerts.evaluate if alerts else None,
+            after_commit=(lambda: alerts.flush_repeats(store)) if alerts else None,
+        )
+        self.writer.start()
+        self.commands = CommandQueue(store, self.config.response.command_ttl_s)
+        ready: Future[int] = Future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready,), name="aurora-grpc", daemon=True
+        )
+        self._thread.start()
+        backend_port = ready.result(timeout=60)
+        ctx = server_ssl_context(self.state_dir / "pki", self.ca.cert_pem)
+        self.front = TLSFront(self.host, self.port, backend_port, ctx)
+        try:
+            self.port = self.front.start()
+        except OSError as exc:
+            self.stop()
+            raise ConfigError("collector.listen", f"cannot listen on {cfg.listen}: {exc}") from None
+        log.info(
+            "collector ready on %s:%d (state %s, CA fingerprint %s)",
+            self.host,
+            self.port,
+            self.state_dir,
+            self.ca.fingerprint,
+        )
+
+    def _serve(self, ready: Future[int]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve_async(ready))
+        except BaseException as exc:  # surface start-up failures to start()
+            if not ready.done():
+                ready.set_exception(exc)
+            else:
+                log.exception("gRPC server loop failed")
+        finally:
+            loop.close()
+
+    async def _serve_async(self, ready: Future[int]) -> None:
+        cfg = self.config.collector
+        assert self.store is not None and self.ca is not None and self.writer is not None
+        lifetime = dt.timedelta(hours=cfg.cert_lifetime_hours)
+        limit = cfg.max_batch_bytes * 4 + 1024 * 1024
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.keepalive_timeout_ms", 10_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+                ("grpc.http2.max_ping_strikes", 0),
+                ("grpc.max_concurrent_streams", 16),
+            ]
+        )
+        self._stopped = asyncio.Event()
+        uploads = UploadReceiver(self.store, self.state_dir / "uploads", cfg.max_upload_bytes)
+        self.stream = StreamService(
+            store=self.store,
+            ca=self.ca,
+            writer=self.writer,
+            uploads=uploads,
+            lookup_peer=self._lookup_peer,
+            cert_lifetime=lifetime,
+            max_batch_bytes=cfg.max_batch_bytes,
+        )
+        assert self.commands is not None
+        self.commands.notify = self.stream.notify
+        enrollment_pb2_grpc.add_EnrollmentServicer_to_server(
+            EnrollmentService(self.store, self.ca, lifetime, cfg.advertised_endpoint), server
+        )
+        stream_pb2_grpc.add_SensorStreamServicer_to_server(self.stream, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        self._server = server
+        ready.set_result(port)
+        maintenance = asyncio.create_task(self._maintenance())
+        await self._stopped.wait()
+        maintenance.cancel()
+        for sid in list(self.stream.sessions):
+            self.stream.sessions[sid].goodbye(
+                stream_pb2.Goodbye.REASON_SHUTDOWN, "collector shutting down"
+            )
+        await server.stop(grace=2)
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
+    def _lookup_peer(self, grpc_peer: str):  # type: ignore[no-untyped-def]
+        return self.front.lookup(grpc_peer) if self.front is not None else None
+
+    async def _maintenance(self) -> None:
+        cfg = self.config.collector
+        while True:
+            await asyncio.sleep(cfg.retention_interval_s)
+            older = int(time.time() * 1000) - cfg.retention_days * 86_400_000
+            try:
+                assert self.store is not None
+                n = await asyncio.to_thread(
+                    self.store.apply_retention,
+                    older_than_ms=older,
+                    max_bytes=cfg.retention_max_bytes,
+                )
+                if n:
+                    log.info("retention: deleted %d events", n)
+            except Exception:
+                log.exception("retention pass failed")
+
+    def stop(self) -> None:
+        """Close the port, say goodbye to sensors, finish queued writes, close the store."""
+        if self.front is not None:
+            self.front.stop()
+        loop, stopped = self._loop, self._stopped
+        if loop is not None and stopped is not None and loop.is_running():
+            loop.call_soon_threadsafe(stopped.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self.writer is not None:
+            self.writer.stop()
+        if self.store is not None:
+            self.store.mark_all_disconnected()
+            self.store.close()
+            self.store = None
+        log.info("collector stopped")
+
+    # --- in-process operations -------------------------------------------------------------------
+
+    @property
+    def ca_fingerprint(self) -> str:
+        assert self.ca is not None
+        return self.ca.fingerprint
+
+    def revoke(self, sensor_id: str) -> bool:
+        """Revoke and, when connected, end the stream now (other processes: next heartbeat)."""
+        assert self.store is not None and self.stream is not None
+        ok = self.store.revoke_host(sensor_id, int(time.time() * 1000))
+        if ok:
+            self.stream.end(sensor_id, stream_pb2.Goodbye.REASON_REVOKED, "sensor revoked")
+        return ok

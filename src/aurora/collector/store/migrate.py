@@ -1,0 +1,83 @@
+"""Versioned schema migrations: numbered SQL files applied in order, recorded in schema_version.
+
+A database records the highest migration applied; opening it applies the rest, each in its own
+transaction, so an interrupted upgrade resumes where it stopped. A database newer than this code
+is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from importlib import resources
+
+from aurora.collector.store.base import StoreError
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """Every migration shipped in ``aurora.collector.store.migrations``, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("aurora.collector.store.migrations").iterdir():
+        m = _NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    for expected, mig in enumerate(found, start=1):
+        if mig.version != expected:
+            raise StoreError(f"migration {expected:04d} is missing (found {mig.version:04d})")
+    return found
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+    """Bring ``conn`` up to ``target`` (default: the latest); return the resulting version."""
+    migrations = load_migrations()
+    latest = migrations[-1].version if migrations else 0
+    target = latest if target is None else target
+    have = current_version(conn)
+    if have > latest:
+        raise StoreError(
+            f"database schema version {have} is newer than this Aurora ({latest}); upgrade Aurora"
+        )
+    for mig in migrations:
+        if have < mig.version <= target:
+            # executescript commits first, so run each statement inside an explicit transaction.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(mig.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
+                    (mig.version, mig.name, int(time.time() * 1000)),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from None
+            have = mig.version
+    return have
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration file into statements (our SQL files hold no semicolons in literals)."""
+    lines = [ln for ln in sql.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,1 @@
+"""Numbered SQL migration files (data, loaded by aurora.collector.store.migrate)."""

@@ -1,0 +1,206 @@
+"""Mapping between store records and SQL rows, shared by the SQL backends.
+
+Kept apart from the SQLite class so the PostgreSQL backend can reuse the same column lists and
+the same extraction of indexed fields (time, class, host, process) from OCSF events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from aurora.collector.store.base import (
+    AlertRecord,
+    CommandRecord,
+    EventQuery,
+    HostRecord,
+    HostStatus,
+)
+
+
+def _process_of(ev: dict[str, Any]) -> dict[str, Any]:
+    """The process an event is about: the launched one for 1007, else the acting one."""
+    proc = ev.get("process")
+    if isinstance(proc, dict):
+        return proc
+    actor = ev.get("actor")
+    if isinstance(actor, dict) and isinstance(actor.get("process"), dict):
+        return actor["process"]  # type: ignore[no-any-return]
+    return {}
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def event_rows(
+    sensor_id: str,
+    first_seq: int,
+    skip: int,
+    events: Sequence[dict[str, Any]],
+    data: Sequence[str],
+    received_ms: int,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows for events[skip:], whose JSON is ``data`` (same order, starting at ``skip``)."""
+    for j, i in enumerate(range(skip, len(events))):
+        ev = events[i]
+        proc = _process_of(ev)
+        name = proc.get("name")
+        if not isinstance(name, str):
+            path = (
+                (proc.get("file") or {}).get("path") if isinstance(proc.get("file"), dict) else None
+            )
+            name = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] if isinstance(path, str) else ""
+        device = ev.get("device")
+        hostname = device.get("hostname", "") if isinstance(device, dict) else ""
+        pid = proc.get("pid")
+        yield (
+            sensor_id,
+            first_seq + i,
+            _int(ev.get("time"), received_ms),
+            _int(ev.get("class_uid")),
+            hostname if isinstance(hostname, str) else "",
+            pid if isinstance(pid, int) else None,
+            name,
+            received_ms,
+            data[j],
+        )
+
+
+def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.sensor_ids is not None:
+        if not q.sensor_ids:
+            return " WHERE 0", []
+        clauses.append(f"sensor_id IN ({', '.join('?' for _ in q.sensor_ids)})")
+        params.extend(q.sensor_ids)
+    for cond, val in (
+        ("class_uid = ?", q.class_uid),
+        ("time_ms >= ?", q.since_ms),
+        ("time_ms < ?", q.until_ms),
+        ("pid = ?", q.pid),
+        ("process_name = ?", q.process_name),
+    ):
+        if val is not None:
+            clauses.append(cond)
+            params.append(val)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+# --- hosts ------------------------------------------------------------------------------------
+
+_HOST_JSON = {"ip_addresses", "capabilities", "counters"}
+_HOST_BOOL = {"revoked", "connected"}
+_HOST_COLS = [f for f in HostRecord.__dataclass_fields__ if f != "high_water"]
+HOST_SELECT = (
+    "SELECT "
+    + ", ".join(f"h.{c}" for c in _HOST_COLS)
+    + ", COALESCE(s.high_water, 0) FROM hosts h LEFT JOIN sequences s USING (sensor_id)"
+)
+
+
+def host_values(host: HostRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, val in asdict(host).items():
+        if key == "high_water":
+            continue
+        if key in _HOST_JSON:
+            out[key] = orjson.dumps(list(val) if isinstance(val, tuple) else val).decode()
+        elif key in _HOST_BOOL:
+            out[key] = int(val)
+        else:
+            out[key] = val
+    return out
+
+
+def host_from_row(row: Sequence[Any]) -> HostRecord:
+    kw: dict[str, Any] = {}
+    for col, val in zip(_HOST_COLS, row, strict=False):
+        if col in _HOST_JSON:
+            parsed = orjson.loads(val)
+            kw[col] = tuple(parsed) if isinstance(parsed, list) else parsed
+        elif col in _HOST_BOOL:
+            kw[col] = bool(val)
+        else:
+            kw[col] = val
+    kw["high_water"] = int(row[len(_HOST_COLS)])
+    return HostRecord(**kw)
+
+
+_HOST_FACTS = (
+    "hostname",
+    "os_name",
+    "os_version",
+    "kernel_version",
+    "arch",
+    "sensor_version",
+    "machine_id",
+)
+
+
+def status_updates(s: HostStatus) -> tuple[list[str], list[Any]]:
+    sets = ["last_seen_ms = MAX(last_seen_ms, ?)"]
+    params: list[Any] = [s.seen_ms]
+    simple: dict[str, Any] = {
+        "health": s.health,
+        "spool_bytes": s.spool_bytes,
+        "spool_max_bytes": s.spool_max_bytes,
+        "queue_depth": s.queue_depth,
+        "isolation": s.isolation,
+        "connected": None if s.connected is None else int(s.connected),
+    }
+    if s.capabilities is not None:
+        simple["capabilities"] = orjson.dumps(list(s.capabilities)).decode()
+    if s.counters is not None:
+        simple["counters"] = orjson.dumps(s.counters).decode()
+        # Kernel drops are cumulative in the heartbeat; the batch deltas may lag behind them.
+        if "drops_kernel" in s.counters:
+            sets.append("drops_kernel = MAX(drops_kernel, ?)")
+            params.append(int(s.counters["drops_kernel"]))
+    if s.host:
+        for key in _HOST_FACTS:
+            if isinstance(s.host.get(key), str) and s.host[key]:
+                simple[key] = s.host[key]
+        if isinstance(s.host.get("ip_addresses"), list | tuple):
+            simple["ip_addresses"] = orjson.dumps(list(s.host["ip_addresses"])).decode()
+    for col, val in simple.items():
+        if val is not None:
+            sets.append(f"{col} = ?")
+            params.append(val)
+    return sets, params
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+_COMMAND_COLS = list(CommandRecord.__dataclass_fields__)
+COMMAND_SELECT = "SELECT " + ", ".join(_COMMAND_COLS) + " FROM commands"
+
+
+def command_values(c: CommandRecord) -> dict[str, Any]:
+    out = asdict(c)
+    out["params"] = orjson.dumps(c.params).decode()
+    out["result"] = orjson.dumps(c.result).decode()
+    return out
+
+
+def command_from_row(row: Sequence[Any]) -> CommandRecord:
+    kw = dict(zip(_COMMAND_COLS, row, strict=True))
+    kw["params"] = orjson.loads(kw["params"])
+    kw["result"] = orjson.loads(kw["result"])
+    return CommandRecord(**kw)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+_ALERT_COLS = list(AlertRecord.__dataclass_fields__)
+ALERT_SELECT = "SELECT " + ", ".join(_ALERT_COLS) + " FROM alerts"
+
+
+def alert_from_row(row: Sequence[Any]) -> AlertRecord:
+    kw = dict(zip(_ALERT_COLS, row, strict=True))
+    kw["finding"] = orjson.loads(kw["finding"])
+    return AlertRecord(**kw)

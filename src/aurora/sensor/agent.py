@@ -1,0 +1,263 @@
+"""The connected sensor: event source -> spool -> collector, plus heartbeats and commands.
+
+Two threads do the work. The producer polls the event source and appends to the spool, so events
+are kept on disk whether or not the collector is reachable. The transport (on the calling thread)
+streams the spool to the collector, reconnecting as needed. Commands run on worker threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from aurora.config import AuroraConfig
+from aurora.errors import AuroraError
+from aurora.sensor.capabilities import build_heartbeat
+from aurora.sensor.enrollment import parse_endpoint
+from aurora.sensor.hostinfo import host_info
+from aurora.sensor.identity import load_identity
+from aurora.sensor.source import EventSource
+from aurora.sensor.spool import Spool
+from aurora.sensor.transport import CommandRunner, Counters, Transport, TransportSettings
+from aurora.sensor.transport.commands import Executor
+from aurora.v1 import stream_pb2
+
+log = logging.getLogger(__name__)
+
+_POLL_MS = 100
+_DROP_CHECK_S = 1.0
+
+ExecutorFactory = Callable[[], Executor | None]
+
+
+def default_executor_factory(
+    state_dir: Path, config: AuroraConfig, endpoint: str
+) -> ExecutorFactory:
+    """Build the response executor on first use; None when this build has none."""
+
+    def make() -> Executor | None:
+        try:
+            from aurora.sensor.response import ResponseExecutor
+        except ImportError as exc:
+            log.warning("response actions unavailable: %s", exc)
+            return None
+        host, port = parse_endpoint(endpoint)
+        try:
+            executor: Executor = ResponseExecutor(state_dir, config.response, (host, port))
+        except (AuroraError, OSError) as exc:
+            log.error("response actions unavailable: %s", exc)
+            return None
+        return executor
+
+    return make
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AuroraConfig,
+        source: EventSource,
+        *,
+        state_dir: Path | None = None,
+        executor_factory: ExecutorFactory | None = None,
+    ) -> None:
+        sc = config.sensor
+        self.config = config
+        self.source = source
+        self.state_dir = state_dir or sc.state_dir
+        identity = load_identity(self.state_dir)  # fail now, not in the transport thread
+        self.sensor_id = identity.sensor_id
+        self.settings = TransportSettings.from_config(sc)
+        endpoint = self.settings.endpoint or identity.endpoint
+        try:
+            self.spool = Spool(self.state_dir / "spool", sc.spool_max_bytes, fsync=sc.spool_fsync)
+        except OSError as exc:
+            raise AuroraError(
+                f"cannot open the spool in {self.state_dir / 'spool'}: {exc.strerror or exc}"
+            ) from None
+        self.counters = Counters()
+        factory = executor_factory or default_executor_factory(self.state_dir, config, endpoint)
+        self.runner = CommandRunner(self._send, factory)
+        self.transport = Transport(
+            self.state_dir,
+            self.settings,
+            self.spool,
+            host_info(),
+            self._heartbeat,
+            self.runner,
+            self.counters,
+        )
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._producer: threading.Thread | None = None
+        self._kernel_drops = 0
+        self._losses_at_last_heartbeat = 0
+        self._write_failing = False
+
+    # ---------------------------------------------------------------- running
+    def run(self) -> int:
+        """Run until stop() or a fatal error (raised as an AuroraError)."""
+        try:
+            executor = self.runner.executor()
+            reapply = getattr(executor, "reapply_persisted_state", None)
+            if callable(reapply):
+                # Isolation must be back before anything else happens on this host.
+                reapply()
+            self.source.start()
+            self._producer = threading.Thread(
+                target=self._produce, name="aurora-producer", daemon=True
+            )
+            self._producer.start()
+            self.transport.run()
+        finally:
+            self._stop.set()
+            self.transport.stop()
+            if self._producer is not None:
+                self._producer.join(timeout=10)
+            self.source.stop()
+            self.runner.close()
+            self.spool.close()
+        if self._error is not None:
+            raise self._error
+        return 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.transport.stop()
+
+    def _send(self, msg: stream_pb2.SensorMessage) -> None:
+        self.transport.send(msg)
+
+    # --------------------------------------------------------------- producing
+    def _produce(self) -> None:
+        sc = self.config.sensor
+        delay = sc.batch_max_delay_ms / 1000
+        buf: list[bytes] = []
+        deadline = 0.0
+        next_drop_check = 0.0
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                wait_ms = _POLL_MS if not buf else max(1, int((deadline - now) * 1000))
+                events = self.source.poll(min(_POLL_MS, wait_ms))
+                if events:
+                    if not buf:
+                        deadline = time.monotonic() + delay
+                    buf.extend(self._serialise(events))
+                now = time.monotonic()
+                if buf and (len(buf) >= sc.batch_max_events or now >= deadline):
+                    self._flush(buf)
+                    buf = []
+                if now >= next_drop_check:
+                    self._collect_kernel_drops()
+                    next_drop_check = now + _DROP_CHECK_S
+            self._flush(buf)
+            self._collect_kernel_drops()
+        except Exception as exc:  # the sensor must not run on without its source
+            log.exception("event source failed")
+            self._error = (
+                exc
+                if isinstance(exc, AuroraError)
+                else AuroraError(f"event source failed: {type(exc).__name__}: {exc}")
+            )
+            self.stop()
+
+    def _serialise(self, events: list[dict[str, Any]]) -> list[bytes]:
+        out = []
+        for event in events:
+            try:
+                out.append(orjson.dumps(event, default=str))
+            except (TypeError, orjson.JSONEncodeError):
+                self.counters.add("events_unserialisable", 1)
+        self.counters.add("events_captured", len(events))
+        return out
+
+    def _flush(self, buf: list[bytes]) -> None:
+        if not buf:
+            return
+        try:
+            self.spool.append(buf)
+        except OSError as exc:
+            # A full or failing disk loses these events; they are counted like an eviction
+            # rather than stopping the sensor, which would lose everything after them too.
+            self.spool.add_drops("spool_evicted", len(buf))
+            self.counters.add("spool_write_errors", 1)
+            if not self._write_failing:
+                log.error("spool write failed, events are being lost: %s", exc)
+            self._write_failing = True
+            return
+        if self._write_failing:
+            log.info("spool writes work again")
+            self._write_failing = False
+        self.counters.add("events_spooled", len(buf))
+        self.transport.wake.set()
+
+    def _collect_kernel_drops(self) -> None:
+        total = sum(self.source.drop_counts().values())
+        if total > self._kernel_drops:
+            self.spool.add_drops("kernel", total - self._kernel_drops)
+            self._kernel_drops = total
+
+    # -------------------------------------------------------------- heartbeat
+    def _heartbeat(self) -> stream_pb2.Heartbeat:
+        executor = self.runner.executor()
+        isolation = ""
+        if executor is not None:
+            state_fn = getattr(executor, "isolation_state", None)
+            isolation = str(state_fn()) if callable(state_fn) else ""
+        totals = self.spool.drop_totals()
+        losses = sum(totals.values())
+        counters = self.counters.snapshot()
+        # Named lost_* rather than drops_*: the collector accounts drops from the batch deltas,
+        # and a second, cumulative copy under the same name would be counted on top of them.
+        counters.update({f"lost_{k}": v for k, v in totals.items()})
+        counters["commands_completed"] = self.runner.completed
+        hb = build_heartbeat(
+            self.sensor_id,
+            self.source.capabilities(),
+            self.spool.status(),
+            counters,
+            isolation,
+            losses - self._losses_at_last_heartbeat,
+        )
+        self._losses_at_last_heartbeat = losses
+        return hb
+
+
+def _make_source(config: AuroraConfig) -> EventSource:
+    try:
+        from aurora.sensor.linux import LinuxSensor
+    except ImportError as exc:
+        raise AuroraError(f"the Linux sensor is not available in this build: {exc}") from None
+    source: EventSource = LinuxSensor(config.sensor)
+    return source
+
+
+def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
+    """`aurora sensor` without --stdout: stream to the enrolled collector until SIGTERM/SIGINT."""
+    state_dir = Path(args.state_dir) if getattr(args, "state_dir", None) else None
+    collector = getattr(args, "collector", None)
+    if collector:
+        parse_endpoint(collector)  # a bad address is a usage error now, not a retry loop
+        sensor = config.sensor.model_copy(update={"collector_endpoint": collector})
+        config = config.model_copy(update={"sensor": sensor})
+    load_identity(state_dir or config.sensor.state_dir)  # not enrolled: say so before loading BPF
+    source = getattr(args, "source", None) or _make_source(config)
+    agent = Agent(config, source, state_dir=state_dir)
+    if threading.current_thread() is threading.main_thread():
+
+        def _on_signal(signum: int, _frame: object) -> None:
+            log.info("signal %d: stopping the sensor", signum)
+            agent.stop()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+    return agent.run()

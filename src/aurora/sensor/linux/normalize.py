@@ -1,0 +1,395 @@
+"""Turn decoded kernel records into enriched OCSF 1.8.0 event dicts.
+
+Keeps the process table current as a side effect (fork/exec/exit), so that every later record of
+any family can name its process, parent and ancestry. Fields OCSF has no attribute for go in
+``unmapped`` (listed in docs/sensor-linux.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from aurora.ocsf import linux as ocsf
+from aurora.sensor.linux import records as R
+from aurora.sensor.linux.decode import (
+    Bpf,
+    Dns,
+    Exec,
+    Exit,
+    File,
+    Hdr,
+    Kmod,
+    Net,
+    Ptrace,
+    Setid,
+    decode,
+)
+from aurora.sensor.linux.enrich import MISSING, HashCache, NameCache
+from aurora.sensor.linux.proctable import NS_PER_TICK, Proc, ProcessTable
+
+_CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
+_SETID_SYSCALLS = {105: "setuid", 113: "setreuid", 117: "setresuid", 106: "setgid"}
+_SETID_SYSCALLS |= {114: "setregid", 119: "setresgid"}
+_FILE_ACTIVITY = {
+    R.FILE_OP_CREATE: 1,
+    R.FILE_OP_OPEN_WRITE: 14,
+    R.FILE_OP_DELETE: 4,
+    R.FILE_OP_RENAME: 5,
+    R.FILE_OP_CHMOD: 6,
+    R.FILE_OP_CHOWN: 6,
+}
+_FILE_OP_NAMES = {1: "create", 2: "open_write", 3: "delete", 4: "rename", 5: "chmod", 6: "chown"}
+
+
+def boot_offset_ns() -> int:
+    """Wall-clock time of boot, to turn CLOCK_BOOTTIME stamps into epoch times."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode(errors="replace")
+
+
+def _comm(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+
+class Normalizer:
+    def __init__(self, table: ProcessTable, hash_max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.table = table
+        self.hashes = HashCache(hash_max_bytes)
+        self.names = NameCache()
+        self.device = ocsf.device_info()
+        self.boot_ns = boot_offset_ns()
+        self._seq = count(1)
+        self._uid_prefix = os.urandom(4).hex()
+        self._dispatch: dict[int, Callable[[Any], dict[str, Any] | None]] = {
+            R.EV_EXEC: self._exec,
+            R.EV_EXIT: self._exit,
+            R.EV_SETID: self._setid,
+            R.EV_PTRACE: self._ptrace,
+            R.EV_NET: self._net,
+            R.EV_DNS: self._dns,
+            R.EV_FILE: self._file,
+            R.EV_KMOD: self._kmod,
+            R.EV_BPF: self._bpf,
+        }
+
+    def hash_seeded(self) -> None:
+        """Hash the executables of the processes found in /proc at start (once per binary)."""
+        for p in self.table.procs.values():
+            exe = f"/proc/{p.pid}/exe"
+            try:
+                st = os.stat(exe)
+            except OSError:
+                continue
+            p.sha256 = self.hashes.sha256((st.st_dev, st.st_ino, st.st_mtime_ns), (exe,))
+
+    def normalize(self, data: bytes) -> dict[str, Any] | None:
+        rec = decode(data)
+        if rec is None:
+            return None
+        if isinstance(rec, Hdr):  # a fork carries nothing but its header
+            self.table.fork(rec.pid, rec.ppid, rec.start_ns)
+            return None
+        return self._dispatch[rec.hdr.kind](rec)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _base(self, class_uid: int, activity_id: int, hdr: Hdr) -> dict[str, Any]:
+        return {
+            "class_uid": class_uid,
+            "class_name": ocsf.CLASS_NAMES[class_uid],
+            "category_uid": class_uid // 1000,
+            "activity_id": activity_id,
+            "type_uid": class_uid * 100 + activity_id,
+            "time": (hdr.ts_ns + self.boot_ns) // 1_000_000,
+            "severity_id": ocsf.SEVERITY_INFORMATIONAL,
+            "metadata": {
+                "version": ocsf.OCSF_VERSION,
+                "product": ocsf.PRODUCT,
+                "uid": f"{self._uid_prefix}-{next(self._seq):x}",
+            },
+            "device": self.device,
+        }
+
+    def _created_ms(self, start_ns: int) -> int:
+        return (start_ns + self.boot_ns) // 1_000_000
+
+    def _user(self, uid: int) -> dict[str, Any]:
+        user: dict[str, Any] = {"uid": str(uid)}
+        name = self.names.user(uid)
+        if name is not None:
+            user["name"] = name
+        return user
+
+    def _proc_obj(self, p: Proc, depth: int = 1) -> dict[str, Any]:
+        """The OCSF process object; with depth 1 also its parent. Shared sub-dicts: read-only."""
+        base = p.ocsf
+        if base is None:
+            base = {
+                "pid": p.pid,
+                "uid": p.key,
+                "name": p.name,
+                "cmd_line": p.cmd_line,
+                "created_time": self._created_ms(p.start_ns),
+                "user": self._user(p.uid),
+            }
+            if p.path:
+                base["file"] = self._file_obj(p.path, p.sha256)
+            if p.cwd:
+                base["working_directory"] = p.cwd
+            p.ocsf = base
+        if depth == 0:
+            return base
+        obj = dict(base)
+        parent = self.table.get(p.ppid)
+        if parent is not None:
+            obj["parent_process"] = self._proc_obj(parent, 0)
+        elif p.ppid:
+            obj["parent_process"] = {"pid": p.ppid}
+        return obj
+
+    def _entity(self, p: Proc) -> dict[str, Any]:
+        if p.entity is None:
+            # No cmd_line: parent_process carries the parent's in full, and repeating every
+            # ancestor's would multiply the size of each event.
+            p.entity = {
+                "pid": p.pid,
+                "uid": p.key,
+                "name": p.name,
+                "path": p.path,
+                "created_time": self._created_ms(p.start_ns),
+            }
+        return p.entity
+
+    def _file_obj(self, path: str, sha256: str | None = None) -> dict[str, Any]:
+        f: dict[str, Any] = {"path": path, "name": path.rsplit("/", 1)[-1], "type_id": 1}
+        if sha256:
+            f["hashes"] = [
+                {"algorithm_id": ocsf.SHA256_ALGORITHM_ID, "algorithm": "SHA-256", "value": sha256}
+            ]
+        return f
+
+    def _actor_proc(self, hdr: Hdr) -> Proc:
+        p = self.table.get(hdr.pid)
+        if p is None or p.start_ns // NS_PER_TICK != hdr.start_ns // NS_PER_TICK:
+            # Unknown to the table (started before seeding raced, or a missed exec).
+            p = self.table.exec(hdr.pid, hdr.ppid, hdr.start_ns)
+            p.name, p.uid = _comm(hdr.comm), hdr.uid
+        return p
+
+    def _actor(self, hdr: Hdr) -> dict[str, Any]:
+        return {"process": self._proc_obj(self._actor_proc(hdr))}
+
+    # -- process family --------------------------------------------------------------------
+
+    def _exec(self, e: Exec) -> dict[str, Any]:
+        h = e.hdr
+        p = self.table.exec(h.pid, h.ppid, h.start_ns)
+        argv = e.argv
+        args = [_text(a) for a in argv.rstrip(b"\0").split(b"\0")] if argv else []
+        exe = _text(e.exe)
+        p.name, p.path, p.uid, p.cwd = _comm(h.comm), exe, h.uid, _text(e.cwd)
+        p.cmd_line = " ".join(args)
+        p.exited = False
+        memfd = exe.rsplit("/", 1)[-1].startswith("memfd:")
+        unlinked = bool(e.flags & R.EXEC_F_EXE_UNLINKED)
+        key = (e.exe_dev, e.exe_ino, e.exe_mtime_ns)
+        sha = self.hashes.cached(key)
+        if sha is MISSING:
+            sha = self.hashes.sha256(key, (f"/proc/{h.pid}/exe", exe))
+        p.sha256 = sha if isinstance(sha, str) else None
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 1, h)
+        proc = self._proc_obj(p)
+        proc["tid"] = h.tid
+        if e.sessionid != 0xFFFFFFFF or e.tty:
+            proc["session"] = {}
+            if e.sessionid != 0xFFFFFFFF:
+                proc["session"]["uid"] = str(e.sessionid)
+            if e.tty:
+                proc["session"]["terminal"] = _text(e.tty)
+        cgroup = _text(e.cgroup)
+        m = _CONTAINER_ID.search(cgroup)
+        if m:
+            proc["container"] = {"uid": m.group(1)}
+            ev["metadata"]["profiles"] = ["container"]
+        ancestry = self.table.ancestry(p)
+        if ancestry:
+            proc["ancestry"] = [self._entity(a) for a in ancestry]
+        ev["process"] = proc
+        parent = self.table.get(h.ppid)
+        # The parent in full is already process.parent_process; the actor repeats it without
+        # its own parent to keep events small.
+        ev["actor"] = {"process": self._proc_obj(parent, 0) if parent else {"pid": h.ppid}}
+        ev["unmapped"] = {
+            "ppid": h.ppid,
+            "euid": e.euid,
+            "egid": e.egid,
+            "suid": e.suid,
+            "sgid": e.sgid,
+            "gid": h.gid,
+            "auid": None if e.loginuid == 0xFFFFFFFF else e.loginuid,
+            "argv": args,
+            "argv_truncated": bool(e.flags & R.EXEC_F_ARGV_TRUNCATED),
+            "args_size": e.args_size,
+            "exe_memfd": memfd,
+            "exe_deleted": unlinked and not memfd,
+            "exec_filename": _text(e.filename),
+            "cgroup_id": h.cgroup_id,
+            "cgroup": cgroup,
+        }
+        return ev
+
+    def _exit(self, e: Exit) -> dict[str, Any]:
+        h = e.hdr
+        p = self._actor_proc(h)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 2, h)
+        proc = self._proc_obj(p)
+        proc["terminated_time"] = ev["time"]
+        ev["process"] = proc
+        ev["actor"] = {"process": self._proc_obj(p, 0)}  # the process ends itself
+        code = e.exit_code
+        ev["exit_code"] = (code >> 8) & 0xFF if code & 0x7F == 0 else 128 + (code & 0x7F)
+        ev["unmapped"] = {"exit_signal": code & 0x7F, "exit_status_raw": code}
+        self.table.exit(h.pid)
+        return ev
+
+    def _setid(self, e: Setid) -> dict[str, Any]:
+        h = e.hdr
+        p = self._actor_proc(h)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 5, h)
+        ev["actor"] = {"process": self._proc_obj(p)}
+        p.uid = h.uid
+        p.changed()
+        ev["process"] = self._proc_obj(p)
+        ev["unmapped"] = {
+            "syscall": _SETID_SYSCALLS.get(e.syscall_nr, str(e.syscall_nr)),
+            "uid": h.uid,
+            "euid": e.euid,
+            "suid": e.suid,
+            "fsuid": e.fsuid,
+            "gid": h.gid,
+            "egid": e.egid,
+            "sgid": e.sgid,
+            "fsgid": e.fsgid,
+        }
+        return ev
+
+    def _ptrace(self, e: Ptrace) -> dict[str, Any]:
+        h = e.hdr
+        activity = 3 if e.op == R.PTRACE_OP_ATTACH else 4
+        ev = self._base(ocsf.PROCESS_ACTIVITY, activity, h)
+        ev["actor"] = self._actor(h)
+        target = self.table.get(e.target_pid)
+        ev["process"] = self._proc_obj(target) if target else {"pid": e.target_pid}
+        op = {1: "ptrace_attach", 2: "ptrace_poke", 3: "process_vm_writev"}[e.op]
+        ev["unmapped"] = {"syscall_op": op, "ptrace_request": e.request}
+        return ev
+
+    # -- network, DNS ----------------------------------------------------------------------
+
+    def _net(self, e: Net) -> dict[str, Any]:
+        h = e.hdr
+        activity = {R.NET_OP_LISTEN: 7, R.NET_OP_CONNECT_FAILED: 4}.get(e.op, 1)
+        ev = self._base(ocsf.NETWORK_ACTIVITY, activity, h)
+        ev["actor"] = self._actor(h)
+        local = ocsf.endpoint(ocsf.ip_text(e.family, e.saddr), e.sport)
+        remote = ocsf.endpoint(ocsf.ip_text(e.family, e.daddr), e.dport)
+        if e.op == R.NET_OP_LISTEN:  # the endpoint others will connect to
+            ev["dst_endpoint"] = local
+        elif e.op == R.NET_OP_ACCEPT:
+            ev["src_endpoint"], ev["dst_endpoint"] = remote, local
+        else:
+            ev["src_endpoint"], ev["dst_endpoint"] = local, remote
+        direction = {R.NET_OP_ACCEPT: (1, "Inbound"), R.NET_OP_LISTEN: (0, "Unknown")}.get(
+            e.op, (2, "Outbound")
+        )
+        ev["connection_info"] = {
+            "protocol_num": 6,
+            "protocol_name": "tcp",
+            "protocol_ver_id": 4 if e.family == 2 else 6,
+            "direction_id": direction[0],
+            "direction": direction[1],
+        }
+        if e.op == R.NET_OP_CONNECT_FAILED:
+            ev["status_id"] = 2
+        return ev
+
+    def _dns(self, e: Dns) -> dict[str, Any] | None:
+        h = e.hdr
+        q = ocsf.parse_dns_question(e.payload)
+        if q is None:
+            return None
+        txid, name, qtype = q
+        ev = self._base(ocsf.DNS_ACTIVITY, 1, h)
+        ev["actor"] = self._actor(h)
+        ev["query"] = {
+            "hostname": name,
+            "type": ocsf.DNS_TYPES.get(qtype, str(qtype)),
+            "class": "IN",
+            "packet_uid": txid,
+        }
+        ev["dst_endpoint"] = ocsf.endpoint(ocsf.ip_text(e.family, e.daddr), e.dport)
+        ev["connection_info"] = {
+            "protocol_num": 17,
+            "protocol_name": "udp",
+            "direction_id": 2,
+            "direction": "Outbound",
+        }
+        return ev
+
+    # -- files and kernel ------------------------------------------------------------------
+
+    def _file(self, e: File) -> dict[str, Any]:
+        h = e.hdr
+        ev = self._base(ocsf.FILE_ACTIVITY, _FILE_ACTIVITY[e.op], h)
+        ev["actor"] = self._actor(h)
+        ev["file"] = self._file_obj(_text(e.path))
+        unmapped: dict[str, Any] = {"file_op": _FILE_OP_NAMES[e.op]}
+        if e.op == R.FILE_OP_RENAME:
+            ev["file_result"] = self._file_obj(_text(e.path2))
+        if e.op in (R.FILE_OP_CREATE, R.FILE_OP_OPEN_WRITE):
+            unmapped["open_flags"] = e.open_flags
+        if e.op in (R.FILE_OP_CREATE, R.FILE_OP_OPEN_WRITE, R.FILE_OP_CHMOD):
+            unmapped["mode"] = f"{e.mode & 0o7777:04o}"
+        if e.op == R.FILE_OP_CHOWN:
+            unmapped["owner_uid"], unmapped["owner_gid"] = e.owner_uid, e.owner_gid
+            if e.owner_uid != 0xFFFFFFFF:
+                ev["file"]["owner"] = self._user(e.owner_uid)
+        ev["unmapped"] = unmapped
+        return ev
+
+    def _kmod(self, e: Kmod) -> dict[str, Any]:
+        h = e.hdr
+        ev = self._base(ocsf.KERNEL_EXTENSION_ACTIVITY, 1, h)
+        ev["actor"] = self._actor(h)
+        path = _text(e.path)
+        ev["driver"] = {
+            "file": self._file_obj(path) if path else {"name": "<memory image>", "type_id": 0}
+        }
+        ev["unmapped"] = {
+            "syscall": "finit_module" if e.op == R.KMOD_OP_FINIT else "init_module",
+            "module_args": _text(e.args),
+            "flags": e.flags,
+            "image_len": e.image_len,
+        }
+        return ev
+
+    def _bpf(self, e: Bpf) -> dict[str, Any]:
+        h = e.hdr
+        ev = self._base(ocsf.KERNEL_ACTIVITY, 1, h)
+        ev["actor"] = self._actor(h)
+        ev["kernel"] = {
+            "name": _text(e.prog_name) or "<unnamed>",
+            "type_id": 99,
+            "type": "bpf_program",
+            "system_call": "bpf",
+        }
+        ev["unmapped"] = {"bpf_prog_type": e.prog_type, "bpf_insn_cnt": e.insn_cnt}
+        return ev

@@ -1,0 +1,250 @@
+"""The sensor's link to its collector: connect, stream, reconnect, renew the certificate.
+
+One stream at a time. When it cannot be opened or breaks, events keep going to the spool and the
+link retries with jittered exponential backoff; the outage is logged once as a
+TransportConnectError when it starts and once more when it ends, however many retries lie between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from aurora.config.sensor import SensorConfig
+from aurora.sensor.enrollment import EnrollmentError, check_issued, new_key_and_csr
+from aurora.sensor.identity import Identity, load_identity, save_renewed
+from aurora.sensor.spool import Spool
+from aurora.sensor.transport.channel import Backoff, open_channel
+from aurora.sensor.transport.commands import CommandRunner
+from aurora.sensor.transport.errors import CertificateExpired, SensorRevoked, TransportConnectError
+from aurora.sensor.transport.session import Session
+from aurora.v1 import common_pb2, stream_pb2
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    endpoint: str = ""  # overrides the endpoint stored at enrolment
+    batch_max_events: int = 1000
+    max_inflight: int = 8
+    heartbeat_interval_s: float = 10.0
+    keepalive_s: float = 30.0
+    compression: str = "zstd"
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    cert_renew_fraction: float = 0.67
+
+    @classmethod
+    def from_config(cls, cfg: SensorConfig) -> TransportSettings:
+        return cls(
+            endpoint=cfg.collector_endpoint,
+            batch_max_events=cfg.batch_max_events,
+            max_inflight=cfg.max_inflight_batches,
+            heartbeat_interval_s=cfg.heartbeat_interval_s,
+            keepalive_s=cfg.keepalive_s,
+            compression=cfg.transport_compression,
+            reconnect_min_s=cfg.reconnect_min_s,
+            reconnect_max_s=cfg.reconnect_max_s,
+            cert_renew_fraction=cfg.cert_renew_fraction,
+        )
+
+
+class Counters:
+    """Cumulative counters for heartbeats; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, int] = {}
+
+    def add(self, name: str, n: int) -> None:
+        with self._lock:
+            self._values[name] = self._values.get(name, 0) + n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._values)
+
+
+def _describe(exc: grpc.RpcError) -> str:
+    if isinstance(exc, grpc.Call):
+        details = " ".join((exc.details() or "").split())
+        return f"{exc.code().name}: {details}" if details else exc.code().name
+    return str(exc)
+
+
+class Transport:
+    def __init__(
+        self,
+        state_dir: Path,
+        settings: TransportSettings,
+        spool: Spool,
+        host: common_pb2.HostInfo,
+        heartbeat: Callable[[], stream_pb2.Heartbeat],
+        runner: CommandRunner | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.settings = settings
+        self.spool = spool
+        self.host = host
+        self.heartbeat = heartbeat
+        self.counters = counters or Counters()
+        self.wake = threading.Event()
+        self.runner = runner or CommandRunner(self.send, lambda: None)
+        self._outbox: queue.SimpleQueue[stream_pb2.SensorMessage] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._session: Session | None = None
+        self._identity: Identity | None = None
+        self._renew_key: bytes | None = None
+        # A renewed pair is only used from the next connection, so once per stream is enough.
+        self._renewed_this_stream = False
+        self._down_since: float | None = None
+        self._ever_connected = False
+        self.connected = threading.Event()
+
+    # -------------------------------------------------------------- public API
+    def send(self, msg: stream_pb2.SensorMessage) -> None:
+        """Queue a message for the collector (sent on this stream or the next one)."""
+        self._outbox.put(msg)
+        self.wake.set()
+
+    def next_outgoing(self) -> stream_pb2.SensorMessage | None:
+        try:
+            return self._outbox.get_nowait()
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        self._stop.set()
+        session = self._session
+        if session is not None:
+            session.close()
+        self.wake.set()
+
+    def run(self) -> None:
+        """Stream until stop(); raises SensorRevoked or CertificateExpired, which end the sensor."""
+        backoff = Backoff(self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        while not self._stop.is_set():
+            identity = load_identity(self.state_dir)
+            self._identity = identity
+            if identity.cert_not_after <= dt.datetime.now(dt.UTC):
+                raise CertificateExpired(
+                    f"the sensor certificate expired at {identity.cert_not_after:%Y-%m-%d %H:%M} "
+                    "UTC before it could be renewed; re-enrol with `aurora enroll`"
+                )
+            endpoint = self.settings.endpoint or identity.endpoint
+            channel = open_channel(
+                identity, endpoint, self.settings.keepalive_s, self.settings.compression
+            )
+            session = Session(self, channel, identity.sensor_id)
+            self._session = session
+            reason = ""
+            try:
+                if self._stop.is_set():
+                    break
+                session.run()
+                reason = session.end_reason or "the collector closed the stream"
+            except grpc.RpcError as exc:
+                code = exc.code() if isinstance(exc, grpc.Call) else None
+                if code == grpc.StatusCode.PERMISSION_DENIED and not self._stop.is_set():
+                    raise SensorRevoked(
+                        f"the collector refuses sensor {identity.sensor_id} "
+                        f"({_describe(exc)}); re-enrol with `aurora enroll`"
+                    ) from None
+                reason = session.end_reason or _describe(exc)
+            finally:
+                self._session = None
+                self.connected.clear()
+                channel.close()
+                self.spool.requeue_drops()
+                self._renew_key = None
+                self._renewed_this_stream = False
+            if self._stop.is_set():
+                break
+            if session.welcomed.is_set():
+                backoff.reset()
+            self._note_outage(endpoint, reason)
+            self._stop.wait(backoff.next_delay())
+
+    # ------------------------------------------------------------- connection
+    def _note_outage(self, endpoint: str, reason: str) -> None:
+        self.counters.add("connect_failures", 1)
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            err = TransportConnectError(
+                f"collector {endpoint} is unreachable or refusing mTLS ({reason}); "
+                "spooling events to disk and retrying with backoff"
+            )
+            log.warning("TransportConnectError: %s", err)
+        else:
+            log.debug("collector %s still unreachable: %s", endpoint, reason)
+
+    def on_welcome(self, welcome: stream_pb2.Welcome) -> int:
+        """Settle the spool against what the collector holds; returns the acked sequence."""
+        acked = welcome.acked_through_seq
+        status = self.spool.status()
+        if acked >= status.next_seq:
+            # The collector holds numbers this spool never issued (a wiped spool): never reuse them.
+            self.spool.skip_to(acked + 1)
+        if acked:
+            self.spool.ack(acked)
+        self.connected.set()
+        ident = self._identity
+        endpoint = self.settings.endpoint or (ident.endpoint if ident else "?")
+        queued = self.spool.status().events_queued
+        if self._down_since is not None:
+            took = time.monotonic() - self._down_since
+            log.info(
+                "connected to collector %s again after %.1fs; %d events to deliver",
+                endpoint,
+                took,
+                queued,
+            )
+            self._down_since = None
+        elif not self._ever_connected:
+            log.info("connected to collector %s; %d events to deliver", endpoint, queued)
+        self._ever_connected = True
+        self.counters.add("connects", 1)
+        return max(acked, self.spool.status().acked_through)
+
+    # -------------------------------------------------------------- renewal
+    def check_renewal(self) -> None:
+        """Ask for a new certificate once ``cert_renew_fraction`` of its life has passed."""
+        ident = self._identity
+        if ident is None or self._renew_key is not None or self._renewed_this_stream:
+            return
+        start, end = ident.cert_not_before, ident.cert_not_after
+        due = start + (end - start) * self.settings.cert_renew_fraction
+        if dt.datetime.now(dt.UTC) < due:
+            return
+        key_pem, csr_pem = new_key_and_csr(ident.sensor_id)
+        self._renew_key = key_pem
+        log.info("certificate expires at %s; asking the collector for a new one", end)
+        self.send(stream_pb2.SensorMessage(renew=stream_pb2.RenewRequest(csr_pem=csr_pem)))
+
+    def on_renewed(self, msg: stream_pb2.RenewResponse) -> None:
+        key_pem, ident = self._renew_key, self._identity
+        if key_pem is None or ident is None:
+            log.warning("ignoring a certificate renewal nobody asked for")
+            return
+        try:
+            cert = check_issued(msg.client_cert_pem, key_pem, ident.ca_pem)
+        except EnrollmentError as exc:
+            log.error("renewed certificate rejected: %s", exc)
+            return
+        save_renewed(self.state_dir, key_pem, msg.client_cert_pem)
+        # The live stream keeps its TLS session; the new pair is used from the next connection.
+        self._identity = load_identity(self.state_dir)
+        self._renew_key = None
+        self._renewed_this_stream = True
+        self.counters.add("cert_renewals", 1)
+        log.info("certificate renewed, valid until %s", cert.not_valid_after_utc)

@@ -1,0 +1,87 @@
+"""Matcher internals: the generated hit collector equals the generic one; caches stay bounded
+and never change results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aurora.detection import DetectionEngine
+
+from .helpers import DATA, engine, fired, rule, sysmon
+
+
+def linux_events() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for f in sorted((DATA / "linux_events").glob("*.json")):
+        d = json.loads(f.read_text())
+        out += d["positive"] + d["negative"]
+    return out
+
+
+def test_generated_hits_equal_generic_hits() -> None:
+    eng = DetectionEngine.load([], include_builtin=True)
+    events = linux_events()
+    assert len(events) > 40
+    for ev in events:
+        m = eng.matcher(eng.mapping.route_of(ev))
+        assert m.literal_hits(ev) == m.generic_hits(ev)
+
+
+def test_results_identical_with_and_without_caches() -> None:
+    warm = DetectionEngine.load([], include_builtin=True)
+    cold = DetectionEngine(warm.rules, warm.errors, warm.config, value_cache=0)
+    for ev in linux_events() * 3:
+        assert [r.id for r in warm.match_rules(ev)] == [r.id for r in cold.match_rules(ev)]
+
+
+def test_value_cache_is_bounded() -> None:
+    eng = engine(rule("    s:\n        CommandLine|contains: 'evil'\n    condition: s"))
+    eng.value_cache = 8
+    for i in range(100):
+        fired(eng, sysmon(CommandLine=f"run {i}"))
+    m = next(iter(eng._matchers.values()))
+    assert all(len(fi.cache) <= 8 for fi in m._fields)
+    assert len(m._plans) <= 8
+    assert fired(eng, sysmon(CommandLine="an EVIL one")) != []
+
+
+def test_regex_rule_is_only_a_candidate_when_its_literal_is_present() -> None:
+    eng = engine(rule("    s:\n        CommandLine|re: 'powershell.+-enc'\n    condition: s"))
+    m = eng.matcher(eng.mapping.route_of(sysmon(CommandLine="x")))
+    assert m._always == ()  # the regex's required literal made it indexable
+    assert fired(eng, sysmon(CommandLine="powershell -nop -enc AAA")) != []
+    assert fired(eng, sysmon(CommandLine="pwsh -enc AAA")) == []
+
+
+def test_routing_tolerates_odd_event_values() -> None:
+    eng = engine(rule("    s:\n        Image|endswith: '\\a.exe'\n    condition: s"))
+    odd: list[dict[str, Any]] = [
+        {"unmapped": {"Channel": "Security", "EventID": ["x"]}},
+        {"unmapped": {"Channel": "Security", "EventID": "not a number"}},
+        {"class_uid": "x", "activity_id": None},
+        {"class_uid": [1], "activity_id": {}},
+        {},
+    ]
+    for ev in odd:
+        assert eng.match(ev) == []
+    assert fired(eng, sysmon(Image="C:\\a.exe")) != []
+
+
+def test_ungated_regex_rule_is_indexed_by_its_own_result() -> None:
+    # no literal of 3+ characters is required by this regex, so nothing else gates the rule
+    eng = engine(
+        rule("    s:\n        CommandLine|re: '\\s[a-f0-9]{8}\\s'\n    condition: s"),
+        rule(
+            "    s:\n        DestinationIp|cidr: '10.0.0.0/8'\n    condition: s",
+            rid="00000000-0000-0000-0000-000000000002",
+        ),
+    )
+    m = eng.matcher(eng.mapping.route_of(sysmon(CommandLine="x")))
+    assert m._always == ()
+    assert fired(eng, sysmon(CommandLine="run deadbeef now")) != []
+    assert fired(eng, sysmon(CommandLine="run deadbeefx now")) == []
+    assert fired(eng, sysmon(CommandLine="run deadbeef now", DestinationIp="10.1.2.3")) == [
+        "00000000-0000-0000-0000-000000000001",
+        "00000000-0000-0000-0000-000000000002",
+    ]

@@ -1,0 +1,83 @@
+"""The Python record mirrors (aurora.sensor.linux.records) must match the C structs exactly, as
+the compiled objects' BTF describes them: same members, order, offsets, sizes."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aurora.sensor.linux.records import RECORDS
+
+FAMILIES = ("process", "network", "dns", "file", "kernel")
+
+
+def btf_types(obj: Path) -> dict[int, dict[str, Any]]:
+    res = subprocess.run(
+        ["bpftool", "btf", "dump", "file", str(obj), "-j"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    return {t["id"]: t for t in json.loads(res.stdout)["types"]}
+
+
+def type_size(types: dict[int, dict[str, Any]], type_id: int) -> int:
+    t = types[type_id]
+    kind = t["kind"]
+    if kind in ("TYPEDEF", "CONST", "VOLATILE"):
+        return type_size(types, t["type_id"])
+    if kind == "ARRAY":
+        return t["nr_elems"] * type_size(types, t["type_id"])
+    return int(t["size"])
+
+
+def structs_in(obj: Path) -> dict[str, tuple[dict[str, Any], dict[int, dict[str, Any]]]]:
+    types = btf_types(obj)
+    return {
+        t["name"]: (t, types)
+        for t in types.values()
+        if t["kind"] == "STRUCT" and t.get("name") in RECORDS
+    }
+
+
+def test_every_record_mirror_matches_the_btf(bpf_objects: Path) -> None:
+    seen: set[str] = set()
+    for family in FAMILIES:
+        for name, (struct, types) in structs_in(bpf_objects / f"{family}.bpf.o").items():
+            mirror = RECORDS[name]
+            assert struct["size"] == ctypes.sizeof(mirror), f"{family}: {name} size"
+            fields = [f[0] for f in mirror._fields_]
+            members = [m["name"] for m in struct["members"]]
+            assert members == fields, f"{family}: {name} members"
+            for m in struct["members"]:
+                desc = getattr(mirror, m["name"])
+                assert m["bits_offset"] == desc.offset * 8, f"{name}.{m['name']} offset"
+                assert type_size(types, m["type_id"]) == desc.size, f"{name}.{m['name']} size"
+            seen.add(name)
+    assert seen == set(RECORDS), f"records missing from every object's BTF: {set(RECORDS) - seen}"
+
+
+def test_the_check_catches_a_drifted_mirror(bpf_objects: Path) -> None:
+    class Drifted(ctypes.Structure):
+        _fields_ = [("hdr", RECORDS["ev_hdr"]), ("exit_code", ctypes.c_uint16)]
+
+    struct, types = structs_in(bpf_objects / "process.bpf.o")["exit_event"]
+    member = struct["members"][1]
+    # Same total size after padding: only the member-by-member comparison notices.
+    assert struct["size"] == ctypes.sizeof(Drifted)
+    assert type_size(types, member["type_id"]) != Drifted.exit_code.size
+
+
+@pytest.mark.root
+@pytest.mark.kernel
+def test_every_program_passes_the_verifier() -> None:
+    res = subprocess.run(
+        ["make", "-s", "-C", str(Path(__file__).resolve().parents[2] / "bpf"), "verify"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert res.stdout.count("verified") == len(FAMILIES)

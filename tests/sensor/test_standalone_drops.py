@@ -1,0 +1,88 @@
+"""`aurora sensor --stdout` end to end, and kernel-side drop counting when a ring overflows."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from aurora.config.sensor import SensorConfig
+from aurora.ocsf.schema import OcsfSchema
+
+pytestmark = [pytest.mark.root, pytest.mark.kernel]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stdout_mode_streams_valid_ocsf_and_stops_cleanly(
+    bpf_objects: Path, schema: OcsfSchema, tmp_path: Path, sig: signal.Signals
+) -> None:
+    err_path = tmp_path / "stderr"
+    with err_path.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aurora", "sensor", "--stdout"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        )
+        deadline = time.monotonic() + 60
+        while b"sensor ready" not in err_path.read_bytes():
+            assert proc.poll() is None, err_path.read_text()
+            assert time.monotonic() < deadline, "no 'sensor ready' within 60 s"
+            time.sleep(0.05)
+        marker = uuid.uuid4().hex
+        subprocess.run(["/bin/echo", marker], check=True, stdout=subprocess.DEVNULL)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err_path.read_text()
+    events = [orjson.loads(line) for line in out.splitlines()]
+    assert events, "no events on stdout"
+    for ev in events:
+        assert schema.validate(ev) == [], ev
+    launches = [
+        e
+        for e in events
+        if e["class_uid"] == 1007
+        and e["activity_id"] == 1
+        and e["unmapped"]["argv"] == ["/bin/echo", marker]
+    ]
+    assert len(launches) == 1
+    log = err_path.read_text()
+    assert "sensor stopped" in log
+    assert log.index("capability process: loaded") < log.index("sensor ready")
+
+
+def test_overloaded_ring_counts_drops_and_logs_them(
+    bpf_objects: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aurora.sensor.linux import LinuxSensor
+
+    sensor = LinuxSensor(SensorConfig(linux_families=["process"], ringbuf_kb=1024), bpf_objects)
+    sensor.start()
+    try:
+        assert sensor.drop_counts() == {"process": 0}
+        # ~5.8 KiB per exec record (4 KiB of argv): a few hundred overflow a 1 MiB ring that
+        # nobody reads meanwhile.
+        big = ["y" * 4000]
+        for _ in range(400):
+            pid = os.posix_spawn("/bin/true", ["/bin/true", *big], {})
+            os.waitpid(pid, 0)
+        drops = sensor.drop_counts()["process"]
+        assert drops > 0
+        with caplog.at_level(logging.WARNING, logger="aurora.sensor.linux"):
+            sensor.poll(0)
+        assert any(
+            "events dropped in the kernel" in r.message and "process" in r.message
+            for r in caplog.records
+        )
+    finally:
+        sensor.stop()
