@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -119,10 +120,8 @@ async def sensor(
             )
             await call.write(stream_pb2.SensorMessage(heartbeat=hb))
             counter[2] += 1
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass
         await call.done_writing()
         call.cancel()
 
@@ -189,7 +188,10 @@ async def run(args: argparse.Namespace) -> None:
     print(f"connected {counter[0]} in {t_connect:.1f} s; {online} online in the fleet table")
     print(f"steady {args.seconds:.0f} s: {hb} heartbeats ({hb / args.seconds:.0f}/s)")
     print(f"collector CPU: {cpu * 100:.1f}% of one core; RSS {rss / 2**20:.0f} MB")
-    print(f"baseline idle collector: CPU {max(0.0, idle_cpu) * 100:.1f}%, RSS {idle_rss / 2**20:.0f} MB")
+    print(
+        f"baseline idle collector: CPU {max(0.0, idle_cpu) * 100:.1f}%,"
+        f" RSS {idle_rss / 2**20:.0f} MB"
+    )
     print(f"RSS per connected sensor: {(rss - idle_rss) / max(1, counter[0]) / 1024:.0f} KB")
 
 

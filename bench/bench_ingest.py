@@ -27,9 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "collector"))
 
-from client import Identity, enroll  # noqa: E402
-
 import grpc  # noqa: E402
+from client import Identity, enroll  # noqa: E402
 
 from aurora.collector.store import IncomingBatch  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
@@ -221,7 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--streams", type=int, default=4)
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--window", type=int, default=8)
+    ap.add_argument("--window", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0)
     args = ap.parse_args()
 
@@ -275,6 +274,10 @@ def main() -> None:
     print(
         f"collector:           peak RSS {peak_rss / 2**20:.0f} MB, CPU {cpu * 100:.0f}% of a core"
     )
+    if total:
+        us = cpu * elapsed / total * 1e6
+        print(f"collector CPU/event: {us:.1f} us (=> {1e6 / us:,.0f} events/s per busy core)")
+    print(f"load average:        {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared)")
     print(f"baseline (SQLiteStore decode+insert, no gRPC): {base:,.0f} events/s")
     print(f"ratio gRPC/mTLS ingest vs baseline: {rate / base:.2f}")
 

@@ -198,7 +198,7 @@ def test_no_wait_and_timeout(env: Env) -> None:
     )
     assert queued.returncode == 0 and " kill sensor-0001 queued" in queued.stdout
     [cmd] = env.store.list_commands(SENSOR)
-    assert cmd.params == {"pid": 300, "start_time_unix_ms": 0, "tree": True}
+    assert cmd.params == {"pid": 300, "start_time": 0, "tree": True}
     waited = aurora(
         "quarantine", "web-1", "/tmp/evil", "--state-dir", str(env.state_dir), "--timeout", "1"
     )

@@ -141,7 +141,7 @@ def test_response_actions_are_queued_idempotent_and_audited(env: Env, data: dict
         "/api/v1/hosts/web-1/actions",
         json={"action": "kill", "params": {"pid": 300, "tree": True}},
     ).json()
-    assert kill["params"] == {"pid": 300, "start_time_unix_ms": 0, "tree": True}
+    assert kill["params"] == {"pid": 300, "start_time": 0, "tree": True}
     status = c.get(f"/api/v1/actions/{kill['command_id']}").json()
     assert status["state"] == "queued" and status["upload"] is None
     listed = c.get("/api/v1/actions", params={"host": "web-1"}).json()["items"]
@@ -290,3 +290,72 @@ def test_security_headers_and_openapi(env: Env) -> None:
     assert r.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_list_is_paginated(env: Env, data: dict[str, Any]) -> None:
+    spec = env.client().get("/openapi.json").json()
+    values = {
+        "host": "web-1",
+        "pid": "300",
+        "alert_id": str(data["alert_id"]),
+        "command_id": "0" * 32,
+        "rule_id": "x",
+        "name": "admin",
+        "token_id": "1",
+    }
+    admin = env.client("admin")
+    lists = []
+    for path, ops in spec["paths"].items():
+        if "get" not in ops or path == "/api/v1/stream":
+            continue
+        url = path
+        for key, value in values.items():
+            url = url.replace("{" + key + "}", value)
+        resp = admin.get(url)
+        if resp.status_code == 200 and "items" in resp.json():
+            lists.append(path)
+            params = {p["name"] for p in ops["get"].get("parameters", [])}
+            assert {"limit", "offset"} <= params, path
+            assert "next_offset" in resp.json(), path
+    assert len(lists) >= 9, lists
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "field", "expected"),
+    [
+        ("kill", {"pid": 42, "start_time_unix_ms": 1234, "tree": True}, "kill",
+         {"pid": 42, "start_time_unix_ms": 1234, "tree": True}),
+        ("quarantine", {"path": "/tmp/x"}, "quarantine", {"path": "/tmp/x"}),
+        ("restore", {"quarantine_id": "q-1"}, "restore", {"quarantine_id": "q-1"}),
+        ("triage", {"artifacts": ["processes"], "max_bytes": 4096}, "triage",
+         {"artifacts": ["processes"], "max_bytes": "4096"}),
+        ("isolate", {}, "isolate", {}),
+        ("unisolate", {}, "unisolate", {}),
+    ],
+)  # fmt: skip
+def test_queued_params_reach_the_wire_as_requested(
+    env: Env,
+    data: dict[str, Any],
+    action: str,
+    params: dict[str, Any],
+    field: str,
+    expected: dict[str, Any],
+) -> None:
+    """The stored command, turned into a protobuf by the collector, carries what was asked."""
+    from google.protobuf.json_format import MessageToDict
+
+    from aurora.collector.commands import to_message
+
+    cmd = env.client("analyst").post(
+        "/api/v1/hosts/web-1/actions", json={"action": action, "params": params}
+    )
+    assert cmd.status_code == 202, cmd.text
+    record = env.store.get_command(cmd.json()["command_id"])
+    assert record is not None
+    message = to_message(record)
+    assert message.WhichOneof("action") == field
+    got = MessageToDict(getattr(message, field), preserving_proto_field_name=True)
+    expected = {k: v for k, v in expected.items() if v not in (False, 0)}
+    assert {k: (str(v) if k == "start_time_unix_ms" else v) for k, v in got.items()} == {
+        k: (str(v) if k == "start_time_unix_ms" else v) for k, v in expected.items()
+    }

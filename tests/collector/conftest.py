@@ -20,7 +20,7 @@ from aurora.config import AuroraConfig
 def make_config(state_dir: Path, *, detection: bool = False, **collector: object) -> AuroraConfig:
     return AuroraConfig.model_validate(
         {
-            "collector": {"state_dir": str(state_dir), "listen": "127.0.0.1:0", **collector},
+            "collector": {"state_dir": str(state_dir), "listen": "127.0.0.1:0"} | collector,
             "detection": {"enabled": detection},
         }
     )

@@ -18,13 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from client import Stream, enroll, make_event  # noqa: E402
+from client import Stream, enroll, make_event
 
-from aurora.cli.main import main  # noqa: E402
-from aurora.collector.store import AlertRecord, NewAlert  # noqa: E402
-from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
-from aurora.collector.timespec import parse_time_ms  # noqa: E402
-from aurora.v1 import stream_pb2  # noqa: E402
+from aurora.cli.main import main
+from aurora.collector.store import AlertRecord, NewAlert
+from aurora.collector.store.sqlite import SQLiteStore
+from aurora.collector.timespec import parse_time_ms
+from aurora.v1 import stream_pb2
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -229,7 +229,7 @@ def test_alerts_listing_filters_and_status_changes(tmp_path: Path) -> None:
     store.close()
     st = str(state)
     all_ = _json_lines(aurora("alerts", "--json", "--state-dir", st).stdout)
-    assert [f["message"] if "message" in f else f["class_uid"] for f in all_]  # noqa: RUF015
+    assert [f["message"] if "message" in f else f["class_uid"] for f in all_]
     assert len(all_) == 2 and all(f["class_uid"] == 2004 for f in all_)
     recent = _json_lines(aurora("alerts", "--since", "1d", "--json", "--state-dir", st).stdout)
     assert len(recent) == 1 and recent[0]["finding_info"]["analytic"]["uid"] == "r1"  # type: ignore[index]
@@ -252,3 +252,11 @@ def test_time_parsing() -> None:
     assert parse_time_ms("7d", now_ms=now) == now - 7 * 86_400_000
     assert parse_time_ms("2026-01-31T12:00:00Z") == 1769860800000
     assert parse_time_ms("2026-01-31T12:00:00") == 1769860800000
+
+
+def test_unusable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = aurora("token", "create", "--state-dir", str(blocker / "state"), check=False)
+    assert proc.returncode != 0
+    assert "cannot use" in proc.stderr and "Traceback" not in proc.stderr

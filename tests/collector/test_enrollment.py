@@ -228,3 +228,26 @@ def test_csr_with_weak_or_wrong_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(PKIError, match="EC key"):
         ca.issue_sensor_cert(csr, "s", dt.timedelta(hours=1))
+
+
+def test_bypassing_the_tls_front_gets_no_identity(collector: Collector) -> None:
+    """The gRPC backend listens on loopback without TLS; a direct caller has no verified peer."""
+    from aurora.v1 import stream_pb2, stream_pb2_grpc
+
+    assert collector.front is not None
+    with grpc.insecure_channel(f"127.0.0.1:{collector.front.backend_port}") as ch:
+        call = stream_pb2_grpc.SensorStreamStub(ch).Connect(
+            iter([stream_pb2.SensorMessage(hello=stream_pb2.Hello(sensor_id="forged"))])
+        )
+        with pytest.raises(grpc.RpcError) as info:
+            list(call)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_port_in_use_is_a_config_error(collector: Collector, tmp_path: Path) -> None:
+    from aurora.errors import ConfigError
+    from conftest import make_config
+
+    other = Collector(make_config(tmp_path / "other", listen=f"127.0.0.1:{collector.port}"))
+    with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1"):
+        other.start()

@@ -76,6 +76,39 @@ def test_duplicates_gaps_and_welcome_after_reconnect(
         again.close()
 
 
+def test_drop_totals_are_the_sum_of_batch_deltas(collector: Collector, stream: Stream) -> None:
+    """Heartbeats repeat the sensor's cumulative losses; only the batch deltas count."""
+    sid = stream.ident.sensor_id
+
+    def heartbeat(lost: int) -> None:
+        stream.send(
+            heartbeat=stream_pb2.Heartbeat(
+                sensor_id=sid,
+                counters={
+                    "lost_kernel": lost,
+                    "lost_spool_evicted": 2 * lost,
+                    "lost_spool_corrupt": lost,
+                    "drops_kernel": lost,  # the old name must not count either
+                },
+            )
+        )
+
+    heartbeat(3)
+    stream.batch(1, _events(1, 2), kernel_drops=3, spool_evicted=6)
+    assert stream.recv_kind("ack").accepted
+    heartbeat(7)
+    stream.batch(3, _events(3, 2), kernel_drops=4, spool_evicted=8, spool_corrupt=1)
+    assert stream.recv_kind("ack").accepted
+    heartbeat(7)  # the same cumulative figure again: nothing new was lost
+    # Messages are handled in order, so this ack means every heartbeat above was applied.
+    stream.batch(5, _events(5, 1))
+    assert stream.recv_kind("ack").accepted
+    assert collector.store is not None
+    h = collector.store.get_host(sid)
+    assert h is not None and h.counters["lost_kernel"] == 7
+    assert (h.drops_kernel, h.drops_spool_evicted, h.drops_spool_corrupt) == (7, 14, 1)
+
+
 def test_bad_batches_are_rejected_with_a_logged_reason_and_the_stream_goes_on(
     tmp_path: Path,
     enrolled_factory: Callable[[Collector], Callable[..., Identity]],
@@ -147,7 +180,7 @@ def test_heartbeat_updates_the_fleet_table(collector: Collector, stream: Stream)
             health=stream_pb2.HEALTH_DEGRADED,
             capabilities=[common_pb2.Capability(name="dns", loaded=False, reason="no tracefs")],
             spool=stream_pb2.SpoolStatus(bytes_used=123, bytes_max=1000, events_queued=7),
-            counters={"drops_kernel": 3},
+            counters={"lost_kernel": 3},
             isolation=2,
         )
     )
@@ -159,12 +192,12 @@ def test_heartbeat_updates_the_fleet_table(collector: Collector, stream: Stream)
             break
         time.sleep(0.05)
     assert h is not None
-    assert (h.health, h.queue_depth, h.spool_bytes, h.isolation, h.drops_kernel) == (
+    assert (h.health, h.queue_depth, h.spool_bytes, h.isolation, h.counters) == (
         "degraded",
         7,
         123,
         "isolated",
-        3,
+        {"lost_kernel": 3},
     )
     assert h.connected
     assert h.capabilities == ({"name": "dns", "loaded": False, "reason": "no tracefs"},)

@@ -85,3 +85,20 @@ def test_ungated_regex_rule_is_indexed_by_its_own_result() -> None:
         "00000000-0000-0000-0000-000000000001",
         "00000000-0000-0000-0000-000000000002",
     ]
+
+
+def test_windows_keyword_reader_gives_the_general_text() -> None:
+    from aurora.detection.predicates import windows_keyword_reader, windows_keyword_values
+
+    read = windows_keyword_reader()
+    events = [
+        sysmon(CommandLine="a", Image="b", ProcessId=1),
+        sysmon(CommandLine="c", Image="d", ProcessId=2),  # same layout: fast path
+        sysmon(CommandLine="e", Image="f", ProcessId="now text"),  # int became text
+        sysmon(CommandLine="g", Image=None, ProcessId=3),  # text became None
+        sysmon(CommandLine="h", Data=["x", "y"], ProcessId=4),  # other keys, a list
+        sysmon(CommandLine="i", Data=["z"], ProcessId=5),
+    ]
+    for ev in events * 2:
+        got = read(ev)
+        assert sorted(got.split("\n")) == sorted(windows_keyword_values(ev).split("\n"))

@@ -346,3 +346,23 @@ def test_disable_and_enable_by_rule_id() -> None:
     assert fired(eng, ev) == []
     eng.enable(RID)
     assert fired(eng, ev) == [RID]
+
+
+def test_process_creation_rules_also_see_security_4688() -> None:
+    eng = engine(
+        rule(
+            "    s:\n        Image|endswith: '\\x.exe'\n        ParentImage|endswith: '\\p.exe'\n"
+            "        CommandLine|contains: '-enc'\n    condition: s"
+        )
+    )
+    ev = sysmon(
+        4688,
+        channel="Security",
+        NewProcessName="C:\\x.exe",
+        ParentProcessName="C:\\p.exe",
+        CommandLine="x -enc AAA",
+    )
+    assert ev["process"]["file"]["path"] == "C:\\x.exe"
+    assert fired(eng, ev) == [RID]
+    ev = sysmon(4688, channel="Security", NewProcessName="C:\\y.exe", CommandLine="x -enc")
+    assert fired(eng, ev) == []

@@ -145,3 +145,18 @@ def test_scan_bad_format_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["scan", str(evtx_of(CASE)), "--format", "xml"])
     assert exc.value.code == 2
+
+
+def test_json_array_and_pretty_printed_objects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev = json.loads((LINUX_EVENTS / "proc_creation_lnx_aurora_memfd_exec.json").read_text())
+    first = ev["positive"][0]
+    (tmp_path / "a.json").write_text(json.dumps([first, first]))
+    (tmp_path / "b.json").write_text(
+        json.dumps(first, indent=2) + "\n" + "{\n  broken\n" + json.dumps(first, indent=2) + "\n"
+    )
+    assert main(["scan", str(tmp_path), "--format", "jsonl"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 4
+    assert "b.json: line" in captured.err and "invalid JSON" in captured.err

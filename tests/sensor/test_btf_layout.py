@@ -81,3 +81,40 @@ def test_every_program_passes_the_verifier() -> None:
     )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert res.stdout.count("verified") == len(FAMILIES)
+
+
+def test_struct_decoders_cover_the_mirrors_byte_for_byte() -> None:
+    from aurora.sensor.linux import decode as D
+    from aurora.sensor.linux import records as R
+
+    assert D.HDR.size == ctypes.sizeof(R.EvHdr)
+    assert D.EXEC.size == R.ExecEvent.tty.offset  # the strings after it are sliced by offset
+    pairs = [
+        (D.EXIT, R.ExitEvent),
+        (D.SETID, R.SetidEvent),
+        (D.PTRACE, R.PtraceEvent),
+        (D.NET, R.NetEvent),
+        (D.DNS, R.DnsEvent),
+        (D.FILE, R.FileEvent),
+        (D.KMOD, R.KmodEvent),
+        (D.BPF, R.BpfEvent),
+    ]
+    for fmt, mirror in pairs:
+        assert fmt.size == ctypes.sizeof(mirror), mirror.__name__
+
+
+def test_decode_round_trips_a_record_built_with_the_mirror() -> None:
+    from aurora.sensor.linux import decode as D
+    from aurora.sensor.linux import records as R
+
+    ev = R.FileEvent()
+    ev.hdr.kind, ev.hdr.pid, ev.hdr.comm = R.EV_FILE, 42, b"touch"
+    ev.op, ev.mode, ev.path_len = R.FILE_OP_CHMOD, 0o755, 9
+    ev.path = b"/etc/motd"
+    rec = D.decode(bytes(ev))
+    assert isinstance(rec, D.File)
+    assert (rec.hdr.pid, rec.op, rec.mode, rec.path, rec.path2) == (42, 5, 0o755, b"/etc/motd", b"")
+    assert D.decode(b"short") is None
+    unknown = R.ForkEvent()
+    unknown.hdr.kind = 99
+    assert D.decode(bytes(unknown)) is None

@@ -213,9 +213,11 @@ def test_loginuid_and_session_are_captured(sensor: LiveSensor) -> None:
     script = f"echo 1000 > /proc/self/loginuid && exec /bin/true {marker}"
     subprocess.run(["/bin/sh", "-c", script], check=True)
     (ev,) = sensor.wait_for(
-        lambda e: e["class_uid"] == 1007
-        and e["activity_id"] == 1
-        and e["unmapped"]["argv"] == ["/bin/true", marker]
+        lambda e: (
+            e["class_uid"] == 1007
+            and e["activity_id"] == 1
+            and e["unmapped"]["argv"] == ["/bin/true", marker]
+        )
     )
     assert ev["unmapped"]["auid"] == 1000
     session = ev["process"]["session"]
@@ -223,12 +225,25 @@ def test_loginuid_and_session_are_captured(sensor: LiveSensor) -> None:
 
 
 def test_tty_is_captured(sensor: LiveSensor) -> None:
-    import pty
-
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv("/bin/true", ["/bin/true", "aurora-tty-test"])
-    os.waitpid(pid, 0)
-    os.close(fd)
-    (ev,) = sensor.wait_for(launches_of(pid))
+    marker = "aurora-tty-test"
+    master, slave = os.openpty()
+    try:
+        # setsid -c makes the pty (its stdin) the controlling terminal, as a login shell has.
+        subprocess.run(
+            ["setsid", "-c", "/bin/true", marker],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            check=True,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    (ev,) = sensor.wait_for(
+        lambda e: (
+            e["class_uid"] == 1007
+            and e["activity_id"] == 1
+            and e["unmapped"]["argv"] == ["/bin/true", marker]
+        )
+    )
     assert ev["process"]["session"]["terminal"].startswith("pts")

@@ -44,7 +44,13 @@ def test_stdout_mode_streams_valid_ocsf_and_stops_cleanly(
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, err_path.read_text()
-    events = [orjson.loads(line) for line in out.splitlines()]
+    events = []
+    for n, line in enumerate(out.split(b"\n")[:-1]):
+        try:
+            events.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise AssertionError(f"stdout line {n} is not JSON ({exc}): {line!r}") from None
+    assert out.endswith(b"\n"), f"stdout ends mid-line: {out[-300:]!r}"
     assert events, "no events on stdout"
     for ev in events:
         assert schema.validate(ev) == [], ev

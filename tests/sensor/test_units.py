@@ -69,6 +69,24 @@ def test_watch_rules_and_config_validation() -> None:
         SensorConfig(ringbuf_kb=3000)
 
 
+def test_large_executables_are_hashed_in_the_background(tmp_path: Path) -> None:
+    import hashlib
+
+    from aurora.sensor.linux.enrich import INLINE_MAX_BYTES, HashCache
+
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.write_bytes(b"x" * 1000)
+    big.write_bytes(os.urandom(1024) * (INLINE_MAX_BYTES // 1024 + 1))
+    cache = HashCache(max_bytes=64 * 1024 * 1024)
+    assert cache.sha256((1, 1, 1), (str(small),)) == hashlib.sha256(small.read_bytes()).hexdigest()
+    assert cache.sha256((1, 2, 1), ("/nonexistent", str(big))) is None  # not yet: in the background
+    cache.close()  # waits for the hashing thread
+    assert cache.cached((1, 2, 1)) == hashlib.sha256(big.read_bytes()).hexdigest()
+    too_big = HashCache(max_bytes=1000)
+    assert too_big.sha256((1, 3, 1), (str(big),)) is None
+    assert too_big.cached((1, 3, 1)) is None  # recorded as unhashable, not retried
+
+
 def test_process_table_fork_exec_exit_and_ancestry() -> None:
     t = ProcessTable()
     assert t.seed_from_proc() > 0

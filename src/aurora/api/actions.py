@@ -40,7 +40,7 @@ def validate_params(action: str, params: dict[str, Any]) -> dict[str, Any]:
     allowed_keys = {
         "isolate": set(),
         "unisolate": set(),
-        "kill": {"pid", "start_time_unix_ms", "tree"},
+        "kill": {"pid", "start_time_unix_ms", "start_time", "tree"},
         "quarantine": {"path"},
         "restore": {"quarantine_id"},
         "triage": {"artifacts", "max_bytes"},
@@ -52,13 +52,15 @@ def validate_params(action: str, params: dict[str, Any]) -> dict[str, Any]:
         pid = p.get("pid")
         if isinstance(pid, bool) or not isinstance(pid, int) or not 1 < pid <= MAX_PID:
             raise UsageError("kill: pid must be an integer above 1 (pid 1 is never killed)")
-        start = p.get("start_time_unix_ms", 0)
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        # The proto names it start_time_unix_ms; the stored command (read by the collector's
+        # commands.to_message and the sensor's dispatcher) calls it start_time.
+        start = p.get("start_time_unix_ms", p.get("start_time", 0))
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < 2**62:
             raise UsageError("kill: start_time_unix_ms must be a non-negative integer")
         tree = p.get("tree", False)
         if not isinstance(tree, bool):
             raise UsageError("kill: tree must be true or false")
-        return {"pid": pid, "start_time_unix_ms": start, "tree": tree}
+        return {"pid": pid, "start_time": start, "tree": tree}
     if action == "quarantine":
         path = p.get("path")
         if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:

@@ -62,9 +62,25 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _signal)
     collector = Collector(config)
     collector.start()
+    api = None
     try:
+        api = start_console(collector, config)
         while not stop.wait(3600):
             pass
     finally:
+        if api is not None:
+            api.stop()
         collector.stop()
     return 0
+
+
+def start_console(collector: Any, config: AuroraConfig) -> Any:
+    """Serve the REST API and console over the collector's store; print the first admin's
+    password the one time it is created (only its hash is kept)."""
+    from aurora.api.server import start_api
+
+    engine = collector.alerts.engine if collector.alerts is not None else None
+    api, password = start_api(collector.store, config, config.collector.state_dir, engine=engine)
+    if password is not None:
+        print(f"first console login: user 'admin', password '{password}'", flush=True)
+    return api

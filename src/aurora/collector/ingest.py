@@ -18,16 +18,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from aurora.collector.store import eventpack
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
-from aurora.wire.codec import BatchDecodeError, decode_events
+from aurora.wire.codec import BatchDecodeError, decode_payload
 
 log = logging.getLogger("aurora.collector.ingest")
 
 #: Called with (sensor_id, new events) before the commit; returns the alerts to store with them.
 Evaluator = Callable[[str, Sequence[dict[str, Any]]], list[NewAlert]]
 
-_MAX_GROUP_EVENTS = 200_000
+# Bounds one transaction, so a busy writer never holds the store lock for long.
+_MAX_GROUP_EVENTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -65,75 +67,114 @@ class IngestWriter:
         self.max_uncompressed = max_uncompressed
         self.evaluate = evaluate
         self.after_commit = after_commit
-        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._write_q: queue.SimpleQueue[tuple[_Job, IncomingBatch] | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
+        # Two stages so that parsing (Python, holds the GIL) overlaps with SQLite's own work
+        # (which releases it); one thread each keeps every sensor's batches in order.
+        self._decoder = threading.Thread(
+            target=self._decode_loop, name="aurora-decode", daemon=True
+        )
         self._thread = threading.Thread(target=self._run, name="aurora-ingest", daemon=True)
         self.stored_events = 0
         self.commits = 0
 
     def start(self) -> None:
+        self._decoder.start()
         self._thread.start()
 
     def stop(self) -> None:
         """Finish what is queued, then stop."""
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._decode_q.put(_STOP)
+            self._decoder.join(timeout=60)
             self._thread.join(timeout=60)
 
     def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
-        self._queue.put(_Job(sensor_id, batch, int(time.time() * 1000), fut))
+        self._decode_q.put(_Job(sensor_id, batch, int(time.time() * 1000), fut))
         return fut
+
+    # --- the decoder thread ----------------------------------------------------------------------
+
+    def _decode_loop(self) -> None:
+        while True:
+            job = self._decode_q.get()
+            if job is _STOP:
+                self._write_q.put(_STOP)
+                return
+            assert isinstance(job, _Job)
+            try:
+                incoming = self._prepare(job)
+            except (BatchDecodeError, eventpack.PackError) as exc:
+                job.future.set_result(Outcome(False, str(exc)))
+                continue
+            except Exception as exc:  # whatever a hostile batch triggers, the stream carries on
+                log.exception("batch from %s could not be read", job.sensor_id)
+                job.future.set_result(Outcome(False, f"unreadable batch: {exc}"))
+                continue
+            self._write_q.put((job, incoming))
+
+    def _prepare(self, job: _Job) -> IncomingBatch:
+        """Validate a batch and pack it for the store, parsing every event only when detection
+        needs the events themselves."""
+        b = job.batch
+        payload = decode_payload(b, max_uncompressed=self.max_uncompressed)
+        events: list[dict[str, Any]] = []
+        if self.evaluate is not None:
+            events = eventpack.parse_events(payload, b.count)
+            keys = [eventpack.keys_of(e, job.received_ms) for e in events]
+        else:
+            keys = eventpack.scan_keys(payload, b.count, job.received_ms)
+        # The sensor's zstd frame was just checked to decompress to exactly this payload, so it
+        # is kept as it came instead of being compressed again.
+        if b.compression == stream_pb2.COMPRESSION_ZSTD:
+            data = b.events
+        else:
+            data = eventpack.compress(payload)
+        return IncomingBatch(
+            sensor_id=job.sensor_id,
+            first_seq=b.first_seq,
+            events=events,
+            packed=eventpack.PackedBatch(eventpack.CODEC_ZSTD, len(payload), data, keys),
+            drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
+            received_ms=job.received_ms,
+        )
 
     # --- the writer thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            first = self._write_q.get()
             if first is _STOP:
                 return
-            assert isinstance(first, _Job)
-            jobs = [first]
-            events = first.batch.count
+            assert isinstance(first, tuple)
+            items = [first]
+            events = first[1].count
             while events < _MAX_GROUP_EVENTS:
                 try:
-                    nxt = self._queue.get_nowait()
+                    nxt = self._write_q.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is _STOP:
                     stopping = True
                     break
-                assert isinstance(nxt, _Job)
-                jobs.append(nxt)
-                events += nxt.batch.count
+                assert isinstance(nxt, tuple)
+                items.append(nxt)
+                events += nxt[1].count
             try:
-                self._process(jobs)
+                self._process(items)
             except Exception as exc:  # the writer must survive anything a batch can cause
-                log.exception("storing %d batches failed", len(jobs))
-                for job in jobs:
+                log.exception("storing %d batches failed", len(items))
+                for job, _ in items:
                     if not job.future.done():
                         job.future.set_exception(exc)
 
-    def _process(self, jobs: list[_Job]) -> None:
-        accepted: list[tuple[_Job, IncomingBatch]] = []
+    def _process(self, accepted: list[tuple[_Job, IncomingBatch]]) -> None:
         alerts: list[NewAlert] = []
-        for job in jobs:
-            try:
-                events = decode_events(job.batch, max_uncompressed=self.max_uncompressed)
-            except BatchDecodeError as exc:
-                job.future.set_result(Outcome(False, exc.message))
-                continue
-            b = job.batch
-            incoming = IncomingBatch(
-                sensor_id=job.sensor_id,
-                first_seq=b.first_seq,
-                events=events,
-                drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
-                received_ms=job.received_ms,
-            )
-            accepted.append((job, incoming))
-            if self.evaluate is not None:
+        if self.evaluate is not None:
+            for job, incoming in accepted:
                 new = self._new_events(incoming)
                 if new:
                     alerts.extend(self._safe_evaluate(job.sensor_id, new))
@@ -162,7 +203,7 @@ class IngestWriter:
         if hwm is None:
             hwm = self.store.high_water(b.sensor_id)
         skip = max(0, hwm - b.first_seq + 1)
-        self._hwm[b.sensor_id] = max(hwm, b.first_seq + len(b.events) - 1)
+        self._hwm[b.sensor_id] = max(hwm, b.first_seq + b.count - 1)
         return b.events[skip:]
 
     def _safe_evaluate(self, sensor_id: str, events: Sequence[dict[str, Any]]) -> list[NewAlert]:

@@ -41,8 +41,11 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) and force mode 0700 on it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise PKIError(f"cannot use {path} as a state directory: {exc.strerror}") from None
 
 
 def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -27,12 +27,16 @@ def compile_hits(
     scan: Callable[[Any, str], tuple[int, ...]],
     slow: Callable[[Any, Any, set[int]], None],
     virtual: str,
+    virtual_paths: Sequence[str] | None = None,
+    flatten: Callable[[Any, list[str]], None] | None = None,
 ) -> HitsFn:
     """``scan(field, text)`` indexes one string; ``slow(field, value, t)`` handles non-strings.
 
-    Fields whose path is ``virtual`` are read through their own ``get`` (computed values).
+    Fields whose path is ``virtual`` are read through their own ``get`` (computed values), or,
+    when ``virtual_paths`` is given, built inline as the newline-joined text of those paths
+    (non-strings through ``flatten``), sharing the lookups of the real fields.
     """
-    env: dict[str, Any] = {"SCAN": scan, "SLOW": slow}
+    env: dict[str, Any] = {"SCAN": scan, "SLOW": slow, "FLAT": flatten}
     lines = ["def hits(ev):", "    t = set()", "    add = t.add", "    update = t.update"]
     names: dict[str, str] = {"": "ev"}
 
@@ -50,10 +54,28 @@ def compile_hits(
             lines.append(f"    {var} = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
         return var
 
+    def access(path: str) -> str:
+        parent, _, key = path.rpartition(".")
+        pvar = node(parent)
+        if pvar == "ev":
+            return f"ev.get({key!r})"
+        return f"{pvar}.get({key!r}) if {pvar}.__class__ is dict else None"
+
     for i, fi in enumerate(fields):
         env[f"F{i}"] = fi
         env[f"C{i}"] = fi.cache
-        if fi.path == virtual:
+        if fi.path == virtual and virtual_paths is not None:
+            lines.append("    kw = []")
+            for vp in virtual_paths:
+                lines.append(f"    v = {access(vp)}")
+                lines += [
+                    "    if v.__class__ is str:",
+                    "        kw.append(v)",
+                    "    elif v is not None:",
+                    "        FLAT(v, kw)",
+                ]
+            lines.append("    v = '\\n'.join(kw)")
+        elif fi.path == virtual:
             env[f"G{i}"] = fi.get
             lines.append(f"    v = G{i}(ev)")
         else:

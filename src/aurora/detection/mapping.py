@@ -36,6 +36,11 @@ class Category:
     channel: str | None = None
     event_ids: tuple[int, ...] = ()
     activity_ids: tuple[int, ...] = ()  # Linux: every activity routed here (default: activity_id)
+    raw_fields: dict[str, str] = field(default_factory=dict)  # Sigma field -> raw record field
+
+    def raw_name(self, sigma_field: str) -> str:
+        """The raw record field that carries ``sigma_field`` (Security 4688: NewProcessName)."""
+        return self.raw_fields.get(sigma_field, sigma_field)
 
     def path(self, sigma_field: str) -> str:
         paths = self.fields.get(sigma_field)
@@ -210,15 +215,22 @@ def _category(product: str, name: str, spec: Any) -> Category:
         raise MappingError(f"{where}: `ocsf` needs activity_id (or activity_ids) as integers")
     if product == "windows" and (not spec.get("channel") or not event_ids):
         raise MappingError(f"{where}: Windows categories need `channel` and `event_ids`")
+    raw = spec.get("raw") or {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise MappingError(f"{where}: `raw` maps Sigma fields to raw field names")
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise MappingError(f"{where}: `raw` names fields missing from `fields`: {sorted(unknown)}")
     return Category(
         product=product,
-        name=name,
+        name=str(spec.get("category") or name),
         class_uid=int(ocsf["class_uid"]),
         activity_id=int(activities[0]),
         activity_ids=tuple(int(a) for a in activities),
         fields=fields,
         channel=spec.get("channel"),
         event_ids=tuple(int(e) for e in event_ids),
+        raw_fields={str(k): str(v) for k, v in raw.items()},
     )
 
 

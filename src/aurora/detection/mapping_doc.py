@@ -23,7 +23,8 @@ def _category_table(cats: list[Category], windows: bool) -> list[str]:
             continue
         out.append("| Sigma field | OCSF path(s) |\n|---|---|")
         for name, paths in c.fields.items():
-            out.append(f"| `{name}` | " + ", ".join(f"`{p}`" for p in paths) + " |")
+            src = f" (from `{c.raw_fields[name]}`)" if name in c.raw_fields else ""
+            out.append(f"| `{name}` | " + ", ".join(f"`{p}`" for p in paths) + src + " |")
         out.append("")
     return out
 

@@ -2,10 +2,12 @@
 
 For each event the matcher (1) looks up every field that some rule tests with a literal, in a
 hashed set (exact values) and one Aho-Corasick automaton (substring/prefix/suffix), collecting
-the ids of the literal predicates that hold; (2) maps those ids to the rules that cannot match
-without one of them; (3) runs only those rules' conditions, compiled to Python expressions over
-the id set. Rules that could match with no literal true (pure negations, regex-only) are always
-evaluated. Cost therefore follows the number of literals that hit, not the number of rules.
+the ids of the literal predicates that hold (regexes and other text tests are decided in the
+same pass, once per distinct value, when their guard literal is present); (2) maps those ids to
+the rules that cannot match without one of them; (3) runs only those rules' conditions,
+compiled to Python expressions over the id set. Rules that could match with no literal true
+(pure negations, field references) are always evaluated. Cost therefore follows the number of
+literals that hit, not the number of rules.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from aurora.detection.predicates import (
     lazy_predicate,
     make_getter,
     text_predicate,
-    windows_keyword_values,
+    windows_keyword_reader,
 )
 from aurora.detection.rules import Rule
 
@@ -175,6 +177,7 @@ class RouteMatcher:
                     node = eager
             i = len(self.rules)
             self.rules.append(rule)
+            # The generated expression holds only ids and indices, never rule text.
             src = "lambda t, ev: " + gen.expr(node)
             self._fns.append(eval(src, {"L": self._lazies, "C": gen.consts}))
             self._pure.append(_is_pure(node))
@@ -187,7 +190,14 @@ class RouteMatcher:
         for fi in self._index.values():
             fi.freeze()
         self._fields = tuple(self._index.values())
-        self.literal_hits = compile_hits(self._fields, self._scan, self._slow, KEYWORD_PATH)
+        self.literal_hits = compile_hits(
+            self._fields,
+            self._scan,
+            self._slow,
+            KEYWORD_PATH,
+            self._keyword_paths(),
+            flatten,
+        )
         self._by_pid = {k: tuple(v) for k, v in by_pid.items()}
         self._always = tuple(always)
 
@@ -276,16 +286,12 @@ class RouteMatcher:
         are searched whole. Numbers and identifiers are left out: keywords are text, and
         values unique to each event would defeat the per-value cache.
         """
-        primary = self.route.primary
         if self.route.product == "windows":
-            return windows_keyword_values
-        if primary is None:
+            return windows_keyword_reader()
+        paths = self._keyword_paths()
+        if paths is None:
             return KeywordText.values
-        getters = [
-            make_getter(paths[0])
-            for paths in primary.fields.values()
-            if paths[0].endswith(KEYWORD_TEXT_SUFFIXES)
-        ]
+        getters = [make_getter(p) for p in paths]
 
         def values(ev: dict[str, Any]) -> str:
             out: list[str] = []
@@ -298,6 +304,17 @@ class RouteMatcher:
             return "\n".join(out)
 
         return values
+
+    def _keyword_paths(self) -> list[str] | None:
+        """Linux: the text paths keywords search (None: Windows or a whole-event search)."""
+        primary = self.route.primary
+        if self.route.product == "windows" or primary is None:
+            return None
+        return [
+            paths[0]
+            for paths in primary.fields.values()
+            if paths[0].endswith(KEYWORD_TEXT_SUFFIXES)
+        ]
 
     def _presence(self, path: str) -> Node:
         fi = self._field(path)

@@ -8,7 +8,6 @@ and skipped, so one bad chunk never stops a hunt.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,46 +84,72 @@ def read_evtx(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
             on_error(path, f"record {record.get('event_record_id')}: {exc}")
 
 
-def read_json(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
-    """JSON lines, a JSON array, or concatenated (pretty-printed) JSON objects."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        on_error(path, f"cannot read: {exc}")
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def _emit(obj: Any, path: Path, line: int, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _emit(item, path, line, on_error)
         return
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            on_error(path, f"invalid JSON array: {exc}")
-            return
-        for item in items:
-            ev = _to_ocsf(item)
-            if ev is not None:
-                yield ev
-        return
-    decoder = json.JSONDecoder()
-    pos, end, line = 0, len(text), 1
-    while pos < end:
-        while pos < end and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= end:
-            break
-        try:
-            obj, nxt = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            line = text.count("\n", 0, pos) + 1
-            on_error(path, f"line {line}: invalid JSON ({exc.msg}); skipped")
-            nl = text.find("\n", pos)
-            pos = end if nl < 0 else nl + 1
-            continue
-        pos = nxt
-        ev = _to_ocsf(obj)
-        if ev is None:
-            on_error(path, f"line {text.count(chr(10), 0, pos) + 1}: not a JSON object; skipped")
-            continue
+    ev = _to_ocsf(obj)
+    if ev is None:
+        on_error(path, f"line {line}: not a JSON object; skipped")
+    else:
         yield ev
+
+
+def read_json(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+    """JSON lines, JSON arrays, or concatenated pretty-printed objects, streamed line by line.
+
+    A line that is not JSON by itself but opens an object starts a multi-line record, parsed
+    when a line closes it; records larger than 16 MiB are reported and skipped.
+    """
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        on_error(path, f"cannot read: {exc.strerror}")
+        return
+    with fh:
+        buf: list[bytes] = []
+        size = start = 0
+        for lineno, line in enumerate(fh, 1):
+            stripped = line.strip()
+            if not stripped:
+                if buf:
+                    buf.append(line)
+                continue
+            if buf and line.startswith((b"{", b"[")):
+                # a new top-level record starts at column 0: the open one was broken
+                on_error(path, f"line {start}: invalid JSON; skipped")
+                buf = []
+            if buf:
+                buf.append(line)
+                size += len(line)
+                if stripped.endswith((b"}", b"]")):
+                    try:
+                        obj = orjson.loads(b"".join(buf))
+                    except orjson.JSONDecodeError:
+                        pass
+                    else:
+                        buf = []
+                        yield from _emit(obj, path, start, on_error)
+                        continue
+                if size > MAX_RECORD_BYTES:
+                    on_error(path, f"line {start}: JSON record over 16 MiB or invalid; skipped")
+                    buf = []
+                continue
+            try:
+                obj = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                if stripped.startswith((b"{", b"[")):
+                    buf, size, start = [line], len(line), lineno
+                else:
+                    on_error(path, f"line {lineno}: invalid JSON; skipped")
+                continue
+            yield from _emit(obj, path, lineno, on_error)
+        if buf:
+            on_error(path, f"line {start}: invalid JSON (unterminated); skipped")
 
 
 def read_input(inp: Input, on_error: ErrorSink) -> Iterator[dict[str, Any]]:

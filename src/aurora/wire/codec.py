@@ -81,6 +81,23 @@ def decode_events(
     batch: stream_pb2.EventBatch, *, max_uncompressed: int = MAX_UNCOMPRESSED_BYTES
 ) -> list[dict[str, Any]]:
     """Decompress and parse a batch, checking every claim it makes about itself."""
+    payload = decode_payload(batch, max_uncompressed=max_uncompressed)
+    try:
+        events = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise BatchDecodeError("events must be a JSON array of objects")
+    if len(events) != batch.count:
+        raise BatchDecodeError(f"batch claims {batch.count} events but holds {len(events)}")
+    return events
+
+
+def decode_payload(
+    batch: stream_pb2.EventBatch, *, max_uncompressed: int = MAX_UNCOMPRESSED_BYTES
+) -> bytes:
+    """Check a batch's header claims and return its JSON array bytes, not yet parsed (for a
+    reader that parses them its own way, such as the collector's index extraction)."""
     if batch.count == 0:
         raise BatchDecodeError("empty batch (count is 0)")
     if batch.count > MAX_BATCH_EVENTS:
@@ -91,16 +108,7 @@ def decode_events(
         raise BatchDecodeError(
             f"batch is {batch.uncompressed_size} bytes uncompressed, limit is {max_uncompressed}"
         )
-    payload = _decompress(batch, max_uncompressed)
-    try:
-        events = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise BatchDecodeError("events must be a JSON array of objects")
-    if len(events) != batch.count:
-        raise BatchDecodeError(f"batch claims {batch.count} events but holds {len(events)}")
-    return events
+    return _decompress(batch, max_uncompressed)
 
 
 def _decompress(batch: stream_pb2.EventBatch, max_uncompressed: int) -> bytes:

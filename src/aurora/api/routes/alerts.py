@@ -138,11 +138,12 @@ def patch_alert(
 def list_comments(
     alert_id: IdPath,
     request: Request,
+    page: Page,
     _p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
     ctx = context(request)
     _get(ctx, alert_id)
-    return {"items": [comment_view(c) for c in ctx.accounts.list_comments(alert_id)]}
+    return page.page(ctx.accounts.list_comments(alert_id), comment_view)
 
 
 @router.post("/{alert_id}/comments", status_code=201, summary="comment on an alert")

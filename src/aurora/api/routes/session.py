@@ -15,7 +15,7 @@ from aurora.api.auth import (
     new_api_token,
     now_ms,
 )
-from aurora.api.deps import IdPath, context, require
+from aurora.api.deps import IdPath, Page, context, require
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
 
@@ -90,20 +90,20 @@ def session(p: Annotated[Principal, require("read")]) -> dict[str, Any]:
 @router.get("/tokens", summary="my API tokens (never the secrets)")
 def list_tokens(
     request: Request,
+    page: Page,
     p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
     tokens = context(request).accounts.list_api_tokens(p.user.user_id)
-    items = [
-        {
+    return page.page(
+        tokens,
+        lambda t: {
             "token_id": t.token_id,
             "name": t.name,
             "created_ms": t.created_ms,
             "expires_ms": t.expires_ms,
             "last_used_ms": t.last_used_ms,
-        }
-        for t in tokens
-    ]
-    return {"items": items}
+        },
+    )
 
 
 @router.post("/tokens", status_code=201, summary="create an API token for scripts (shown once)")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from aurora.api.accounts import UserExists
 from aurora.api.auth import Principal, WeakPassword, generate_password, hash_password, now_ms
-from aurora.api.deps import ApiContext, context, require
+from aurora.api.deps import ApiContext, Page, context, require
 from aurora.api.views import user_view
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -35,9 +35,10 @@ def _admins(ctx: ApiContext) -> int:
 @router.get("", summary="list users and their roles")
 def list_users(
     request: Request,
+    page: Page,
     _p: Annotated[Principal, require("users:manage")],
 ) -> dict[str, Any]:
-    return {"items": [user_view(u) for u in context(request).accounts.list_users()]}
+    return page.page(context(request).accounts.list_users(), user_view)
 
 
 @router.post("", status_code=201, summary="add a user; a password is generated when omitted")

@@ -387,7 +387,7 @@ pages.rules = () => {
 
 pages.users = () => {
   const load = async () => {
-    const users = await api("GET", "/api/v1/users");
+    const users = await api("GET", "/api/v1/users?limit=500");
     $("#users-table tbody").replaceChildren(...users.items.map((u) => {
       const role = el("select", { "aria-label": "role" }, ["viewer", "analyst", "admin"].map((r) => el("option", { selected: r === u.role }, r)));
       role.addEventListener("change", async () => { try { await api("PATCH", "/api/v1/users/" + encodeURIComponent(u.name), { role: role.value }); toast("Role changed"); } catch (err) { toast(err.message, "bad"); load(); } });

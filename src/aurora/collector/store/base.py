@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from aurora.collector.store.eventpack import PackedBatch
 from aurora.errors import AuroraError
 
 AlertStatus = Literal["new", "acknowledged", "resolved"]
@@ -63,18 +64,24 @@ class DropDelta:
 
 @dataclass(frozen=True)
 class IncomingBatch:
-    """A batch already decoded and validated, ready to be stored.
+    """A batch already validated, ready to be stored.
 
-    ``raw`` holds each event's JSON (same order as ``events``) when the caller already has it, so
-    the backend need not serialise again; ``None`` lets the backend serialise ``events``.
+    ``packed`` is the batch as the store keeps it (see :mod:`.eventpack`), which the ingest path
+    builds from the wire bytes without parsing every event; ``events`` may then be empty (it holds
+    the parsed events only when detection needs them). Without ``packed`` the backend packs
+    ``events`` itself.
     """
 
     sensor_id: str
     first_seq: int
-    events: Sequence[dict[str, Any]]
-    raw: Sequence[bytes] | None = None
+    events: Sequence[dict[str, Any]] = ()
+    packed: PackedBatch | None = None
     drops: DropDelta = DropDelta()
     received_ms: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.packed.count if self.packed is not None else len(self.events)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Mapping between store records and SQL rows, shared by the SQL backends.
 
 Kept apart from the SQLite class so the PostgreSQL backend can reuse the same column lists and
-the same extraction of indexed fields (time, class, host, process) from OCSF events.
+filters (the extraction of indexed event fields lives in :mod:`.eventpack`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -21,62 +21,14 @@ from aurora.collector.store.base import (
 )
 
 
-def _process_of(ev: dict[str, Any]) -> dict[str, Any]:
-    """The process an event is about: the launched one for 1007, else the acting one."""
-    proc = ev.get("process")
-    if isinstance(proc, dict):
-        return proc
-    actor = ev.get("actor")
-    if isinstance(actor, dict) and isinstance(actor.get("process"), dict):
-        return actor["process"]  # type: ignore[no-any-return]
-    return {}
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def event_rows(
-    sensor_id: str,
-    first_seq: int,
-    skip: int,
-    events: Sequence[dict[str, Any]],
-    data: Sequence[str],
-    received_ms: int,
-) -> Iterator[tuple[Any, ...]]:
-    """Rows for events[skip:], whose JSON is ``data`` (same order, starting at ``skip``)."""
-    for j, i in enumerate(range(skip, len(events))):
-        ev = events[i]
-        proc = _process_of(ev)
-        name = proc.get("name")
-        if not isinstance(name, str):
-            path = (
-                (proc.get("file") or {}).get("path") if isinstance(proc.get("file"), dict) else None
-            )
-            name = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] if isinstance(path, str) else ""
-        device = ev.get("device")
-        hostname = device.get("hostname", "") if isinstance(device, dict) else ""
-        pid = proc.get("pid")
-        yield (
-            sensor_id,
-            first_seq + i,
-            _int(ev.get("time"), received_ms),
-            _int(ev.get("class_uid")),
-            hostname if isinstance(hostname, str) else "",
-            pid if isinstance(pid, int) else None,
-            name,
-            received_ms,
-            data[j],
-        )
-
-
 def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if q.sensor_ids is not None:
         if not q.sensor_ids:
             return " WHERE 0", []
-        clauses.append(f"sensor_id IN ({', '.join('?' for _ in q.sensor_ids)})")
+        marks = ", ".join("?" for _ in q.sensor_ids)
+        clauses.append(f"host IN (SELECT key FROM sensor_keys WHERE sensor_id IN ({marks}))")
         params.extend(q.sensor_ids)
     for cond, val in (
         ("class_uid = ?", q.class_uid),
@@ -156,11 +108,9 @@ def status_updates(s: HostStatus) -> tuple[list[str], list[Any]]:
     if s.capabilities is not None:
         simple["capabilities"] = orjson.dumps(list(s.capabilities)).decode()
     if s.counters is not None:
+        # Shown as the sensor reports them. The drop totals come from the per-batch deltas
+        # alone: adding those AND raising to the heartbeat's cumulative figure counted twice.
         simple["counters"] = orjson.dumps(s.counters).decode()
-        # Kernel drops are cumulative in the heartbeat; the batch deltas may lag behind them.
-        if "drops_kernel" in s.counters:
-            sets.append("drops_kernel = MAX(drops_kernel, ?)")
-            params.append(int(s.counters["drops_kernel"]))
     if s.host:
         for key in _HOST_FACTS:
             if isinstance(s.host.get(key), str) and s.host[key]:

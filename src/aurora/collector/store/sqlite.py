@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from aurora.collector.store import rows
+from aurora.collector.store import eventpack, rows
 from aurora.collector.store.base import (
     FINAL_COMMAND_STATES,
     AlertRecord,
@@ -38,9 +38,14 @@ from aurora.collector.store.base import (
 )
 from aurora.collector.store.migrate import migrate
 
-_INSERT_EVENT = (
-    "INSERT INTO events (sensor_id, seq, time_ms, class_uid, hostname, pid, process_name,"
-    " received_ms, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_BATCH = (
+    "INSERT INTO event_batches (host, first_seq, count, received_ms, max_time_ms, codec, size,"
+    " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EVENTS = (
+    "INSERT INTO events (id, host, time_ms, class_uid, pid, process_name)"
+    " SELECT ?1 + key, ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?3)"
 )
 
 
@@ -65,6 +70,7 @@ class SQLiteStore:
         if self.path != ":memory:":
             os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
+        self._sensor_keys: dict[str, int] = {}
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -95,20 +101,45 @@ class SQLiteStore:
     def ingest(
         self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
     ) -> list[IngestResult]:
+        # Packing (serialising, compressing) happens before the lock is taken.
+        packed = [
+            b.packed if b.packed is not None else eventpack.pack_events(b.events, b.received_ms)
+            for b in batches
+        ]
         results: list[IngestResult] = []
-        with self._tx() as conn:
-            for batch in batches:
-                results.append(self._ingest_one(conn, batch))
-            if alerts:
-                self._insert_alerts(conn, alerts)
+        with self._lock:
+            try:
+                with self._tx() as conn:
+                    for batch, pack in zip(batches, packed, strict=True):
+                        results.append(self._ingest_one(conn, batch, pack))
+                    if alerts:
+                        self._insert_alerts(conn, alerts)
+            except BaseException:
+                # Keys created in the rolled-back transaction do not exist.
+                self._sensor_keys.clear()
+                raise
         return results
 
-    def _ingest_one(self, conn: sqlite3.Connection, b: IncomingBatch) -> IngestResult:
+    def _sensor_key(self, conn: sqlite3.Connection, sensor_id: str) -> int:
+        key = self._sensor_keys.get(sensor_id)
+        if key is None:
+            conn.execute("INSERT OR IGNORE INTO sensor_keys (sensor_id) VALUES (?)", (sensor_id,))
+            row = conn.execute(
+                "SELECT key FROM sensor_keys WHERE sensor_id = ?", (sensor_id,)
+            ).fetchone()
+            key = self._sensor_keys[sensor_id] = int(row[0])
+        return key
+
+    def _ingest_one(
+        self, conn: sqlite3.Connection, b: IncomingBatch, pack: eventpack.PackedBatch
+    ) -> IngestResult:
         row = conn.execute(
             "SELECT high_water FROM sequences WHERE sensor_id = ?", (b.sensor_id,)
         ).fetchone()
         hwm = int(row[0]) if row else 0
-        n = len(b.events)
+        n = pack.count
+        if n > eventpack.MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"a batch holds at most {eventpack.MAX_EVENTS_PER_BATCH} events")
         last = b.first_seq + n - 1
         skip = min(n, max(0, hwm - b.first_seq + 1))
         gap = (hwm + 1, b.first_seq - 1) if b.first_seq > hwm + 1 else None
@@ -119,14 +150,29 @@ class SQLiteStore:
                 (b.sensor_id, gap[0], gap[1], b.received_ms),
             )
         if skip < n:
-            raw = b.raw
-            data = [
-                (raw[i] if raw is not None else orjson.dumps(b.events[i])).decode()
-                for i in range(skip, n)
-            ]
-            conn.executemany(
-                _INSERT_EVENT,
-                rows.event_rows(b.sensor_id, b.first_seq, skip, b.events, data, b.received_ms),
+            host = self._sensor_key(conn, b.sensor_id)
+            keys = pack.keys
+            batch_id = conn.execute(
+                _INSERT_BATCH,
+                (
+                    host,
+                    b.first_seq,
+                    n,
+                    b.received_ms,
+                    max(k[0] for k in keys[skip:]),
+                    pack.codec,
+                    pack.size,
+                    pack.data,
+                ),
+            ).lastrowid
+            assert batch_id is not None
+            # One statement for the whole batch: SQLite reads the rows out of one JSON array
+            # with the GIL released, where executemany would take the GIL back for every row
+            # and queue behind the threads parsing the next batches.
+            conn.execute(
+                _INSERT_EVENTS,
+                # As text: SQLite 3.45+ reads a BLOB argument as its binary JSONB.
+                ((batch_id << eventpack.ORDINAL_BITS) + skip, host, orjson.dumps(keys[skip:]).decode()),
             )
             conn.execute(
                 "INSERT INTO sequences (sensor_id, high_water) VALUES (?, ?)"
@@ -167,19 +213,56 @@ class SQLiteStore:
 
     def search_events(self, query: EventQuery) -> list[StoredEvent]:
         where, params = rows.event_filter(query)
-        sql = (
-            "SELECT id, sensor_id, seq, time_ms, class_uid, hostname, pid, process_name, data"
-            f" FROM events{where} ORDER BY time_ms DESC, id DESC LIMIT ?"
-        )
-        return [
-            StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orjson.loads(r[8]))
-            for r in self._query(sql, [*params, query.limit])
-        ]
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT id, time_ms, class_uid, pid, process_name"
+                f" FROM events{where} ORDER BY time_ms DESC, id DESC LIMIT ?",
+                [*params, query.limit],
+            ).fetchall()
+            wanted = sorted({r[0] >> eventpack.ORDINAL_BITS for r in found})
+            batches: list[tuple[Any, ...]] = []
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                batches += self._conn.execute(
+                    "SELECT b.id, k.sensor_id, b.first_seq, b.codec, b.size, b.data"
+                    " FROM event_batches b JOIN sensor_keys k ON k.key = b.host"
+                    f" WHERE b.id IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                ).fetchall()
+        # Decompressing and parsing happen outside the lock.
+        by_id = {
+            bid: (sensor_id, first_seq, eventpack.split(codec, size, data))
+            for bid, sensor_id, first_seq, codec, size, data in batches
+        }
+        out: list[StoredEvent] = []
+        mask = eventpack.MAX_EVENTS_PER_BATCH
+        for eid, time_ms, class_uid, pid, process_name in found:
+            sensor_id, first_seq, raws = by_id[eid >> eventpack.ORDINAL_BITS]
+            pos = eid & mask
+            ev = eventpack.load_event(raws[pos])
+            out.append(
+                StoredEvent(
+                    eid,
+                    sensor_id,
+                    first_seq + pos,
+                    time_ms,
+                    class_uid,
+                    eventpack.hostname_of(ev),
+                    pid,
+                    process_name,
+                    ev,
+                )
+            )
+        return out
 
     def count_events(self, sensor_id: str | None = None) -> int:
         if sensor_id is None:
             return int(self._query("SELECT COUNT(*) FROM events")[0][0])
-        got = self._query("SELECT COUNT(*) FROM events WHERE sensor_id = ?", (sensor_id,))
+        got = self._query(
+            "SELECT COUNT(*) FROM events"
+            " WHERE host = (SELECT key FROM sensor_keys WHERE sensor_id = ?)",
+            (sensor_id,),
+        )
         return int(got[0][0])
 
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
@@ -189,26 +272,31 @@ class SQLiteStore:
                 deleted += conn.execute(
                     "DELETE FROM events WHERE time_ms < ?", (older_than_ms,)
                 ).rowcount
+                # A batch goes once every event it holds rows for is gone.
+                conn.execute("DELETE FROM event_batches WHERE max_time_ms < ?", (older_than_ms,))
         if max_bytes is not None:
             deleted += self._trim_to(max_bytes)
         return deleted
 
     def _trim_to(self, max_bytes: int) -> int:
-        """Delete the oldest events (by arrival) until the event data fits ``max_bytes``."""
+        """Delete the oldest batches (by arrival) until the database's live pages fit
+        ``max_bytes``. Sizes come from page counts and the batch id range, not a scan of the
+        table, so a pass over a large store stays cheap."""
         with self._tx() as conn:
-            count, total = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM events"
-            ).fetchone()
-            if total <= max_bytes or count == 0:
+            used = conn.execute(
+                "SELECT (p.page_count - f.freelist_count) * s.page_size"
+                " FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
+            ).fetchone()[0]
+            lo, hi = conn.execute("SELECT MIN(id), MAX(id) FROM event_batches").fetchone()
+            if used <= max_bytes or lo is None:
                 return 0
-            avg = max(1, total // count)
-            excess_rows = -(-(total - max_bytes) // avg)
-            return int(
-                conn.execute(
-                    "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)",
-                    (excess_rows,),
-                ).rowcount
-            )
+            # Events are most of the file; delete their share of the excess, at least one batch.
+            cut = lo + max(1, -(-(hi - lo + 1) * (used - max_bytes) // used))
+            n = conn.execute(
+                "DELETE FROM events WHERE id < ?", (cut << eventpack.ORDINAL_BITS,)
+            ).rowcount
+            conn.execute("DELETE FROM event_batches WHERE id < ?", (cut,))
+            return int(n)
 
     # --- fleet -----------------------------------------------------------------------------------
 

@@ -159,7 +159,7 @@ def normalise_record(record: dict[str, Any], mapping: FieldMapping | None = None
     }
     if cat is not None:
         for sigma_field, paths in cat.fields.items():
-            value = raw.get(sigma_field)
+            value = raw.get(cat.raw_name(sigma_field))
             if value is not None:
                 for p in paths:
                     _set(event, p, value)

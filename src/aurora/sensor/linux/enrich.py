@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import grp
 import hashlib
+import os
 import pwd
-from typing import Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO, Final
 
 HASH_MAX_BYTES = 256 * 1024 * 1024
+# Larger files are hashed on a background thread (hashlib releases the GIL), so one big binary
+# (a browser, ~200 MB) never stalls the event pipeline; its first events go out without a hash.
+INLINE_MAX_BYTES = 8 * 1024 * 1024
 MISSING: Final = object()
 
 
@@ -20,38 +25,73 @@ class HashCache:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self._cache: dict[tuple[int, int, int], str | None] = {}
+        self._pending: set[tuple[int, int, int]] = set()
+        self._pool: ThreadPoolExecutor | None = None
 
     def cached(self, key: tuple[int, int, int]) -> str | object | None:
         """The cached digest (None: could not be read), or MISSING when never computed."""
         return self._cache.get(key, MISSING)
 
     def sha256(self, key: tuple[int, int, int], paths: tuple[str, ...]) -> str | None:
-        """Hash the first readable of ``paths`` (e.g. /proc/PID/exe, then the path)."""
+        """Hash the first readable of ``paths`` (e.g. /proc/PID/exe, then the path); None while
+        a large file is being hashed in the background, or when none can be read."""
         if key in self._cache:
             return self._cache[key]
-        digest = None
-        for path in paths:
-            digest = _hash_file(path, self.max_bytes)
-            if digest is not None:
-                break
+        if key in self._pending:
+            return None
+        fh = _open_first(paths)
+        if fh is None:
+            self._store(key, None)
+            return None
+        size = os.fstat(fh.fileno()).st_size
+        if size > self.max_bytes:
+            fh.close()
+            self._store(key, None)
+            return None
+        if size <= INLINE_MAX_BYTES:
+            with fh:
+                digest = _digest(fh)
+            self._store(key, digest)
+            return digest
+        # The file stays open, so the thread hashes this very file even if the path changes.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aurora-hash")
+        self._pending.add(key)
+        self._pool.submit(self._background, key, fh)
+        return None
+
+    def _background(self, key: tuple[int, int, int], fh: BinaryIO) -> None:
+        with fh:
+            digest = _digest(fh)
+        self._store(key, digest)
+        self._pending.discard(key)
+
+    def _store(self, key: tuple[int, int, int], digest: str | None) -> None:
         if len(self._cache) >= self.max_entries:
             self._cache.clear()
         self._cache[key] = digest
-        return digest
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
-def _hash_file(path: str, max_bytes: int) -> str | None:
-    if not path:
-        return None
+def _open_first(paths: tuple[str, ...]) -> BinaryIO | None:
+    for path in paths:
+        if path:
+            try:
+                return open(path, "rb")  # closed by the caller or the hashing thread
+            except OSError:
+                continue
+    return None
+
+
+def _digest(fh: BinaryIO) -> str | None:
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            read = 0
-            while chunk := fh.read(1 << 20):
-                read += len(chunk)
-                if read > max_bytes:
-                    return None
-                h.update(chunk)
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
     except OSError:
         return None
     return h.hexdigest()

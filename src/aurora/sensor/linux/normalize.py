@@ -30,7 +30,7 @@ from aurora.sensor.linux.decode import (
     decode,
 )
 from aurora.sensor.linux.enrich import MISSING, HashCache, NameCache
-from aurora.sensor.linux.proctable import NS_PER_TICK, Proc, ProcessTable
+from aurora.sensor.linux.proctable import ANCESTRY_MAX, NS_PER_TICK, Proc, ProcessTable
 
 _CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
 _SETID_SYSCALLS = {105: "setuid", 113: "setreuid", 117: "setresuid", 106: "setgid"}
@@ -43,6 +43,7 @@ _FILE_ACTIVITY = {
     R.FILE_OP_CHMOD: 6,
     R.FILE_OP_CHOWN: 6,
 }
+_SHARED_CACHE_MAX = 4096
 _FILE_OP_NAMES = {1: "create", 2: "open_write", 3: "delete", 4: "rename", 5: "chmod", 6: "chown"}
 
 
@@ -68,6 +69,8 @@ class Normalizer:
         self.boot_ns = boot_offset_ns()
         self._seq = count(1)
         self._uid_prefix = os.urandom(4).hex()
+        self._users: dict[int, dict[str, Any]] = {}
+        self._exes: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._dispatch: dict[int, Callable[[Any], dict[str, Any] | None]] = {
             R.EV_EXEC: self._exec,
             R.EV_EXIT: self._exit,
@@ -88,7 +91,8 @@ class Normalizer:
                 st = os.stat(exe)
             except OSError:
                 continue
-            p.sha256 = self.hashes.sha256((st.st_dev, st.st_ino, st.st_mtime_ns), (exe,))
+            p.exe_key = (st.st_dev, st.st_ino, st.st_mtime_ns)
+            p.sha256 = self.hashes.sha256(p.exe_key, (exe,))
 
     def normalize(self, data: bytes) -> dict[str, Any] | None:
         rec = decode(data)
@@ -122,14 +126,20 @@ class Normalizer:
         return (start_ns + self.boot_ns) // 1_000_000
 
     def _user(self, uid: int) -> dict[str, Any]:
-        user: dict[str, Any] = {"uid": str(uid)}
-        name = self.names.user(uid)
-        if name is not None:
-            user["name"] = name
+        """The OCSF user object for ``uid``, built once and shared (read-only)."""
+        user = self._users.get(uid)
+        if user is None:
+            user = {"uid": str(uid)}
+            name = self.names.user(uid)
+            if name is not None:
+                user["name"] = name
+            self._users[uid] = user
         return user
 
     def _proc_obj(self, p: Proc, depth: int = 1) -> dict[str, Any]:
         """The OCSF process object; with depth 1 also its parent. Shared sub-dicts: read-only."""
+        if p.sha256 is None and p.exe_key is not None:
+            self._late_hash(p)
         base = p.ocsf
         if base is None:
             base = {
@@ -141,7 +151,7 @@ class Normalizer:
                 "user": self._user(p.uid),
             }
             if p.path:
-                base["file"] = self._file_obj(p.path, p.sha256)
+                base["file"] = self._exe_obj(p.path, p.sha256)
             if p.cwd:
                 base["working_directory"] = p.cwd
             p.ocsf = base
@@ -154,6 +164,23 @@ class Normalizer:
         elif p.ppid:
             obj["parent_process"] = {"pid": p.ppid}
         return obj
+
+    def _late_hash(self, p: Proc) -> None:
+        """Pick up a digest the background hasher finished after the process was first seen."""
+        assert p.exe_key is not None
+        sha = self.hashes.cached(p.exe_key)
+        if isinstance(sha, str):
+            p.sha256 = sha
+            p.ocsf = None
+        elif sha is None:
+            p.exe_key = None  # unreadable or too big: stop asking
+
+    def _lineage(self, p: Proc) -> list[dict[str, Any]]:
+        """``p`` and its ancestors as process entities, nearest first; cached on ``p`` (its
+        children all share it) and rebuilt when ``p`` changes."""
+        if p.lineage is None:
+            p.lineage = [self._entity(a) for a in (p, *self.table.ancestry(p))][:ANCESTRY_MAX]
+        return p.lineage
 
     def _entity(self, p: Proc) -> dict[str, Any]:
         if p.entity is None:
@@ -174,6 +201,16 @@ class Normalizer:
             f["hashes"] = [
                 {"algorithm_id": ocsf.SHA256_ALGORITHM_ID, "algorithm": "SHA-256", "value": sha256}
             ]
+        return f
+
+    def _exe_obj(self, path: str, sha256: str | None) -> dict[str, Any]:
+        """File object of an executable, shared by every process running it (read-only)."""
+        key = (path, sha256)
+        f = self._exes.get(key)
+        if f is None:
+            if len(self._exes) >= _SHARED_CACHE_MAX:
+                self._exes.clear()
+            f = self._exes[key] = self._file_obj(path, sha256)
         return f
 
     def _actor_proc(self, hdr: Hdr) -> Proc:
@@ -200,7 +237,7 @@ class Normalizer:
         p.exited = False
         memfd = exe.rsplit("/", 1)[-1].startswith("memfd:")
         unlinked = bool(e.flags & R.EXEC_F_EXE_UNLINKED)
-        key = (e.exe_dev, e.exe_ino, e.exe_mtime_ns)
+        key = p.exe_key = (e.exe_dev, e.exe_ino, e.exe_mtime_ns)
         sha = self.hashes.cached(key)
         if sha is MISSING:
             sha = self.hashes.sha256(key, (f"/proc/{h.pid}/exe", exe))
@@ -215,15 +252,14 @@ class Normalizer:
             if e.tty:
                 proc["session"]["terminal"] = _text(e.tty)
         cgroup = _text(e.cgroup)
-        m = _CONTAINER_ID.search(cgroup)
+        m = _CONTAINER_ID.search(cgroup) if len(cgroup) >= 64 else None
         if m:
             proc["container"] = {"uid": m.group(1)}
             ev["metadata"]["profiles"] = ["container"]
-        ancestry = self.table.ancestry(p)
-        if ancestry:
-            proc["ancestry"] = [self._entity(a) for a in ancestry]
-        ev["process"] = proc
         parent = self.table.get(h.ppid)
+        if parent is not None:
+            proc["ancestry"] = self._lineage(parent)
+        ev["process"] = proc
         # The parent in full is already process.parent_process; the actor repeats it without
         # its own parent to keep events small.
         ev["actor"] = {"process": self._proc_obj(parent, 0) if parent else {"pid": h.ppid}}

@@ -16,7 +16,7 @@ from typing import Any
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NS_PER_TICK = 1_000_000_000 // CLK_TCK
-EXITED_GRACE_S = 5.0
+EXITED_GRACE_S = 2.0
 ANCESTRY_MAX = 8
 
 
@@ -31,15 +31,18 @@ class Proc:
     uid: int = -1
     cwd: str = ""
     sha256: str | None = None
+    exe_key: tuple[int, int, int] | None = None  # (dev, inode, mtime): the hash cache's key
     exited: bool = False
     # OCSF renderings of this process, built once and shared by every event that names it;
     # cleared whenever the process changes (exec, setuid).
     ocsf: dict[str, Any] | None = None
     entity: dict[str, Any] | None = None
+    lineage: list[dict[str, Any]] | None = None
 
     def changed(self) -> None:
         self.ocsf = None
         self.entity = None
+        self.lineage = None
 
     @property
     def key(self) -> str:
@@ -71,6 +74,7 @@ class ProcessTable:
         if parent is not None:
             proc.name, proc.path, proc.cmd_line = parent.name, parent.path, parent.cmd_line
             proc.uid, proc.cwd, proc.sha256 = parent.uid, parent.cwd, parent.sha256
+            proc.exe_key = parent.exe_key
         self.procs[pid] = proc
         return proc
 

@@ -6,6 +6,7 @@ stop the others.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ class NoFamilyLoaded(AuroraError):
     """Not a single event family could be loaded."""
 
 
+class SensorNeedsRoot(AuroraError):
+    """Loading eBPF programs and mounting tracefs take root privileges."""
+
+
 class LinuxSensor:
     """The eBPF event source (implements aurora.sensor.source.EventSource)."""
 
@@ -54,10 +59,10 @@ class LinuxSensor:
         self._next_drop_check = 0.0
 
     def start(self) -> None:
+        if os.geteuid() != 0:
+            raise SensorNeedsRoot("the eBPF sensor needs root: run `sudo aurora sensor`")
         self.kernel = KernelInfo.probe_running_kernel()
         ensure_tracefs()
-        self.table.seed_from_proc()
-        self.normalizer.hash_seeded()
         for family in self.config.linux_families:
             try:
                 self._load(family)
@@ -70,6 +75,10 @@ class LinuxSensor:
             reasons = "; ".join(f"{c.name}: {c.reason}" for c in self._caps)
             self.stop()
             raise NoFamilyLoaded(f"no eBPF event family could be loaded ({reasons})")
+        # Seed after attaching: a process started in between is then both in /proc and in the
+        # rings, never in neither.
+        self.table.seed_from_proc()
+        self.normalizer.hash_seeded()
 
     def _load(self, family: str) -> None:
         path = self.objects_dir / f"{family}.bpf.o"
@@ -130,6 +139,7 @@ class LinuxSensor:
 
     def stop(self) -> None:
         self._rings.close()
+        self.normalizer.hashes.close()
         for obj in self._objects.values():
             obj.close()
         self._objects.clear()
