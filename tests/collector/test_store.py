@@ -5,6 +5,7 @@ Add a backend by adding a factory to STORES; every test below must pass against 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -246,6 +247,57 @@ def test_migration_from_schema_version_1(tmp_path: Path) -> None:
     assert store.schema_version() == len(load_migrations()) >= 2
     assert store.high_water("s1") == 1 and store.count_events() == 1
     store.record_upload(UploadRecord("c", "s1", "/p", 1, "", False, 1))  # table from v2
+    store.close()
+
+
+def test_migration_to_batched_events_keeps_every_event(tmp_path: Path) -> None:
+    """A version-2 database (one row of JSON per event) holding data moves to version 3."""
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=2) == 2
+    old: list[tuple[str, int, dict[str, object], int | None, str]] = []
+    for sid, host in (("s1", "alpha"), ("s2", "beta")):
+        for seq in range(1, 41):
+            ev = make_event(seq, hostname=host, class_uid=1007 if seq % 3 else 4001)
+            ev["note"] = f"naïve {seq}"
+            pid = None if seq == 7 else 1000 + seq
+            old.append((sid, seq, ev, pid, "bash"))
+            conn.execute(
+                "INSERT INTO events (sensor_id, seq, time_ms, class_uid, hostname, pid,"
+                " process_name, received_ms, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, seq, ev["time"], ev["class_uid"], host, pid, "bash", 9, json.dumps(ev)),
+            )
+        conn.execute("INSERT INTO sequences VALUES (?, 40)", (sid,))
+    conn.execute(
+        "INSERT INTO gaps (sensor_id, first_missing, last_missing, recorded_ms)"
+        " VALUES ('s1', 41, 45, 1)"
+    )
+    conn.close()
+
+    store = SQLiteStore(path)
+    assert store.schema_version() == len(load_migrations()) >= 3
+    assert store.count_events() == 80 and store.count_events("s2") == 40
+    got = store.search_events(EventQuery(limit=1000))
+    assert sorted((e.sensor_id, e.seq, e.pid, e.process_name) for e in got) == sorted(
+        (sid, seq, pid, name) for sid, seq, _, pid, name in old
+    )
+    by_key = {(e.sensor_id, e.seq): e for e in got}
+    for sid, seq, ev, _, _ in old:
+        stored = by_key[(sid, seq)]
+        assert stored.event == ev and stored.time_ms == ev["time"]
+        assert stored.class_uid == ev["class_uid"]
+        assert stored.hostname == ev["device"]["hostname"]  # type: ignore[index]
+    assert len(store.search_events(EventQuery(sensor_ids=["s1"], class_uid=4001))) == 13
+    assert [e.seq for e in store.search_events(EventQuery(sensor_ids=["s2"], pid=1010))] == [10]
+    assert store.gaps("s1")[0].first_missing == 41
+    # Ingest carries on from the migrated marks: duplicates dropped, new events stored.
+    [res] = store.ingest([_batch("s1", 31, 20)])
+    assert (res.duplicates, res.stored) == (10, 10) and store.count_events("s1") == 50
+    newest = store.search_events(EventQuery(sensor_ids=["s1"], limit=1))[0]
+    assert (newest.seq, newest.event["time"]) == (50, 1_700_000_000_050)
+    # Retention removes migrated events too.
+    assert store.apply_retention(older_than_ms=1_700_000_000_011, max_bytes=None) == 20
+    assert store.count_events() == 70
     store.close()
 
 

@@ -1,4 +1,4 @@
-"""The package boundaries ARCHITECTURE.md promises, checked on the source (AST), not by convention."""
+"""The package boundaries ARCHITECTURE.md promises, checked on the source (AST)."""
 
 from __future__ import annotations
 

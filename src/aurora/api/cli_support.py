@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import shutil
 import sys
 import time
@@ -24,50 +23,29 @@ from typing import Any
 from aurora.api.actions import command_view, request_action
 from aurora.api.client import ApiClient
 from aurora.cli.common import config_from_args, print_json_line
+from aurora.cli.target_args import add_remote_args, add_target_args
 from aurora.collector.store.base import Store
 from aurora.errors import AuroraError, UsageError
+
+__all__ = [
+    "ActionFailed",
+    "Target",
+    "add_remote_args",
+    "add_target_args",
+    "open_target",
+    "remote_client",
+    "run_action",
+]
 
 
 class ActionFailed(AuroraError):
     """The sensor answered, but not with success (or never answered in time)."""
 
 
-def add_remote_args(parser: argparse.ArgumentParser) -> None:
-    """--server / --token / --ca-cert: talk to a remote collector's API instead of a state dir.
-
-    For `aurora hosts/events/alerts` too: ``client = remote_client(args)`` is None without
-    --server, else an :class:`ApiClient` (use it as a context manager)."""
-    where = parser.add_argument_group("remote collector (instead of --state-dir)")
-    where.add_argument("--server", metavar="URL", help="collector API, e.g. https://c:8443")
-    where.add_argument(
-        "--token",
-        default=os.environ.get("AURORA_TOKEN"),
-        help="API token for --server (default: $AURORA_TOKEN)",
-    )
-    where.add_argument(
-        "--ca-cert",
-        type=Path,
-        help="CA certificate that signed the API's certificate (default: system CAs)",
-    )
-
-
 def remote_client(args: argparse.Namespace) -> ApiClient | None:
     if not getattr(args, "server", None):
         return None
     return ApiClient(args.server, args.token or "", ca_cert=args.ca_cert)
-
-
-def add_target_args(parser: argparse.ArgumentParser) -> None:
-    """--state-dir, the remote options, --no-wait / --timeout / --json."""
-    parser.add_argument(
-        "--state-dir", type=Path, help="local collector state directory (default: [collector])"
-    )
-    add_remote_args(parser)
-    parser.add_argument("--no-wait", action="store_true", help="queue the action and return")
-    parser.add_argument(
-        "--timeout", type=float, default=300.0, metavar="S", help="seconds to wait (default 300)"
-    )
-    parser.add_argument("--json", action="store_true", help="print the final state as JSON")
 
 
 @dataclass

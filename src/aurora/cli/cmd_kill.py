@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aurora.api.cli_support import add_target_args, run_action
+from aurora.cli.target_args import add_target_args
 
 
 def register(subparsers: Any) -> None:
@@ -29,5 +29,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aurora.api.cli_support import run_action
+
     params = {"pid": args.pid, "tree": args.tree, "start_time_unix_ms": args.start_time}
     return run_action(args, "kill", params)

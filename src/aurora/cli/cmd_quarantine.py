@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aurora.api.cli_support import add_target_args, run_action
+from aurora.cli.target_args import add_target_args
 from aurora.errors import UsageError
 
 
@@ -24,6 +24,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aurora.api.cli_support import run_action
+
     if args.restore:
         return run_action(args, "restore", {"quarantine_id": args.target})
     if not args.target.startswith("/"):

@@ -12,9 +12,6 @@ from typing import Any
 
 from aurora.cli.common import config_from_args, print_json_line
 from aurora.collector.cli_support import add_state_dir, positive_int, state_dir_of
-from aurora.collector.pki import CertificateAuthority, ensure_private_dir
-from aurora.collector.store import open_store
-from aurora.collector.tokens import create_token, parse_duration
 
 
 def register(subparsers: Any) -> None:
@@ -42,6 +39,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aurora.collector.pki import CertificateAuthority, ensure_private_dir
+    from aurora.collector.store import open_store
+    from aurora.collector.tokens import create_token, parse_duration
+
     config = config_from_args(args)
     ttl_s = parse_duration(args.ttl)
     state = state_dir_of(args, config)

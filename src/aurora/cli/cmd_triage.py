@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aurora.api.cli_support import Target, add_target_args, run_action
+from aurora.cli.target_args import add_target_args
 from aurora.errors import UsageError
+
+if TYPE_CHECKING:
+    from aurora.api.cli_support import Target
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +35,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aurora.api.cli_support import run_action
+
     out: Path | None = args.out
     if out is not None:
         if out.exists() and out.is_dir():

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from aurora.api.accounts import ROLES, AuditEntry, SQLiteAccounts, UnknownUser, UserExists
-from aurora.api.auth import generate_password, hash_password, hash_secret, new_api_token, now_ms
 from aurora.cli.common import config_from_args, print_json_line
 from aurora.errors import UsageError
 
@@ -71,6 +70,8 @@ def _accounts(args: argparse.Namespace) -> Iterator[SQLiteAccounts]:
 def _read_password() -> tuple[str, bool]:
     """(password, generated). A terminal gets a generated one; a pipe supplies its own."""
     if sys.stdin is None or sys.stdin.isatty():
+        from aurora.api.auth import generate_password
+
         return generate_password(), True
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
@@ -79,6 +80,8 @@ def _read_password() -> tuple[str, bool]:
 
 
 def _audit(accounts: SQLiteAccounts, action: str, target: str, detail: dict[str, Any]) -> None:
+    from aurora.api.auth import now_ms
+
     actor = f"cli:{getpass.getuser()}"
     accounts.append(AuditEntry(now_ms(), actor, action, target, "", "ok", detail))
 
@@ -88,6 +91,10 @@ def _admins(accounts: SQLiteAccounts) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: aurora.api.auth computes an argon2 hash when loaded, which every `aurora`
+    # call would otherwise pay for while building its parsers.
+    from aurora.api.auth import hash_password, hash_secret, new_api_token, now_ms
+
     with _accounts(args) as accounts:
         cmd = args.user_command
         if cmd == "add":

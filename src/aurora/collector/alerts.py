@@ -4,6 +4,7 @@ The ingest writer calls :meth:`AlertPipeline.evaluate` before it commits a group
 the alerts are committed in the same transaction as their evidence: a crash can lose neither one
 without the other. Repeats of the same (rule, sensor, key) inside the suppression window are not
 new alerts; they bump the count of the alert already stored (:meth:`flush_repeats`, after commit).
+Rules listed in ``[response] rule_actions`` also queue their action then (:attr:`responder`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aurora.collector.store.base import NewAlert, Store
 from aurora.config.detection import DetectionConfig
 
 if TYPE_CHECKING:
+    from aurora.collector.rule_actions import RuleResponder
     from aurora.detection import DetectionEngine
 
 log = logging.getLogger("aurora.collector.alerts")
@@ -32,6 +34,8 @@ class AlertPipeline:
         # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
         self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
         self.raised = 0
+        # Rule-driven response; None unless configuration lists rules that act.
+        self.responder: RuleResponder | None = None
 
     @classmethod
     def from_config(cls, config: DetectionConfig) -> AlertPipeline:
@@ -52,6 +56,8 @@ class AlertPipeline:
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
                 rule_id = str(match.rule.id)
+                if self.responder is not None:
+                    self.responder.plan(rule_id, sensor_id, event)
                 if not self.suppressor.admit(rule_id, sensor_id, match.key, now=t_ms / 1000):
                     k = (rule_id, sensor_id, match.key)
                     n, last = self._repeats.get(k, (0, 0))
@@ -74,6 +80,16 @@ class AlertPipeline:
                 )
         self.raised += len(alerts)
         return alerts
+
+    def after_commit(self, store: Store) -> None:
+        """Called by the ingest writer once a group (events and alerts) is committed."""
+        self.flush_repeats(store)
+        if self.responder is not None:
+            self.responder.dispatch()
+
+    def close(self) -> None:
+        if self.responder is not None:
+            self.responder.close()
 
     def flush_repeats(self, store: Store) -> None:
         """Add suppressed repeats to the newest stored alert of the same (rule, sensor, key)."""

@@ -1,10 +1,15 @@
-"""The ingest writer: one thread that decodes batches, runs detection and commits them in groups.
+"""The ingest pipeline: a decoder thread that validates and packs batches, and one writer thread
+that commits them in groups.
 
-Every stream hands its batches to this single writer and gets a future back. The writer takes
-whatever has queued up (from all sensors), decodes it, runs detection on the events that are new,
-and stores everything in ONE transaction: one fsync acknowledges many batches (group commit),
-which is what makes durable-before-ack affordable. The queue is FIFO, so one sensor's batches are
-applied in the order they arrived.
+Every stream hands its batches to :meth:`IngestWriter.submit` and gets a future back. The decoder
+checks each batch and packs it for the store (see :mod:`aurora.collector.store.eventpack`): with
+detection off it reads only the indexed fields of each event; with detection on it parses the
+events fully, since the rules need them. The writer takes whatever has been decoded (from all
+sensors), runs detection on the events that are new, and stores everything in ONE transaction:
+one fsync acknowledges many batches (group commit), which is what makes durable-before-ack
+affordable. Both queues are FIFO and each stage is one thread, so one sensor's batches are applied
+in the order they arrived. Parsing holds the GIL while SQLite's work releases it, so the two
+stages overlap on two cores.
 """
 
 from __future__ import annotations
@@ -70,8 +75,8 @@ class IngestWriter:
         self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[tuple[_Job, IncomingBatch] | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
-        # Two stages so that parsing (Python, holds the GIL) overlaps with SQLite's own work
-        # (which releases it); one thread each keeps every sensor's batches in order.
+        # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
+        # releases it); one thread each keeps every sensor's batches in order.
         self._decoder = threading.Thread(
             target=self._decode_loop, name="aurora-decode", daemon=True
         )

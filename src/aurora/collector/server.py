@@ -25,6 +25,7 @@ from aurora.collector.commands import CommandQueue
 from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
+from aurora.collector.rule_actions import RuleResponder
 from aurora.collector.store import Store, open_store
 from aurora.collector.stream_service import StreamService
 from aurora.collector.tlsfront import TLSFront, server_ssl_context
@@ -86,10 +87,18 @@ class Collector:
             store,
             max_uncompressed=cfg.max_batch_bytes,
             evaluate=alerts.evaluate if alerts else None,
-            after_commit=(lambda: alerts.flush_repeats(store)) if alerts else None,
+            after_commit=(lambda: alerts.after_commit(store)) if alerts else None,
         )
         self.writer.start()
         self.commands = CommandQueue(store, self.config.response.command_ttl_s)
+        if alerts is not None:
+            alerts.responder = RuleResponder.open(
+                self.state_dir,
+                store,
+                self.commands,
+                self.config.response,
+                self.config.detection.suppression_window_s,
+            )
         ready: Future[int] = Future()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name="aurora-grpc", daemon=True
@@ -207,6 +216,8 @@ class Collector:
             self._thread.join(timeout=30)
         if self.writer is not None:
             self.writer.stop()
+        if self.alerts is not None:
+            self.alerts.close()
         if self.store is not None:
             self.store.mark_all_disconnected()
             self.store.close()

@@ -7,6 +7,9 @@ from pydantic import Field, field_validator
 
 from aurora.config.base import Section
 
+#: What a rule may ask for on a match (``[response] rule_actions``).
+RuleAction = Literal["kill", "isolate", "quarantine"]
+
 
 class ResponseConfig(Section):
     isolation_allow: list[str] = []
@@ -21,6 +24,8 @@ class ResponseConfig(Section):
     triage_max_file_bytes: int = Field(default=16 * 1024**2, ge=1024)
     triage_compression: Literal["zstd", "gzip"] = "zstd"
     triage_artifact_dirs: list[str] = []
+    # Rule-driven response, off unless a rule id is listed here: {"<rule id>": "kill"}.
+    rule_actions: dict[str, RuleAction] = {}
 
     @field_validator("isolation_allow")
     @classmethod
@@ -39,4 +44,12 @@ class ResponseConfig(Section):
         for item in value:
             if not item.startswith("/"):
                 raise ValueError(f"{item!r} is not an absolute path")
+        return value
+
+    @field_validator("rule_actions")
+    @classmethod
+    def _rule_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for rule_id in value:
+            if not rule_id.strip() or rule_id != rule_id.strip():
+                raise ValueError(f"{rule_id!r} is not a rule id")
         return value

@@ -8,7 +8,7 @@ first time a route is seen, so loading stays fast and unseen logsources cost not
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,11 @@ class DetectionEngine:
         self.errors = errors
         self._by_id = {r.id: r for r in rules}
         self._matchers: dict[tuple[Any, ...], RouteMatcher] = {}
+        # The compiled match function per raw routing key, so that a known kind of event
+        # reaches its rules with two dict lookups: Windows records by (Channel, EventID) as
+        # found in `unmapped`, other events by (class_uid, activity_id).
+        self._by_channel: dict[tuple[Any, Any], Callable[[dict[str, Any]], list[Rule]]] = {}
+        self._by_class: dict[tuple[Any, Any], Callable[[dict[str, Any]], list[Rule]]] = {}
         self.correlation = CorrelationEngine(list(correlations), rules, self.config, self.errors)
         self.scan_detector: ScanDetector | None = (
             ScanDetector(self.config) if self.config.scan_detection else None
@@ -95,8 +100,32 @@ class DetectionEngine:
 
     def match_rules(self, event: dict[str, Any]) -> list[Rule]:
         """The Sigma detection rules whose condition holds for ``event`` (no side effects)."""
+        raw = event.get("unmapped")
+        try:
+            if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
+                fn = self._by_channel.get((channel, raw.get("EventID")))
+            else:
+                fn = self._by_class.get((event.get("class_uid"), event.get("activity_id")))
+        except TypeError:  # an unhashable key value: take the general route
+            fn = None
+        if fn is None:
+            return self._route_and_match(event)
+        return fn(event)
+
+    def _route_and_match(self, event: dict[str, Any]) -> list[Rule]:
         route = self.mapping.route_of(event)
         m = self._matchers.get(route.key) or self.matcher(route)
+        raw = event.get("unmapped")
+        if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
+            key, table = (channel, raw.get("EventID")), self._by_channel
+        else:
+            key, table = (event.get("class_uid"), event.get("activity_id")), self._by_class
+        try:
+            # bounded: the keys come from event data
+            if len(table) < 65536:
+                table[key] = m.match
+        except TypeError:
+            pass
         return m.match(event)
 
     def match(self, event: dict[str, Any]) -> list[Finding]:

@@ -1,43 +1,39 @@
-"""Generate, per route, the function that collects literal hits from an event.
+"""Generate, per route, the one Python function that matches an event.
 
-The generic loop calls one accessor per field and re-walks shared prefixes (``process`` for both
-``process.file.path`` and ``process.cmd_line``). The generated function walks each prefix once,
-keeps intermediate dicts in locals and inlines the per-value cache lookup, which roughly halves
-the per-event cost on the hot path. Its behaviour is the generic loop's (a test checks that).
+An event's outcome depends on its field values only through the literal ids each value hits.
+The generated function walks every indexed path once (shared prefixes such as ``process`` are
+fetched once and kept in locals), looks each value up in its field's value cache (a C-level dict
+lookup; a scan only for a value not seen before), builds the event's *key* (the tuple of those
+per-field answers) and looks the key up in the plan cache: the rules that match on literals
+alone, and the few rules still to run on the event (field references, timestamps...). So a
+typical event costs one dict lookup per field plus one for the plan, and no per-event sets.
+The generic reference is :meth:`aurora.detection.matcher.RouteMatcher.generic_hits` (a test
+checks both agree).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
+
+from aurora.detection.index import EMPTY, FieldIndex, Slot
+
+Key = tuple[frozenset[int], ...]
+Plan = tuple[tuple[Any, ...], tuple[tuple[Callable[..., bool], Any], ...], frozenset[int]]
+MatchFn = Callable[[dict[str, Any]], list[Any]]
+KeyFn = Callable[[dict[str, Any]], Key]
 
 
-class FieldLike(Protocol):
-    path: str
-    cache: dict[str, tuple[int, ...]]
-    present: int | None
-    get: Callable[[dict[str, Any]], Any]
-
-
-HitsFn = Callable[[dict[str, Any]], set[int]]
-
-
-def compile_hits(
-    fields: Sequence[FieldLike],
-    scan: Callable[[Any, str], tuple[int, ...]],
-    slow: Callable[[Any, Any, set[int]], None],
-    virtual: str,
-    virtual_paths: Sequence[str] | None = None,
-    flatten: Callable[[Any, list[str]], None] | None = None,
-) -> HitsFn:
-    """``scan(field, text)`` indexes one string; ``slow(field, value, t)`` handles non-strings.
-
-    Fields whose path is ``virtual`` are read through their own ``get`` (computed values), or,
-    when ``virtual_paths`` is given, built inline as the newline-joined text of those paths
-    (non-strings through ``flatten``), sharing the lookups of the real fields.
-    """
-    env: dict[str, Any] = {"SCAN": scan, "SLOW": slow, "FLAT": flatten}
-    lines = ["def hits(ev):", "    t = set()", "    add = t.add", "    update = t.update"]
+def compile_route(
+    fields: Sequence[FieldIndex],
+    virtual: dict[str, Slot],
+    plans: dict[Key, Plan],
+    make_plan: Callable[[Key], Plan],
+) -> tuple[MatchFn, KeyFn]:
+    """``(match, key)`` for one route. Fields whose path is in ``virtual`` are computed by the
+    given slot function (keyword texts) instead of read from the event."""
+    env: dict[str, Any] = {"E": EMPTY, "PLANS": plans, "PLAN": make_plan}
+    body: list[str] = []
     names: dict[str, str] = {"": "ev"}
 
     def node(prefix: str) -> str:
@@ -49,56 +45,53 @@ def compile_hits(
         var = f"n{len(names)}"
         names[prefix] = var
         if pvar == "ev":
-            lines.append(f"    {var} = ev.get({key!r})")
+            body.append(f"    {var} = ev.get({key!r})")
         else:
-            lines.append(f"    {var} = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
+            body.append(f"    {var} = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
         return var
 
-    def access(path: str) -> str:
-        parent, _, key = path.rpartition(".")
+    slots: list[str] = []
+    for i, fi in enumerate(fields):
+        s = f"s{i}"
+        slots.append(s)
+        if fi.path in virtual:
+            env[f"K{i}"] = virtual[fi.path]
+            body.append(f"    {s} = K{i}(ev)")
+            continue
+        env[f"C{i}"] = fi.cache.get  # the cache is cleared in place, so this stays valid
+        env[f"S{i}"] = fi.scan
+        env[f"V{i}"] = fi.scan_value
+        parent, _, key = fi.path.rpartition(".")
         pvar = node(parent)
         if pvar == "ev":
-            return f"ev.get({key!r})"
-        return f"{pvar}.get({key!r}) if {pvar}.__class__ is dict else None"
-
-    for i, fi in enumerate(fields):
-        env[f"F{i}"] = fi
-        env[f"C{i}"] = fi.cache
-        if fi.path == virtual and virtual_paths is not None:
-            lines.append("    kw = []")
-            for vp in virtual_paths:
-                lines.append(f"    v = {access(vp)}")
-                lines += [
-                    "    if v.__class__ is str:",
-                    "        kw.append(v)",
-                    "    elif v is not None:",
-                    "        FLAT(v, kw)",
-                ]
-            lines.append("    v = '\\n'.join(kw)")
-        elif fi.path == virtual:
-            env[f"G{i}"] = fi.get
-            lines.append(f"    v = G{i}(ev)")
+            body.append(f"    v = ev.get({key!r})")
         else:
-            parent, _, key = fi.path.rpartition(".")
-            pvar = node(parent)
-            if pvar == "ev":
-                lines.append(f"    v = ev.get({key!r})")
-            else:
-                lines.append(f"    v = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
-        lines.append("    if v is not None:")
-        if fi.present is not None:
-            lines.append(f"        add({fi.present})")
-        lines += [
-            "        if v.__class__ is str:",
-            f"            h = C{i}.get(v)",
-            "            if h is None:",
-            f"                h = SCAN(F{i}, v)",
-            "            if h:",
-            "                update(h)",
-            "        else:",
-            f"            SLOW(F{i}, v, t)",
+            body.append(f"    v = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
+        body += [
+            "    if v is None:",
+            f"        {s} = E",
+            "    elif v.__class__ is str:",
+            f"        {s} = C{i}(v)",
+            f"        if {s} is None:",
+            f"            {s} = S{i}(v)",
+            "    else:",
+            f"        {s} = V{i}(v)",
         ]
-    lines.append("    return t")
-    exec("\n".join(lines), env)
-    fn: HitsFn = env["hits"]
-    return fn
+    key = "(" + "".join(f"{s}, " for s in slots) + ")"
+    src = ["def key(ev):", *body, f"    return {key}", "", "def match(ev):", *body]
+    src += [
+        f"    k = {key}",
+        "    p = PLANS.get(k)",
+        "    if p is None:",
+        "        p = PLAN(k)",
+        "    matched, todo, t = p",
+        "    if not todo:",
+        "        return [*matched]",
+        "    out = [*matched]",
+        "    for fn, rule in todo:",
+        "        if fn(t, ev):",
+        "            out.append(rule)",
+        "    return out",
+    ]
+    exec("\n".join(src), env)
+    return env["match"], env["key"]

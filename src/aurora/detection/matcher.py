@@ -1,13 +1,15 @@
 """The compiled rule set of one route: per-field literal indexes plus generated rule code.
 
-For each event the matcher (1) looks up every field that some rule tests with a literal, in a
-hashed set (exact values) and one Aho-Corasick automaton (substring/prefix/suffix), collecting
-the ids of the literal predicates that hold (regexes and other text tests are decided in the
-same pass, once per distinct value, when their guard literal is present); (2) maps those ids to
-the rules that cannot match without one of them; (3) runs only those rules' conditions,
-compiled to Python expressions over the id set. Rules that could match with no literal true
-(pure negations, field references) are always evaluated. Cost therefore follows the number of
-literals that hit, not the number of rules.
+For each event the matcher (1) looks every field that some rule tests with a literal up in its
+:class:`~aurora.detection.index.FieldIndex` (memoised per value), giving the ids of the literal
+predicates that hold (regexes and other text tests are decided in the same pass, once per
+distinct value, when their guard literal is present); (2) maps the event's tuple of per-field
+answers to a *plan*: the rules that cannot match without one of those ids are candidates, the
+candidates whose condition reads literals only are decided right there, and the plan keeps the
+others; (3) runs only those others' conditions on the event. Plans are memoised per key, so a
+repeated combination of values costs one dict lookup per field and one for the plan. Rules that
+could match with no literal true (pure negations, field references) are always candidates.
+Cost therefore follows the number of literals that hit, not the number of rules.
 """
 
 from __future__ import annotations
@@ -15,64 +17,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import ahocorasick
-
-from aurora.detection.extract import compile_hits
+from aurora.detection.extract import Key, Plan, compile_route
+from aurora.detection.index import (
+    EMPTY,
+    FieldIndex,
+    Slot,
+    whole_event_keywords,
+    windows_keywords,
+)
 from aurora.detection.ir import INDEXED_KINDS, Node, Test, map_tests, simplify
 from aurora.detection.mapping import Route
 from aurora.detection.predicates import (
+    WINDOWS_SYSTEM_FIELDS,
     Getter,
     KeywordText,
     Lazy,
-    as_text,
     flatten,
     keyword_predicate,
+    keyword_scope,
     lazy_predicate,
     make_getter,
     text_predicate,
-    windows_keyword_reader,
 )
 from aurora.detection.rules import Rule
 
 KEYWORD_PATH = "<keywords>"  # virtual field: the whole record's text, for field-less rules
 KEYWORD_TEXT_SUFFIXES = ("cmd_line", ".path", ".name", "hostname", "working_directory")
-RuleFn = Callable[[set[int], dict[str, Any]], bool]
-
-
-class _FieldIndex:
-    """Literal predicates on one OCSF path."""
-
-    __slots__ = ("_words", "automaton", "cache", "eager", "exact", "get", "path", "present")
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.get: Getter = make_getter(path)
-        self.exact: dict[str, list[int]] = {}
-        self._words: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        self.automaton: Any = None
-        # Field values repeat a lot in telemetry (image paths, users, parent command lines), so
-        # the literal ids of recent values are remembered; cleared when full to stay bounded.
-        self.cache: dict[str, tuple[int, ...]] = {}
-        self.present: int | None = None  # literal id meaning "the field has a value"
-        # Text tests (regex, glob, ...) of rules that no literal gates: decided once per value
-        # while scanning, so they are cached with the value like any literal.
-        self.eager: list[tuple[int, Callable[[str], bool], int | None]] = []
-
-    def add(self, kind: str, lit: str, pid: int) -> None:
-        if kind == "eq":
-            self.exact.setdefault(lit, []).append(pid)
-            return
-        slot = {"contains": 0, "prefix": 1, "suffix": 2}[kind]
-        self._words.setdefault(lit, ([], [], []))[slot].append(pid)
-
-    def freeze(self) -> None:
-        self.exact = {k: v for k, v in self.exact.items()}
-        if self._words:
-            a = ahocorasick.Automaton()
-            for lit, (c, p, s) in self._words.items():
-                a.add_word(lit, (len(lit), tuple(c), tuple(p), tuple(s)))
-            a.make_automaton()
-            self.automaton = a
+RuleFn = Callable[[frozenset[int], dict[str, Any]], bool]
+_NO_EVENT: dict[str, Any] = {}
 
 
 def _necessary(node: Node) -> frozenset[int] | None:
@@ -151,14 +123,18 @@ class RouteMatcher:
         self.route = route
         self.value_cache = value_cache
         self.plan_cache = value_cache
-        self._plans: dict[frozenset[int], tuple[tuple[Rule, ...], tuple[int, ...]]] = {}
-        self._index: dict[str, _FieldIndex] = {}
+        self._plans: dict[Key, Plan] = {}
+        self._index: dict[str, FieldIndex] = {}
         self._literal_ids: dict[tuple[str, str, Any], int] = {}
         self._lazy_ids: dict[tuple[Any, ...], int] = {}
         self._lazies: list[Lazy] = []
         self._getters: dict[str, Getter] = {}
         self._keyword_text = KeywordText()
         self._consts = self._route_constants(route)
+        # Linux: keywords search the text paths of the route, so their literals are indexed on
+        # those paths themselves (one lookup serves both); elsewhere a virtual field reads them.
+        self._kw_paths = self._keyword_paths()
+        self._kw_pids: set[int] = set()
         gen = _CodeGen()
         self.rules: list[Rule] = []
         self._fns: list[RuleFn] = []
@@ -188,18 +164,17 @@ class RouteMatcher:
                 for pid in need:
                     by_pid.setdefault(pid, []).append(i)
         for fi in self._index.values():
+            if self._kw_pids and self._kw_paths and fi.path in self._kw_paths:
+                fi.keyword_pids = frozenset(self._kw_pids)
             fi.freeze()
         self._fields = tuple(self._index.values())
-        self.literal_hits = compile_hits(
-            self._fields,
-            self._scan,
-            self._slow,
-            KEYWORD_PATH,
-            self._keyword_paths(),
-            flatten,
-        )
         self._by_pid = {k: tuple(v) for k, v in by_pid.items()}
         self._always = tuple(always)
+        virtual: dict[str, Slot] = {}
+        kw = self._index.get(KEYWORD_PATH)
+        if kw is not None:
+            virtual[KEYWORD_PATH] = self._keyword_slot(kw)
+        self.match, self.key = compile_route(self._fields, virtual, self._plans, self._plan)
 
     @staticmethod
     def _route_constants(route: Route) -> dict[str, str]:
@@ -213,6 +188,8 @@ class RouteMatcher:
         if g is None:
             g = self._getters[path] = make_getter(path)
         return g
+
+    # -- compiling tests to literal ids and lazy predicates ---------------------------------
 
     def _leaf(self, field: str | None, test: Test) -> Node:
         if field is None:
@@ -266,47 +243,40 @@ class RouteMatcher:
         pid = self._literal_ids.get(key)
         if pid is None:
             pid = self._literal_ids[key] = len(self._literal_ids)
-            self._field(path).add(kind, value, pid)
+            if path == KEYWORD_PATH and self._kw_paths is not None:
+                self._kw_pids.add(pid)
+                for p in self._kw_paths:
+                    self._field(p).add(kind, value, pid)
+            else:
+                self._field(path).add(kind, value, pid)
         return ("p", pid)
 
-    def _field(self, path: str) -> _FieldIndex:
+    def _field(self, path: str) -> FieldIndex:
         fi = self._index.get(path)
         if fi is None:
-            fi = self._index[path] = _FieldIndex(path)
-            if path == KEYWORD_PATH:
-                fi.get = self._keyword_values()
+            fi = self._index[path] = FieldIndex(path, make_getter(path), self.value_cache)
         return fi
 
-    def _keyword_values(self) -> Getter:
-        """What field-less (keyword) tests search on this route.
+    def _keyword_slot(self, fi: FieldIndex) -> Slot:
+        """What field-less (keyword) tests search where no text paths are named.
 
-        Windows: the raw record's text values (``unmapped``, less the System header fields).
-        Linux sensor events have no raw line, so the text fields of the route's category
-        (command lines, paths, names, host names) stand in for it; events of unmapped classes
-        are searched whole. Numbers and identifiers are left out: keywords are text, and
-        values unique to each event would defeat the per-value cache.
+        Windows: the raw record's values (``unmapped``, less the System header fields).
+        Elsewhere (events of unmapped classes) the event is searched whole. Each value is
+        searched on its own (anchors at its start and end), memoised like any field value.
         """
+        whole = whole_event_keywords(fi, keyword_scope)
         if self.route.product == "windows":
-            return windows_keyword_reader()
-        paths = self._keyword_paths()
-        if paths is None:
-            return KeywordText.values
-        getters = [make_getter(p) for p in paths]
-
-        def values(ev: dict[str, Any]) -> str:
-            out: list[str] = []
-            for g in getters:
-                v = g(ev)
-                if v.__class__ is str:
-                    out.append(v)
-                elif v is not None:
-                    flatten(v, out)
-            return "\n".join(out)
-
-        return values
+            return windows_keywords(fi, whole)
+        return whole
 
     def _keyword_paths(self) -> list[str] | None:
-        """Linux: the text paths keywords search (None: Windows or a whole-event search)."""
+        """Linux: the text paths keywords search (None: Windows or a whole-event search).
+
+        Linux sensor events have no raw line, so the text fields of the route's category
+        (command lines, paths, names, host names) stand in for it. Numbers and identifiers
+        are left out: keywords are text, and values unique to each event would defeat the
+        per-value cache.
+        """
         primary = self.route.primary
         if self.route.product == "windows" or primary is None:
             return None
@@ -330,124 +300,53 @@ class RouteMatcher:
             self._lazies.append(build())
         return ("l", i)
 
+    # -- evaluation -------------------------------------------------------------------------
+
+    def literal_hits(self, ev: dict[str, Any]) -> set[int]:
+        """Ids of the literal predicates that hold for ``ev`` (through the generated code)."""
+        return set(EMPTY.union(*self.key(ev)))
+
     def generic_hits(self, ev: dict[str, Any]) -> set[int]:
-        """Ids of the literal predicates that hold for ``ev`` (reference for the generated
-        ``literal_hits``, which does the same with fewer lookups)."""
+        """The same as :meth:`literal_hits` by the plain route: no generated code, no
+        learned record layout (the reference the generated code is tested against)."""
         t: set[int] = set()
         for fi in self._fields:
-            v = fi.get(ev)
-            if v is None:
+            if fi.path == KEYWORD_PATH:
+                raw = ev.get("unmapped")
+                if self.route.product == "windows" and raw.__class__ is dict:
+                    values = [v for k, v in raw.items() if k not in WINDOWS_SYSTEM_FIELDS]
+                else:
+                    values = []
+                    flatten(keyword_scope(ev), values)
+                t |= fi.scan_texts(values)
                 continue
-            if fi.present is not None:
-                t.add(fi.present)
-            if v.__class__ is str:
-                hits = fi.cache.get(v)
-                if hits is None:
-                    hits = self._scan(fi, v)
-                if hits:
-                    t.update(hits)
-            elif v.__class__ is list:
-                cache = fi.cache
-                for x in v:
-                    if x.__class__ is str:
-                        hits = cache.get(x)
-                        if hits is None:
-                            hits = self._scan(fi, x)
-                        if hits:
-                            t.update(hits)
-                    elif x is not None and x.__class__ is not dict:
-                        t.update(self._scan(fi, as_text(x)))
-            elif v.__class__ is not dict:
-                t.update(self._scan(fi, as_text(v)))
+            v = fi.get(ev)
+            if v is not None:
+                t |= fi.scan(v) if v.__class__ is str else fi.scan_value(v)
         return t
 
-    def _slow(self, fi: _FieldIndex, v: Any, t: set[int]) -> None:
-        """Non-string values: lists match per element, other scalars as their text."""
-        if v.__class__ is list:
-            cache = fi.cache
-            for x in v:
-                if x.__class__ is str:
-                    hits = cache.get(x)
-                    if hits is None:
-                        hits = self._scan(fi, x)
-                    if hits:
-                        t.update(hits)
-                elif x is not None and x.__class__ is not dict:
-                    t.update(self._scan(fi, as_text(x)))
-        elif v.__class__ is not dict:
-            t.update(self._scan(fi, as_text(v)))
-
-    def _scan(self, fi: _FieldIndex, raw: str) -> tuple[int, ...]:
-        s = raw.lower()
-        out: list[int] = []
-        hit = fi.exact.get(s)
-        if hit is not None:
-            out.extend(hit)
-        a = fi.automaton
-        if a is not None:
-            last = len(s) - 1
-            if fi.path == KEYWORD_PATH:
-                # the record's values joined by newlines: anchors sit at value boundaries
-                for end, (n, c, p, x) in a.iter(s):
-                    if c:
-                        out.extend(c)
-                    if p and (end == n - 1 or s[end - n] == "\n"):
-                        out.extend(p)
-                    if x and (end == last or s[end + 1] == "\n"):
-                        out.extend(x)
-            else:
-                for end, (n, c, p, x) in a.iter(s):
-                    if c:
-                        out.extend(c)
-                    if p and end == n - 1:
-                        out.extend(p)
-                    if x and end == last:
-                        out.extend(x)
-        if fi.eager:
-            seen = set(out)
-            for pid, on_text, guard in fi.eager:
-                # a guarded test only runs when its literal is in this very value
-                if (guard is None or guard in seen) and on_text(raw):
-                    out.append(pid)
-        hits = tuple(out)
-        if self.value_cache:
-            cache = fi.cache
-            # whole-record keyword texts are long and rarely repeat: keep fewer of them
-            cap = self.value_cache if fi.path != KEYWORD_PATH else min(self.value_cache, 256)
-            if len(cache) >= cap:
-                cache.clear()
-            cache[raw] = hits
-        return hits
-
-    def _plan(self, t: set[int]) -> tuple[tuple[Rule, ...], tuple[int, ...]]:
-        """For a literal hit set: the literal-only rules that match, and the rules still to run."""
+    def _plan(self, key: Key) -> Plan:
+        """For one event key: the literal-only rules that match, and the rules still to run."""
+        t = EMPTY.union(*key)
         by_pid = self._by_pid
         cand: set[int] = set(self._always)
         for pid in t:
             r = by_pid.get(pid)
             if r is not None:
                 cand.update(r)
-        fns, pure = self._fns, self._pure
-        empty: dict[str, Any] = {}
-        matched = tuple(self.rules[i] for i in sorted(cand) if pure[i] and fns[i](t, empty))
-        return matched, tuple(i for i in sorted(cand) if not pure[i])
-
-    def match(self, ev: dict[str, Any]) -> list[Rule]:
-        t = self.literal_hits(ev)
-        # Rules over literals alone are a function of the hit set, and hit sets repeat far more
-        # than events do (most benign events hit the same few literals), so plans are memoised.
+        fns, pure, rules = self._fns, self._pure, self.rules
+        matched: list[Rule] = []
+        todo: list[tuple[RuleFn, Rule]] = []
+        for i in sorted(cand):
+            if not pure[i]:
+                todo.append((fns[i], rules[i]))
+            elif fns[i](t, _NO_EVENT):
+                matched.append(rules[i])
+        plan: Plan = (tuple(matched), tuple(todo), t)
         if self.plan_cache:
-            key = frozenset(t)
-            plan = self._plans.get(key)
-            if plan is None:
-                plan = self._plan(t)
-                if len(self._plans) >= self.plan_cache:
-                    self._plans.clear()
-                self._plans[key] = plan
-        else:
-            plan = self._plan(t)
-        matched, todo = plan
-        if not todo:
-            return list(matched)
-        fns, rules = self._fns, self.rules
-        return [*matched, *(rules[i] for i in todo if fns[i](t, ev))]
+            # Rules over literals alone are a function of the key, and keys repeat far more
+            # than events do (most benign events hit the same few literals).
+            if len(self._plans) >= self.plan_cache:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan

@@ -147,17 +147,26 @@ def _fast_keys(ev: _Event, default_time: int) -> EventKeys:
     if proc is None:
         return (_int(ev.time, default_time), _int(ev.class_uid, 0), None, "")
     path = proc.file.path if proc.file is not None else None
-    return (_int(ev.time, default_time), _int(ev.class_uid, 0), _pid(proc.pid), _name(proc.name, path))
+    return (
+        _int(ev.time, default_time),
+        _int(ev.class_uid, 0),
+        _pid(proc.pid),
+        _name(proc.name, path),
+    )
 
 
 def scan_keys(payload: bytes, count: int, default_time: int) -> list[EventKeys]:
     """Validate a batch's JSON array and return each event's index keys, without building the
     events. Raises :class:`PackError` when the array cannot be stored."""
-    try:
-        # msgspec skips the fields it is not asked for without checking their UTF-8.
-        payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PackError(f"events are not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+    # msgspec skips the fields it is not asked for without checking their UTF-8, so check it
+    # here (ASCII, the usual case, needs no decoding).
+    if not payload.isascii():
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PackError(
+                f"events are not valid UTF-8: {exc.reason} at byte {exc.start}"
+            ) from None
     try:
         events = _EVENTS.decode(payload)
     except msgspec.ValidationError:

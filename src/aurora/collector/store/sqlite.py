@@ -4,6 +4,11 @@ One connection guarded by a lock serves every thread: SQLite allows a single wri
 the collector batches many sensors' events into one transaction (group commit), so the lock is
 taken a few times per second, not per event. ``synchronous=FULL`` makes each commit durable
 before the collector acknowledges the batch.
+
+Events are stored per batch (schema version 3, :mod:`.eventpack`): ``event_batches`` holds each
+batch's compressed JSON array once, ``events`` one narrow row per event (time, class, pid, process
+name, host key) under four indexes. An event's id is ``batch id << 17 | position``, so reading
+an event back finds its batch by shifting, and ids follow arrival order.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class SQLiteStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA cache_size=-65536")
+            # A multi-row INSERT keeps a statement journal; in memory it costs no system calls.
+            self._conn.execute("PRAGMA temp_store=MEMORY")
             self._version = migrate(self._conn, migrate_to)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
@@ -169,11 +176,9 @@ class SQLiteStore:
             # One statement for the whole batch: SQLite reads the rows out of one JSON array
             # with the GIL released, where executemany would take the GIL back for every row
             # and queue behind the threads parsing the next batches.
-            conn.execute(
-                _INSERT_EVENTS,
-                # As text: SQLite 3.45+ reads a BLOB argument as its binary JSONB.
-                ((batch_id << eventpack.ORDINAL_BITS) + skip, host, orjson.dumps(keys[skip:]).decode()),
-            )
+            first_id = (batch_id << eventpack.ORDINAL_BITS) + skip
+            # As text: SQLite 3.45+ would read a BLOB argument as its binary JSONB.
+            conn.execute(_INSERT_EVENTS, (first_id, host, orjson.dumps(keys[skip:]).decode()))
             conn.execute(
                 "INSERT INTO sequences (sensor_id, high_water) VALUES (?, ?)"
                 " ON CONFLICT (sensor_id) DO UPDATE SET high_water = excluded.high_water",

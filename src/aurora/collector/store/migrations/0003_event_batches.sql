@@ -54,4 +54,4 @@ ALTER TABLE event_index RENAME TO events;
 CREATE INDEX events_host_time ON events (host, time_ms);
 CREATE INDEX events_time ON events (time_ms);
 CREATE INDEX events_class_time ON events (class_uid, time_ms);
-CREATE INDEX events_process ON events (process_name, pid);
+CREATE INDEX events_process ON events (process_name, time_ms);
