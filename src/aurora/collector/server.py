@@ -98,6 +98,7 @@ class Collector:
                 self.commands,
                 self.config.response,
                 self.config.detection.suppression_window_s,
+                known_rules={str(r.id) for r in alerts.engine.rules},
             )
         ready: Future[int] = Future()
         self._thread = threading.Thread(

@@ -140,13 +140,15 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         try:
             await session.run(first.hello, it)
         finally:
+            # Logged before the awaited store update: at shutdown the collector cancels this
+            # task, and a cancelled await must not swallow the disconnection line.
+            log.info("sensor %s (%s) disconnected: %s", sid, hostname, session.end_reason)
             if self.sessions.get(sid) is session:
                 del self.sessions[sid]
                 await asyncio.to_thread(
                     self.store.update_host_status,
                     HostStatus(sid, _now_ms(), connected=False),
                 )
-            log.info("sensor %s (%s) disconnected: %s", sid, hostname, session.end_reason)
 
     def notify(self, sensor_id: str) -> None:
         """Thread-safe: new commands were queued for ``sensor_id``."""

@@ -103,12 +103,10 @@ class DetectionEngine:
         raw = event.get("unmapped")
         try:
             if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
-                fn = self._by_channel.get((channel, raw.get("EventID")))
+                fn = self._by_channel[channel, raw.get("EventID")]
             else:
-                fn = self._by_class.get((event.get("class_uid"), event.get("activity_id")))
-        except TypeError:  # an unhashable key value: take the general route
-            fn = None
-        if fn is None:
+                fn = self._by_class[event.get("class_uid"), event.get("activity_id")]
+        except (KeyError, TypeError):  # a new kind of event, or an unhashable key value
             return self._route_and_match(event)
         return fn(event)
 

@@ -29,25 +29,35 @@ def compile_route(
     virtual: dict[str, Slot],
     plans: dict[Key, Plan],
     make_plan: Callable[[Key], Plan],
+    generic_key: KeyFn,
 ) -> tuple[MatchFn, KeyFn]:
     """``(match, key)`` for one route. Fields whose path is in ``virtual`` are computed by the
-    given slot function (keyword texts) instead of read from the event."""
-    env: dict[str, Any] = {"E": EMPTY, "PLANS": plans, "PLAN": make_plan}
+    given slot function (keyword texts) instead of read from the event. An event with a
+    non-dict where the route expects an object (``"process": "x"``) makes a step raise
+    AttributeError, a list value TypeError; such events take ``generic_key``, which reads
+    paths the slow, careful way (and gives the same key).
+    """
+    env: dict[str, Any] = {
+        "E": EMPTY,
+        "ED": {},
+        "PLANS": plans,
+        "PLAN": make_plan,
+        "GENERIC": generic_key,
+    }
     body: list[str] = []
     names: dict[str, str] = {"": "ev"}
 
     def node(prefix: str) -> str:
-        """Local variable holding the dict at ``prefix`` (or None), emitting its lookup once."""
+        """Local variable holding the dict at ``prefix`` (or an empty one), fetched once."""
         if prefix in names:
             return names[prefix]
         parent, _, key = prefix.rpartition(".")
         pvar = node(parent)
         var = f"n{len(names)}"
         names[prefix] = var
-        if pvar == "ev":
-            body.append(f"    {var} = ev.get({key!r})")
-        else:
-            body.append(f"    {var} = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
+        # `or ED`: a missing, null or empty object reads as empty; any other non-dict has no
+        # .get and raises
+        body.append(f"        {var} = {pvar}.get({key!r}) or ED")
         return var
 
     slots: list[str] = []
@@ -56,31 +66,27 @@ def compile_route(
         slots.append(s)
         if fi.path in virtual:
             env[f"K{i}"] = virtual[fi.path]
-            body.append(f"    {s} = K{i}(ev)")
+            body.append(f"        {s} = K{i}(ev)")
             continue
-        env[f"C{i}"] = fi.cache.get  # the cache is cleared in place, so this stays valid
-        env[f"S{i}"] = fi.scan
-        env[f"V{i}"] = fi.scan_value
+        # The cache is cleared in place, so its bound .get stays valid. It holds strings and
+        # None only: any other value misses (a list raises TypeError: unhashable) and takes
+        # the field's general reading.
+        env[f"C{i}"] = fi.cache.get
+        env[f"V{i}"] = fi.value
         parent, _, key = fi.path.rpartition(".")
-        pvar = node(parent)
-        if pvar == "ev":
-            body.append(f"    v = ev.get({key!r})")
-        else:
-            body.append(f"    v = {pvar}.get({key!r}) if {pvar}.__class__ is dict else None")
         body += [
-            "    if v is None:",
-            f"        {s} = E",
-            "    elif v.__class__ is str:",
+            f"        v = {node(parent)}.get({key!r})",
             f"        {s} = C{i}(v)",
             f"        if {s} is None:",
-            f"            {s} = S{i}(v)",
-            "    else:",
-            f"        {s} = V{i}(v)",
+            f"            {s} = V{i}(v)",
         ]
-    key = "(" + "".join(f"{s}, " for s in slots) + ")"
-    src = ["def key(ev):", *body, f"    return {key}", "", "def match(ev):", *body]
+    if not body:
+        body.append("        pass")
+    tup = "(" + "".join(f"{s}, " for s in slots) + ")"
+    guarded = ["    try:", *body, "    except (AttributeError, TypeError):"]
+    src = ["def key(ev):", *guarded, "        return GENERIC(ev)", f"    return {tup}", ""]
+    src += ["def match(ev):", *guarded, "        k = GENERIC(ev)", "    else:", f"        k = {tup}"]
     src += [
-        f"    k = {key}",
         "    p = PLANS.get(k)",
         "    if p is None:",
         "        p = PLAN(k)",

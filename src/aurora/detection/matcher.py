@@ -174,7 +174,10 @@ class RouteMatcher:
         kw = self._index.get(KEYWORD_PATH)
         if kw is not None:
             virtual[KEYWORD_PATH] = self._keyword_slot(kw)
-        self.match, self.key = compile_route(self._fields, virtual, self._plans, self._plan)
+        self._virtual = virtual
+        self.match, self.key = compile_route(
+            self._fields, virtual, self._plans, self._plan, self.generic_key
+        )
 
     @staticmethod
     def _route_constants(route: Route) -> dict[str, str]:
@@ -307,9 +310,13 @@ class RouteMatcher:
         return set(EMPTY.union(*self.key(ev)))
 
     def generic_hits(self, ev: dict[str, Any]) -> set[int]:
-        """The same as :meth:`literal_hits` by the plain route: no generated code, no
-        learned record layout (the reference the generated code is tested against)."""
-        t: set[int] = set()
+        """The same by the plain route (the reference the generated code is tested against)."""
+        return set(EMPTY.union(*self.generic_key(ev)))
+
+    def generic_key(self, ev: dict[str, Any]) -> Key:
+        """The event's key read field by field with careful getters: no generated code and no
+        learned record layout. Events the generated code cannot walk come here."""
+        key: list[frozenset[int]] = []
         for fi in self._fields:
             if fi.path == KEYWORD_PATH:
                 raw = ev.get("unmapped")
@@ -318,12 +325,14 @@ class RouteMatcher:
                 else:
                     values = []
                     flatten(keyword_scope(ev), values)
-                t |= fi.scan_texts(values)
+                key.append(fi.scan_texts(values))
                 continue
             v = fi.get(ev)
-            if v is not None:
-                t |= fi.scan(v) if v.__class__ is str else fi.scan_value(v)
-        return t
+            if v is None:
+                key.append(EMPTY)
+            else:
+                key.append(fi.scan(v) if v.__class__ is str else fi.scan_value(v))
+        return tuple(key)
 
     def _plan(self, key: Key) -> Plan:
         """For one event key: the literal-only rules that match, and the rules still to run."""

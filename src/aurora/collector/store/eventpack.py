@@ -224,8 +224,9 @@ def split(codec: int, size: int, data: bytes) -> list[msgspec.Raw]:
 def load_event(raw: msgspec.Raw | bytes) -> dict[str, Any]:
     """Parse one stored event. The fast reader accepts a few things orjson refuses (a number too
     large for a double, nesting deeper than 1024); the standard library reads those."""
+    view = memoryview(raw)  # orjson takes a buffer, not a msgspec.Raw itself
     try:
-        ev = orjson.loads(raw)  # type: ignore[arg-type]
+        ev = orjson.loads(view)
     except orjson.JSONDecodeError:
-        ev = json.loads(bytes(memoryview(raw)))
+        ev = json.loads(bytes(view))
     return ev if isinstance(ev, dict) else {}

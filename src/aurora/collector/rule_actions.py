@@ -1,0 +1,163 @@
+"""Rule-driven response: a finding of a rule listed in ``[response] rule_actions`` queues an action.
+
+Off by default: only rules named in configuration act. The alert pipeline calls :meth:`plan` for
+every match of such a rule while a group of batches is evaluated (before the commit), and
+:meth:`dispatch` after the commit, so no command is queued for evidence that was never stored.
+Each command goes through :func:`aurora.api.actions.request_action`, the same path as an analyst's
+request, so it is validated and audited the same way, with ``rule:<rule id>`` as the actor.
+
+Every match acts, not only the first alert of a suppression window (a second malicious process
+must be killed too); identical commands (same host, action and parameters, e.g. one process that
+matched twice) are queued once per ``window_s``. If a commit fails, what its group planned is
+queued after the next successful one; the sensor resends that batch, and the same match then
+plans the same command, which this deduplication drops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aurora.collector.store.base import Store
+from aurora.errors import AuroraError
+
+if TYPE_CHECKING:
+    from aurora.api.accounts import AuditLog
+    from aurora.collector.commands import CommandQueue
+    from aurora.config.response import ResponseConfig
+
+log = logging.getLogger("aurora.collector.rule_actions")
+
+_MAX_RECENT = 4096
+
+
+def target_process(event: dict[str, Any]) -> dict[str, Any]:
+    """The process a rule's action is about: the new process of a launch, else the actor (who
+    wrote the file, attached with ptrace, loaded the module), else the event's process."""
+    proc = event.get("process")
+    actor = event.get("actor")
+    actor_proc = actor.get("process") if isinstance(actor, dict) else None
+    launch = event.get("class_uid") == 1007 and event.get("activity_id") == 1
+    for candidate in (proc, actor_proc) if launch else (actor_proc, proc):
+        if isinstance(candidate, dict) and candidate.get("pid") is not None:
+            return candidate
+    return {}
+
+
+def action_params(action: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of ``action`` taken from the evidence event (validated later, when requested)."""
+    if action == "isolate":
+        return {}
+    proc = target_process(event)
+    if action == "kill":
+        params: dict[str, Any] = {"pid": proc.get("pid")}
+        created = proc.get("created_time")
+        if isinstance(created, int) and not isinstance(created, bool):
+            # Epoch ms of the process start: the sensor refuses a pid that was recycled since.
+            params["start_time"] = created
+        return params
+    file = proc.get("file")
+    return {"path": file.get("path") if isinstance(file, dict) else None}
+
+
+class RuleResponder:
+    """Queues the configured action of each matching rule for the host it matched on."""
+
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        commands: CommandQueue | None,
+        actions: dict[str, str],
+        ttl_s: int,
+        window_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.commands = commands
+        self.actions = dict(actions)
+        self.ttl_s = ttl_s
+        self.window_s = window_s
+        self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
+        self._recent: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._owned: Any = None
+        self.queued = 0
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        store: Store,
+        commands: CommandQueue | None,
+        config: ResponseConfig,
+        window_s: float,
+        known_rules: set[str] | None = None,
+    ) -> RuleResponder | None:
+        """A responder writing to the audit log in ``state_dir``, or None when no rule acts."""
+        if not config.rule_actions:
+            return None
+        for rule_id in sorted(set(config.rule_actions) - (known_rules or set(config.rule_actions))):
+            # Not fatal: the rule may arrive with the next rule update.
+            log.warning("response.rule_actions names rule %s, which is not loaded", rule_id)
+        from aurora.api.accounts import SQLiteAccounts
+
+        accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
+        responder = cls(
+            store, accounts, commands, dict(config.rule_actions), config.command_ttl_s, window_s
+        )
+        responder._owned = accounts
+        log.info("rule-driven response enabled for %d rules", len(config.rule_actions))
+        return responder
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def plan(self, rule_id: str, sensor_id: str, event: dict[str, Any]) -> None:
+        """Remember the action for a match of ``rule_id``; queued by :meth:`dispatch`."""
+        action = self.actions.get(rule_id)
+        if action is not None:
+            self._pending.append((rule_id, sensor_id, action, action_params(action, event)))
+
+    def dispatch(self) -> None:
+        """Queue and audit the planned actions (called once the evidence is committed)."""
+        if not self._pending:
+            return
+        from aurora.api.actions import request_action
+
+        pending, self._pending = self._pending, []
+        now = time.monotonic()
+        while self._recent and next(iter(self._recent.values())) < now - self.window_s:
+            self._recent.popitem(last=False)
+        for rule_id, sensor_id, action, params in pending:
+            key = (sensor_id, action, repr(sorted(params.items())))
+            if key in self._recent:
+                continue
+            self._recent[key] = now
+            if len(self._recent) > _MAX_RECENT:
+                self._recent.popitem(last=False)
+            try:
+                _, created = request_action(
+                    self.store,
+                    self.audit,
+                    actor=f"rule:{rule_id}",
+                    host=sensor_id,
+                    action=action,
+                    params=params,
+                    ttl_s=self.ttl_s,
+                )
+            except AuroraError as exc:
+                # Already audited as refused (e.g. an event without a pid); nothing to send.
+                log.warning("rule %s: %s on %s refused: %s", rule_id, action, sensor_id, exc)
+                continue
+            if created:
+                self.queued += 1
+                log.info("rule %s queued %s on %s (%s)", rule_id, action, sensor_id, params)
+                if self.commands is not None and self.commands.notify is not None:
+                    self.commands.notify(sensor_id)
+            else:
+                log.info("rule %s: %s already pending on %s", rule_id, action, sensor_id)
