@@ -160,6 +160,8 @@ def test_response_actions_are_queued_idempotent_and_audited(env: Env, data: dict
         ({"action": "kill", "params": {"pid": 1}}, 422, "pid 1"),
         ({"action": "kill", "params": {"pid": "12"}}, 422, "pid"),
         ({"action": "kill", "params": {"pid": 12, "signal": 9}}, 422, "signal"),
+        ({"action": "kill", "params": {"pid": 2**70}}, 422, "pid"),
+        ({"action": "kill", "params": {"pid": 12, "start_time": -(2**70)}}, 422, "start_time"),
         ({"action": "quarantine", "params": {"path": "relative/file"}}, 422, "absolute"),
         ({"action": "restore", "params": {"quarantine_id": " "}}, 422, "quarantine_id"),
         ({"action": "triage", "params": {"artifacts": "all"}}, 422, "artifacts"),

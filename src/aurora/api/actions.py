@@ -123,7 +123,7 @@ def request_action(
                 "",
                 host,
                 "refused",
-                {"error": exc.message, "params": params},
+                {"error": exc.message, "params": _auditable(params)},
             )
         )
         raise
@@ -165,6 +165,18 @@ def request_action(
         )
     )
     return command, True
+
+
+def _auditable(value: Any) -> Any:
+    """Refused params exactly as given, but always storable: the audit log is JSON (orjson),
+    which has no integers beyond 64 bits, so those are kept as their decimal text."""
+    if isinstance(value, dict):
+        return {str(k): _auditable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_auditable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)
+    return value
 
 
 def command_view(cmd: CommandRecord) -> dict[str, Any]:
