@@ -53,6 +53,12 @@ def _cstr(raw: bytes) -> bytes:
     return raw.split(b"\0", 1)[0]
 
 
+def cfield(data: bytes, start: int, size: int) -> bytes:
+    """The NUL-terminated string in ``data[start : start + size]``, without slicing it first."""
+    end = data.find(b"\0", start, start + size)
+    return data[start : end if end >= 0 else start + size]
+
+
 class Hdr(NamedTuple):
     ts_ns: int
     cgroup_id: int
@@ -170,6 +176,9 @@ DNS = struct.Struct(struct_format(R.DnsEvent))
 FILE = struct.Struct(struct_format(R.FileEvent))
 KMOD = struct.Struct(struct_format(R.KmodEvent))
 BPF = struct.Struct(struct_format(R.BpfEvent))
+# (start_ns, pid, ppid) of a header: all a fork record is read for.
+_S, _P, _PP = R.EvHdr.start_ns.offset, R.EvHdr.pid.offset, R.EvHdr.ppid.offset
+FORK = struct.Struct(f"<{_S}xQ{_P - _S - 8}xI{_PP - _P - 4}xI")
 _N_HDR = 10
 _KIND = R.EvHdr.kind.offset
 _TTY, _CGROUP, _FILENAME = R.ExecEvent.tty.offset, R.ExecEvent.cgroup.offset, R.ExecEvent.filename

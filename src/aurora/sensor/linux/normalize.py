@@ -17,16 +17,19 @@ from typing import Any
 from aurora.ocsf import linux as ocsf
 from aurora.sensor.linux import records as R
 from aurora.sensor.linux.decode import (
+    EXEC,
+    EXIT,
+    FORK,
+    HDR,
     Bpf,
     Dns,
-    Exec,
-    Exit,
     File,
     Hdr,
     Kmod,
     Net,
     Ptrace,
     Setid,
+    cfield,
     decode,
 )
 from aurora.sensor.linux.enrich import MISSING, HashCache, NameCache
@@ -45,6 +48,10 @@ _FILE_ACTIVITY = {
 }
 _SHARED_CACHE_MAX = 4096
 _FILE_OP_NAMES = {1: "create", 2: "open_write", 3: "delete", 4: "rename", 5: "chmod", 6: "chown"}
+_HDR_SIZE, _KIND = HDR.size, R.EvHdr.kind.offset
+_TTY, _CGROUP = R.ExecEvent.tty.offset, R.ExecEvent.cgroup.offset
+_FILENAME, _EXE = R.ExecEvent.filename.offset, R.ExecEvent.exe.offset
+_CWD, _ARGV = R.ExecEvent.cwd.offset, R.ExecEvent.argv.offset
 
 
 def boot_offset_ns() -> int:
@@ -68,12 +75,10 @@ class Normalizer:
         self.device = ocsf.device_info()
         self.boot_ns = boot_offset_ns()
         self._seq = count(1)
-        self._uid_prefix = os.urandom(4).hex()
+        self._uid_prefix = os.urandom(4).hex() + "-"
         self._users: dict[int, dict[str, Any]] = {}
         self._exes: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._dispatch: dict[int, Callable[[Any], dict[str, Any] | None]] = {
-            R.EV_EXEC: self._exec,
-            R.EV_EXIT: self._exit,
             R.EV_SETID: self._setid,
             R.EV_PTRACE: self._ptrace,
             R.EV_NET: self._net,
@@ -95,29 +100,39 @@ class Normalizer:
             p.sha256 = self.hashes.sha256(p.exe_key, (exe,))
 
     def normalize(self, data: bytes) -> dict[str, Any] | None:
-        rec = decode(data)
-        if rec is None:
+        # fork, exec and exit are most of the traffic: they are unpacked right here, without the
+        # NamedTuples of decode.py, which cost more than the rest of their normalisation.
+        if len(data) < _HDR_SIZE:
             return None
-        if isinstance(rec, Hdr):  # a fork carries nothing but its header
-            self.table.fork(rec.pid, rec.ppid, rec.start_ns)
+        kind = int.from_bytes(data[_KIND : _KIND + 4], "little")
+        if kind == R.EV_FORK:  # a fork carries nothing but its header
+            start_ns, pid, ppid = FORK.unpack_from(data)
+            self.table.fork(pid, ppid, start_ns)
+            return None
+        if kind == R.EV_EXEC:
+            return self._exec(data) if len(data) >= _ARGV else None
+        if kind == R.EV_EXIT:
+            return self._exit(data) if len(data) >= EXIT.size else None
+        rec = decode(data)
+        if rec is None or isinstance(rec, Hdr):
             return None
         return self._dispatch[rec.hdr.kind](rec)
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _base(self, class_uid: int, activity_id: int, hdr: Hdr) -> dict[str, Any]:
+    def _base(self, class_uid: int, activity_id: int, ts_ns: int) -> dict[str, Any]:
         return {
             "class_uid": class_uid,
             "class_name": ocsf.CLASS_NAMES[class_uid],
             "category_uid": class_uid // 1000,
             "activity_id": activity_id,
             "type_uid": class_uid * 100 + activity_id,
-            "time": (hdr.ts_ns + self.boot_ns) // 1_000_000,
+            "time": (ts_ns + self.boot_ns) // 1_000_000,
             "severity_id": ocsf.SEVERITY_INFORMATIONAL,
             "metadata": {
                 "version": ocsf.OCSF_VERSION,
                 "product": ocsf.PRODUCT,
-                "uid": f"{self._uid_prefix}-{next(self._seq):x}",
+                "uid": f"{self._uid_prefix}{next(self._seq):x}",
             },
             "device": self.device,
         }
@@ -158,7 +173,7 @@ class Normalizer:
         if depth == 0:
             return base
         obj = dict(base)
-        parent = self.table.get(p.ppid)
+        parent = self.table.procs.get(p.ppid)
         if parent is not None:
             obj["parent_process"] = self._proc_obj(parent, 0)
         elif p.ppid:
@@ -214,11 +229,14 @@ class Normalizer:
         return f
 
     def _actor_proc(self, hdr: Hdr) -> Proc:
-        p = self.table.get(hdr.pid)
-        if p is None or p.start_ns // NS_PER_TICK != hdr.start_ns // NS_PER_TICK:
+        return self._proc_of(hdr.pid, hdr.ppid, hdr.start_ns, hdr.comm, hdr.uid)
+
+    def _proc_of(self, pid: int, ppid: int, start_ns: int, comm: bytes, uid: int) -> Proc:
+        p = self.table.procs.get(pid)
+        if p is None or p.start_ns // NS_PER_TICK != start_ns // NS_PER_TICK:
             # Unknown to the table (started before seeding raced, or a missed exec).
-            p = self.table.exec(hdr.pid, hdr.ppid, hdr.start_ns)
-            p.name, p.uid = _comm(hdr.comm), hdr.uid
+            p = self.table.exec(pid, ppid, start_ns)
+            p.name, p.uid = _comm(comm), uid
         return p
 
     def _actor(self, hdr: Hdr) -> dict[str, Any]:
@@ -226,80 +244,116 @@ class Normalizer:
 
     # -- process family --------------------------------------------------------------------
 
-    def _exec(self, e: Exec) -> dict[str, Any]:
-        h = e.hdr
-        p = self.table.exec(h.pid, h.ppid, h.start_ns)
-        argv = e.argv
-        args = [_text(a) for a in argv.rstrip(b"\0").split(b"\0")] if argv else []
-        exe = _text(e.exe)
-        p.name, p.path, p.uid, p.cwd = _comm(h.comm), exe, h.uid, _text(e.cwd)
+    def _exec(self, data: bytes) -> dict[str, Any]:
+        (
+            ts_ns,
+            cgroup_id,
+            start_ns,
+            _kind,
+            pid,
+            tid,
+            ppid,
+            uid,
+            gid,
+            comm,
+            exe_ino,
+            exe_mtime_ns,
+            exe_dev,
+            flags,
+            euid,
+            egid,
+            suid,
+            sgid,
+            loginuid,
+            sessionid,
+            _old_pid,
+            exe_len,
+            cwd_len,
+            argv_len,
+            filename_len,
+            args_size,
+        ) = EXEC.unpack_from(data)
+        table = self.table
+        p = table.exec(pid, ppid, start_ns)
+        argv = data[_ARGV : _ARGV + argv_len].rstrip(b"\0")
+        # One decode for the whole vector: NUL is ASCII, so no UTF-8 sequence spans a split.
+        args = argv.decode(errors="replace").split("\0") if argv_len else []
+        exe = data[_EXE : _EXE + exe_len].decode(errors="replace")
+        p.name, p.path, p.uid = _comm(comm), exe, uid
+        p.cwd = data[_CWD : _CWD + cwd_len].decode(errors="replace")
         p.cmd_line = " ".join(args)
         p.exited = False
         memfd = exe.rsplit("/", 1)[-1].startswith("memfd:")
-        unlinked = bool(e.flags & R.EXEC_F_EXE_UNLINKED)
-        key = p.exe_key = (e.exe_dev, e.exe_ino, e.exe_mtime_ns)
+        unlinked = bool(flags & R.EXEC_F_EXE_UNLINKED)
+        key = p.exe_key = (exe_dev, exe_ino, exe_mtime_ns)
         sha = self.hashes.cached(key)
         if sha is MISSING:
-            sha = self.hashes.sha256(key, (f"/proc/{h.pid}/exe", exe))
+            sha = self.hashes.sha256(key, (f"/proc/{pid}/exe", exe))
         p.sha256 = sha if isinstance(sha, str) else None
-        ev = self._base(ocsf.PROCESS_ACTIVITY, 1, h)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 1, ts_ns)
         proc = self._proc_obj(p)
-        proc["tid"] = h.tid
-        if e.sessionid != 0xFFFFFFFF or e.tty:
-            proc["session"] = {}
-            if e.sessionid != 0xFFFFFFFF:
-                proc["session"]["uid"] = str(e.sessionid)
-            if e.tty:
-                proc["session"]["terminal"] = _text(e.tty)
-        cgroup = _text(e.cgroup)
+        proc["tid"] = tid
+        tty = cfield(data, _TTY, R.TTY_NAME_MAX) if data[_TTY] else b""
+        if sessionid != 0xFFFFFFFF or tty:
+            session = proc["session"] = {}
+            if sessionid != 0xFFFFFFFF:
+                session["uid"] = str(sessionid)
+            if tty:
+                session["terminal"] = tty.decode(errors="replace")
+        cgroup = (
+            cfield(data, _CGROUP, R.CGROUP_NAME_MAX).decode(errors="replace")
+            if data[_CGROUP]
+            else ""
+        )
         m = _CONTAINER_ID.search(cgroup) if len(cgroup) >= 64 else None
         if m:
             proc["container"] = {"uid": m.group(1)}
             ev["metadata"]["profiles"] = ["container"]
-        parent = self.table.get(h.ppid)
+        parent = table.procs.get(ppid)
         if parent is not None:
             proc["ancestry"] = self._lineage(parent)
         ev["process"] = proc
         # The parent in full is already process.parent_process; the actor repeats it without
         # its own parent to keep events small.
-        ev["actor"] = {"process": self._proc_obj(parent, 0) if parent else {"pid": h.ppid}}
+        ev["actor"] = {"process": self._proc_obj(parent, 0) if parent else {"pid": ppid}}
         ev["unmapped"] = {
-            "ppid": h.ppid,
-            "euid": e.euid,
-            "egid": e.egid,
-            "suid": e.suid,
-            "sgid": e.sgid,
-            "gid": h.gid,
-            "auid": None if e.loginuid == 0xFFFFFFFF else e.loginuid,
+            "ppid": ppid,
+            "euid": euid,
+            "egid": egid,
+            "suid": suid,
+            "sgid": sgid,
+            "gid": gid,
+            "auid": None if loginuid == 0xFFFFFFFF else loginuid,
             "argv": args,
-            "argv_truncated": bool(e.flags & R.EXEC_F_ARGV_TRUNCATED),
-            "args_size": e.args_size,
+            "argv_truncated": bool(flags & R.EXEC_F_ARGV_TRUNCATED),
+            "args_size": args_size,
             "exe_memfd": memfd,
             "exe_deleted": unlinked and not memfd,
-            "exec_filename": _text(e.filename),
-            "cgroup_id": h.cgroup_id,
+            "exec_filename": data[_FILENAME : _FILENAME + filename_len].decode(errors="replace"),
+            "cgroup_id": cgroup_id,
             "cgroup": cgroup,
         }
         return ev
 
-    def _exit(self, e: Exit) -> dict[str, Any]:
-        h = e.hdr
-        p = self._actor_proc(h)
-        ev = self._base(ocsf.PROCESS_ACTIVITY, 2, h)
+    def _exit(self, data: bytes) -> dict[str, Any]:
+        ts_ns, _cg, start_ns, _kind, pid, _tid, ppid, uid, _gid, comm, code, _pad = (
+            EXIT.unpack_from(data)
+        )
+        p = self._proc_of(pid, ppid, start_ns, comm, uid)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 2, ts_ns)
         proc = self._proc_obj(p)
         proc["terminated_time"] = ev["time"]
         ev["process"] = proc
         ev["actor"] = {"process": self._proc_obj(p, 0)}  # the process ends itself
-        code = e.exit_code
         ev["exit_code"] = (code >> 8) & 0xFF if code & 0x7F == 0 else 128 + (code & 0x7F)
         ev["unmapped"] = {"exit_signal": code & 0x7F, "exit_status_raw": code}
-        self.table.exit(h.pid)
+        self.table.exit(pid)
         return ev
 
     def _setid(self, e: Setid) -> dict[str, Any]:
         h = e.hdr
         p = self._actor_proc(h)
-        ev = self._base(ocsf.PROCESS_ACTIVITY, 5, h)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, 5, h.ts_ns)
         ev["actor"] = {"process": self._proc_obj(p)}
         p.uid = h.uid
         p.changed()
@@ -320,7 +374,7 @@ class Normalizer:
     def _ptrace(self, e: Ptrace) -> dict[str, Any]:
         h = e.hdr
         activity = 3 if e.op == R.PTRACE_OP_ATTACH else 4
-        ev = self._base(ocsf.PROCESS_ACTIVITY, activity, h)
+        ev = self._base(ocsf.PROCESS_ACTIVITY, activity, h.ts_ns)
         ev["actor"] = self._actor(h)
         target = self.table.get(e.target_pid)
         ev["process"] = self._proc_obj(target) if target else {"pid": e.target_pid}
@@ -333,7 +387,7 @@ class Normalizer:
     def _net(self, e: Net) -> dict[str, Any]:
         h = e.hdr
         activity = {R.NET_OP_LISTEN: 7, R.NET_OP_CONNECT_FAILED: 4}.get(e.op, 1)
-        ev = self._base(ocsf.NETWORK_ACTIVITY, activity, h)
+        ev = self._base(ocsf.NETWORK_ACTIVITY, activity, h.ts_ns)
         ev["actor"] = self._actor(h)
         local = ocsf.endpoint(ocsf.ip_text(e.family, e.saddr), e.sport)
         remote = ocsf.endpoint(ocsf.ip_text(e.family, e.daddr), e.dport)
@@ -363,7 +417,7 @@ class Normalizer:
         if q is None:
             return None
         txid, name, qtype = q
-        ev = self._base(ocsf.DNS_ACTIVITY, 1, h)
+        ev = self._base(ocsf.DNS_ACTIVITY, 1, h.ts_ns)
         ev["actor"] = self._actor(h)
         ev["query"] = {
             "hostname": name,
@@ -384,7 +438,7 @@ class Normalizer:
 
     def _file(self, e: File) -> dict[str, Any]:
         h = e.hdr
-        ev = self._base(ocsf.FILE_ACTIVITY, _FILE_ACTIVITY[e.op], h)
+        ev = self._base(ocsf.FILE_ACTIVITY, _FILE_ACTIVITY[e.op], h.ts_ns)
         ev["actor"] = self._actor(h)
         ev["file"] = self._file_obj(_text(e.path))
         unmapped: dict[str, Any] = {"file_op": _FILE_OP_NAMES[e.op]}
@@ -403,7 +457,7 @@ class Normalizer:
 
     def _kmod(self, e: Kmod) -> dict[str, Any]:
         h = e.hdr
-        ev = self._base(ocsf.KERNEL_EXTENSION_ACTIVITY, 1, h)
+        ev = self._base(ocsf.KERNEL_EXTENSION_ACTIVITY, 1, h.ts_ns)
         ev["actor"] = self._actor(h)
         path = _text(e.path)
         ev["driver"] = {
@@ -419,7 +473,7 @@ class Normalizer:
 
     def _bpf(self, e: Bpf) -> dict[str, Any]:
         h = e.hdr
-        ev = self._base(ocsf.KERNEL_ACTIVITY, 1, h)
+        ev = self._base(ocsf.KERNEL_ACTIVITY, 1, h.ts_ns)
         ev["actor"] = self._actor(h)
         ev["kernel"] = {
             "name": _text(e.prog_name) or "<unnamed>",
