@@ -8,7 +8,7 @@ from typing import Any
 
 from aurora.detection import DetectionEngine
 
-from .helpers import DATA, engine, fired, rule, sysmon
+from .helpers import DATA, engine, fired, golden, rule, sysmon
 
 
 def linux_events() -> list[dict[str, Any]]:
@@ -87,18 +87,75 @@ def test_ungated_regex_rule_is_indexed_by_its_own_result() -> None:
     ]
 
 
-def test_windows_keyword_reader_gives_the_general_text() -> None:
-    from aurora.detection.predicates import windows_keyword_reader, windows_keyword_values
-
-    read = windows_keyword_reader()
+def test_windows_keyword_slot_equals_the_general_reading() -> None:
+    # the learned-layout reader must give the generic key whatever the records look like
+    eng = engine(
+        rule("    keywords:\n        - 'mimikatz'\n        - 'kiwi*'\n    condition: keywords"),
+        rule(
+            "    s:\n        CommandLine|contains: 'evil'\n    condition: s",
+            rid="00000000-0000-0000-0000-000000000002",
+        ),
+    )
     events = [
         sysmon(CommandLine="a", Image="b", ProcessId=1),
-        sysmon(CommandLine="c", Image="d", ProcessId=2),  # same layout: fast path
-        sysmon(CommandLine="e", Image="f", ProcessId="now text"),  # int became text
+        sysmon(CommandLine="run mimikatz", Image="d", ProcessId=2),  # same layout
+        sysmon(CommandLine="e", Image="kiwi.exe", ProcessId="now text"),  # int became text
         sysmon(CommandLine="g", Image=None, ProcessId=3),  # text became None
-        sysmon(CommandLine="h", Data=["x", "y"], ProcessId=4),  # other keys, a list
-        sysmon(CommandLine="i", Data=["z"], ProcessId=5),
+        sysmon(CommandLine="h", Data=["x", "mimikatz"], ProcessId=4),  # other keys, a list
+        sysmon(CommandLine="i\nkiwi", Data=["z"], ProcessId=5),  # prefix after a newline
+        sysmon(CommandLine="evil", Image="x"),
     ]
+    m = eng.matcher(eng.mapping.route_of(events[0]))
     for ev in events * 2:
-        got = read(ev)
-        assert sorted(got.split("\n")) == sorted(windows_keyword_values(ev).split("\n"))
+        assert m.literal_hits(ev) == m.generic_hits(ev)
+    assert [fired(eng, ev) for ev in events] == [
+        [],
+        ["00000000-0000-0000-0000-000000000001"],
+        ["00000000-0000-0000-0000-000000000001"],
+        [],
+        ["00000000-0000-0000-0000-000000000001"],
+        [],
+        ["00000000-0000-0000-0000-000000000002"],
+    ]
+
+
+def test_one_pass_scan_of_many_values_equals_scanning_each() -> None:
+    from aurora.detection.index import FieldIndex
+
+    def index() -> FieldIndex:
+        fi = FieldIndex("<keywords>", lambda ev: None, cap=0)
+        for pid, (kind, lit) in enumerate(
+            [("contains", "ab"), ("prefix", "ab"), ("suffix", "ab"), ("contains", "b\nc")]
+        ):
+            fi.add(kind, lit, pid)
+        fi.freeze()
+        return fi
+
+    values = ["ab", "xab", "abx", "b", "c", "xaby", "", "AB\nC", "a", "b"]
+    joined = index().scan_texts(values)
+    each: set[int] = set()
+    for v in values:
+        each |= index().scan(v)
+    assert joined == each == {0, 1, 2, 3}
+    # a literal does not match across two values
+    assert index().scan_texts(["xa", "bx"]) == set()
+    assert index().scan_texts(["b", "c"]) == set()
+
+
+def test_odd_shapes_take_the_careful_path_with_the_same_result() -> None:
+    eng = DetectionEngine.load([], include_builtin=True)
+    good = golden("proc_creation_lnx_aurora_reverse_shell")["positive"][0]
+    want = [r.id for r in eng.match_rules(good)]
+    assert want
+    m = eng.matcher(eng.mapping.route_of(good))
+    odd = json.loads(json.dumps(good))
+    odd["process"]["cmd_line"] = [good["process"]["cmd_line"], "other"]  # a list value
+    odd["actor"] = "not an object"
+    assert m.key(odd) == m.generic_key(odd)
+    assert [r.id for r in eng.match_rules(odd)] == want
+
+
+def test_unguarded_regex_with_a_short_literal_still_decides() -> None:
+    eng = engine(rule("    s:\n        CommandLine|re: '\\w+`\\w+'\n    condition: s"))
+    assert fired(eng, sysmon(CommandLine="po`wershell")) != []
+    assert fired(eng, sysmon(CommandLine="powershell")) == []

@@ -46,6 +46,7 @@ class DetectionEngine:
         # found in `unmapped`, other events by (class_uid, activity_id).
         self._by_channel: dict[tuple[Any, Any], Callable[[dict[str, Any]], list[Rule]]] = {}
         self._by_class: dict[tuple[Any, Any], Callable[[dict[str, Any]], list[Rule]]] = {}
+        self.match_rules = self._dispatcher()
         self.correlation = CorrelationEngine(list(correlations), rules, self.config, self.errors)
         self.scan_detector: ScanDetector | None = (
             ScanDetector(self.config) if self.config.scan_detection else None
@@ -98,17 +99,25 @@ class DetectionEngine:
 
     # -- evaluation --------------------------------------------------------------------------
 
-    def match_rules(self, event: dict[str, Any]) -> list[Rule]:
-        """The Sigma detection rules whose condition holds for ``event`` (no side effects)."""
-        raw = event.get("unmapped")
-        try:
-            if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
-                fn = self._by_channel[channel, raw.get("EventID")]
-            else:
-                fn = self._by_class[event.get("class_uid"), event.get("activity_id")]
-        except (KeyError, TypeError):  # a new kind of event, or an unhashable key value
-            return self._route_and_match(event)
-        return fn(event)
+    def _dispatcher(self) -> Callable[[dict[str, Any]], list[Rule]]:
+        """``match_rules``: a closure, so the hot path reads its tables from cells, not
+        through ``self``."""
+        by_channel, by_class, slow = self._by_channel, self._by_class, self._route_and_match
+
+        def match_rules(event: dict[str, Any]) -> list[Rule]:
+            """The Sigma detection rules whose condition holds for ``event`` (no side
+            effects)."""
+            raw = event.get("unmapped")
+            try:
+                if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
+                    fn = by_channel[channel, raw.get("EventID")]
+                else:
+                    fn = by_class[event.get("class_uid"), event.get("activity_id")]
+            except (KeyError, TypeError):  # a new kind of event, or an unhashable key value
+                return slow(event)
+            return fn(event)
+
+        return match_rules
 
     def _route_and_match(self, event: dict[str, Any]) -> list[Rule]:
         route = self.mapping.route_of(event)

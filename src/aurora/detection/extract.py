@@ -85,7 +85,13 @@ def compile_route(
     tup = "(" + "".join(f"{s}, " for s in slots) + ")"
     guarded = ["    try:", *body, "    except (AttributeError, TypeError):"]
     src = ["def key(ev):", *guarded, "        return GENERIC(ev)", f"    return {tup}", ""]
-    src += ["def match(ev):", *guarded, "        k = GENERIC(ev)", "    else:", f"        k = {tup}"]
+    src += [
+        "def match(ev):",
+        *guarded,
+        "        k = GENERIC(ev)",
+        "    else:",
+        f"        k = {tup}",
+    ]
     src += [
         "    p = PLANS.get(k)",
         "    if p is None:",

@@ -11,6 +11,7 @@ keeps its hash, so the per-event key built from them hashes cheaply.
 from __future__ import annotations
 
 import operator
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,9 @@ class FieldIndex:
     """Literal predicates on one OCSF path (or on a virtual path such as the keyword text)."""
 
     __slots__ = (
+        "_free",
+        "_guarded",
+        "_guards",
         "_sets",
         "_words",
         "automaton",
@@ -57,8 +61,12 @@ class FieldIndex:
         self._sets: dict[frozenset[int], frozenset[int]] = {}  # one object per distinct answer
         self.present: int | None = None  # literal id meaning "the field has a value"
         # Text tests of rules no literal gates, or gated by a literal of this very value
-        # (pid, test, guard pid): decided during the scan, so they are cached with the value.
-        self.eager: list[tuple[int, TextTest, int | None]] = []
+        # (pid, test, guard pid or None, prefilter): decided during the scan, so they are
+        # cached with the value. The prefilter is a short literal the test needs (lower-cased).
+        self.eager: list[tuple[int, TextTest, int | None, str | None]] = []
+        self._free: list[tuple[int, TextTest, str | None]] = []
+        self._guarded: dict[int, list[tuple[int, TextTest]]] = {}
+        self._guards: frozenset[int] = EMPTY
         # Keyword (field-less) literals this path carries on Linux, where keywords search the
         # event's text fields: they follow the keyword reading of odd values (see scan_value).
         self.keyword_pids: frozenset[int] = EMPTY
@@ -70,6 +78,12 @@ class FieldIndex:
             self._words.setdefault(lit, ([], [], []))[_KIND_SLOT[kind]].append(pid)
 
     def freeze(self) -> None:
+        for pid, on_text, guard, pre in self.eager:
+            if guard is None:
+                self._free.append((pid, on_text, pre))
+            else:
+                self._guarded.setdefault(guard, []).append((pid, on_text))
+        self._guards = frozenset(self._guarded)
         if self._words:
             a = ahocorasick.Automaton()
             for lit, (c, p, s) in self._words.items():
@@ -100,12 +114,16 @@ class FieldIndex:
                     out.extend(p)
                 if x and s.endswith(lit):
                     out.extend(x)
-        if self.eager:
-            seen = set(out)
-            for pid, on_text, guard in self.eager:
-                # a guarded test only runs when its literal is in this very value
-                if (guard is None or guard in seen) and on_text(raw):
+        if self._free:
+            for pid, on_text, pre in self._free:
+                if (pre is None or pre in s) and on_text(raw):
                     out.append(pid)
+        if self._guards:
+            # a guarded test only runs when its literal is in this very value
+            for g in self._guards.intersection(out):
+                for pid, on_text in self._guarded[g]:
+                    if on_text(raw):
+                        out.append(pid)
         return self._keep(raw, frozenset(out))
 
     def _keep(self, key: Any, res: frozenset[int]) -> frozenset[int]:
@@ -123,9 +141,14 @@ class FieldIndex:
 
     def value(self, v: Any) -> frozenset[int]:
         """The answer for any value of this path (the generated code calls it on a miss)."""
-        if v.__class__ is str:
+        cls = v.__class__
+        if cls is str:
             return self.scan(v)
-        if v is None:
+        if cls is bool or cls is int or cls is float:
+            hits = self.cache.get((cls, v))
+            if hits is not None:
+                return hits
+        elif v is None:
             return EMPTY
         return self.scan_value(v)
 
@@ -168,15 +191,24 @@ class FieldIndex:
         """Keyword semantics over a sequence of record values: strings are searched, lists
         are flattened, other values (numbers, dicts) are not text and hit nothing."""
         acc: set[int] = set()
+        new: list[str] = []
         cache = self.cache
         for v in values:
             if v.__class__ is str:
-                acc |= self.lookup(v)
+                hits = cache.get(v)
+                if hits is None:
+                    new.append(v)
+                else:
+                    acc |= hits
             elif v.__class__ is list:
                 texts: list[str] = []
                 flatten(v, texts)
                 for s in texts:
-                    acc |= self.lookup(s)
+                    hits = cache.get(s)
+                    if hits is None:
+                        new.append(s)
+                    else:
+                        acc |= hits
             elif self.cap and v.__class__ is not dict:
                 # keep non-text scalars too (as hitting nothing) so the reader's C-level
                 # lookups find every value of a repeated record layout
@@ -188,7 +220,48 @@ class FieldIndex:
                     cache[v] = EMPTY
                 except TypeError:
                     pass
+        if new:
+            if self.exact or self.eager or self.present is not None:
+                for s in new:
+                    acc |= self.scan(s)
+            else:
+                acc |= self._scan_joined(new)
         return frozenset(acc) if acc else EMPTY
+
+    def _scan_joined(self, texts: list[str]) -> set[int]:
+        """Scan many new values in one automaton pass over their newline-joined text, then
+        attribute each match to its value (matches across a separator do not count), so the
+        answer per value, and its caching, are those of :meth:`scan`."""
+        lows = [t.lower() for t in texts]
+        per: dict[int, list[int]] = {}
+        a = self.automaton
+        if a is not None:
+            starts: list[int] = []
+            pos = 0
+            for low in lows:
+                starts.append(pos)
+                pos += len(low) + 1
+            words = self.words
+            for end, w in a.iter("\n".join(lows)):
+                lit, c, p, x = words[w]
+                start = end - len(lit) + 1
+                i = bisect_right(starts, start) - 1
+                first = starts[i]
+                last = first + len(lows[i]) - 1
+                if end > last:
+                    continue
+                out = per.setdefault(i, [])
+                if c:
+                    out.extend(c)
+                if p and start == first:
+                    out.extend(p)
+                if x and end == last:
+                    out.extend(x)
+        acc: set[int] = set()
+        for i, t in enumerate(texts):
+            hits = self._keep(t, frozenset(per[i]) if i in per else EMPTY)
+            acc |= hits
+        return acc
 
 
 def whole_event_keywords(fi: FieldIndex, scope: Callable[[dict[str, Any]], Any]) -> Slot:
@@ -202,54 +275,49 @@ def whole_event_keywords(fi: FieldIndex, scope: Callable[[dict[str, Any]], Any])
     return slot
 
 
-def _nothing(raw: dict[str, Any]) -> tuple[()]:
-    return ()
-
-
 def windows_keywords(fi: FieldIndex, fallback: Slot) -> Slot:
     """Keywords over a Windows record's event data (``unmapped`` less the System header).
 
-    Records of one route share their field layout, so the layout is learned from the first
-    record and every later record with the same keys is read with C-level ``itemgetter`` and
-    ``map`` over the value cache; a record of another layout takes the general path (and is
-    learned in turn). Both give the union of the per-value answers, so results are the same.
+    Records of one route share their field layout (same keys in the same order), so the
+    positions of the event-data values are learned from the first record; a later record with
+    the same key sequence is read by position, and its values are looked up in the value cache
+    with C-level ``map``. A record of another layout is learned in turn. Values not seen before
+    are scanned together in one pass (:meth:`FieldIndex.scan_texts`).
     """
-    n_keys = -1
-    check: Callable[[dict[str, Any]], Any] = _nothing
-    data: Callable[[dict[str, Any]], Any] = _nothing
+    layout: tuple[str, ...] | None = None
+    pick: Callable[[tuple[Any, ...]], Any] = _nothing
     get = fi.cache.get
     only_empty = {EMPTY}
 
     def learn(raw: dict[str, Any]) -> None:
-        nonlocal n_keys, check, data
-        keys = tuple(raw)
-        values = tuple(k for k in keys if k not in WINDOWS_SYSTEM_FIELDS)
-        n_keys = len(keys)
-        check = operator.itemgetter(*keys) if keys else _nothing
-        if len(values) == 1:
-            only = values[0]
-            data = lambda r: (r[only],)  # noqa: E731
+        nonlocal layout, pick
+        layout = tuple(raw)
+        at = [i for i, k in enumerate(layout) if k not in WINDOWS_SYSTEM_FIELDS]
+        if len(at) == 1:
+            only = at[0]
+            pick = lambda vs: (vs[only],)  # noqa: E731
         else:
-            data = operator.itemgetter(*values) if values else _nothing
+            pick = operator.itemgetter(*at) if at else _nothing
 
     def slot(ev: dict[str, Any]) -> frozenset[int]:
         raw = ev.get("unmapped")
         if raw.__class__ is not dict:
             return fallback(ev)
-        if len(raw) == n_keys:
-            try:
-                check(raw)  # every learned key is here, and no other (same count)
-                values = data(raw)
-                hits = set(map(get, values))
-            except (KeyError, TypeError):  # other keys, or a list value (unhashable)
-                pass
-            else:
-                if hits == only_empty:
-                    return EMPTY
-                if None not in hits:
-                    return frozenset().union(*hits)
-                return fi.scan_texts(values)
-        learn(raw)
-        return fi.scan_texts(v for k, v in raw.items() if k not in WINDOWS_SYSTEM_FIELDS)
+        if tuple(raw) != layout:
+            learn(raw)
+        values = pick(tuple(raw.values()))
+        try:
+            hits = set(map(get, values))
+        except TypeError:  # a list value (unhashable)
+            return fi.scan_texts(values)
+        if hits == only_empty:
+            return EMPTY
+        if None not in hits:
+            return EMPTY.union(*hits)  # type: ignore[arg-type]
+        return fi.scan_texts(values)
 
     return slot
+
+
+def _nothing(values: Any) -> tuple[()]:
+    return ()

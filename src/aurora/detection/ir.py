@@ -116,7 +116,7 @@ def string_test(s: SigmaString) -> Test:
     return Test("glob", "^" + pattern + r"\Z", flags, lits)
 
 
-def required_literal(pattern: str, flags: int) -> str | None:
+def required_literal(pattern: str, flags: int, min_len: int = 3) -> str | None:
     """The longest literal run every match of a regex must contain (lower-cased), if any.
 
     Only top-level literals count: anything under a repeat, alternation or group may be absent.
@@ -137,7 +137,17 @@ def required_literal(pattern: str, flags: int) -> str | None:
         run = []
     if len(run) > len(best):
         best = run
-    return "".join(best).lower() if len(best) >= 3 else None
+    return "".join(best).lower() if len(best) >= min_len else None
+
+
+def prefilter(test: Test) -> str | None:
+    """A literal of any length (lower-cased) every value passing a regex or glob contains:
+    too short to index, but a C-level ``in`` on the value skips most runs of the test."""
+    if test.kind == "re":
+        return required_literal(test.value, test.flags, 1)
+    if test.kind == "glob" and test.literals:
+        return max(test.literals, key=len).lower()
+    return None
 
 
 def with_literal(field: str | None, test: Test) -> Node:

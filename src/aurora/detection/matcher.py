@@ -25,7 +25,7 @@ from aurora.detection.index import (
     whole_event_keywords,
     windows_keywords,
 )
-from aurora.detection.ir import INDEXED_KINDS, Node, Test, map_tests, simplify
+from aurora.detection.ir import INDEXED_KINDS, Node, Test, map_tests, prefilter, simplify
 from aurora.detection.mapping import Route
 from aurora.detection.predicates import (
     WINDOWS_SYSTEM_FIELDS,
@@ -238,7 +238,8 @@ class RouteMatcher:
         pid = self._literal_ids.get(key)
         if pid is None:
             pid = self._literal_ids[key] = len(self._literal_ids)
-            self._field(path).eager.append((pid, on_text, guard))
+            pre = prefilter(test) if guard is None else None
+            self._field(path).eager.append((pid, on_text, guard, pre))
         return ("p", pid)
 
     def _literal(self, path: str, kind: str, value: str) -> Node:

@@ -132,13 +132,6 @@ class KeywordText:
             self._event = ev
         return self._text
 
-    @staticmethod
-    def values(ev: dict[str, Any]) -> str:
-        """The record's scalars joined by newlines, for the keyword index."""
-        out: list[str] = []
-        flatten(keyword_scope(ev), out)
-        return "\n".join(out)
-
 
 # System header fields of a Windows record (see aurora.ocsf.windows): not searched by keywords.
 WINDOWS_SYSTEM_FIELDS = frozenset(
@@ -150,63 +143,6 @@ WINDOWS_SYSTEM_FIELDS = frozenset(
         "Channel", "Computer", "Security_UserID",
     }
 )  # fmt: skip
-
-
-def windows_keyword_values(ev: dict[str, Any]) -> str:
-    """Text values of a Windows record's event data joined by newlines, for keyword search."""
-    raw = ev.get("unmapped")
-    if raw.__class__ is not dict:
-        return KeywordText.values(ev)
-    out: list[str] = []
-    for k, v in raw.items():
-        if v.__class__ is str:
-            if k not in WINDOWS_SYSTEM_FIELDS:
-                out.append(v)
-        elif v.__class__ is list:  # unnamed <Data> items
-            flatten(v, out)
-    return "\n".join(out)
-
-
-def windows_keyword_reader() -> Getter:
-    """A faster :func:`windows_keyword_values` for one route.
-
-    Records of one route share their field layout, so the text fields are learned from the
-    first record and then fetched with one C-level ``itemgetter``. A record with other keys,
-    a list, or a text value where the learned record had none, takes the general path (and
-    is learned in turn), so the result is always the same text as the general function's,
-    up to the order of the values.
-    """
-    keys: set[str] = set()
-    text_get: Callable[[dict[str, Any]], Any] | None = None
-    others: tuple[str, ...] = ()
-
-    def read(ev: dict[str, Any]) -> str:
-        nonlocal keys, text_get, others
-        raw = ev.get("unmapped")
-        if raw.__class__ is not dict:
-            return KeywordText.values(ev)
-        if text_get is not None and raw.keys() == keys:
-            for k in others:
-                c = raw[k].__class__
-                if c is str or c is list:
-                    break
-            else:
-                try:
-                    return "\n".join(text_get(raw))
-                except TypeError:
-                    pass
-        texts_ = tuple(
-            k for k, v in raw.items() if v.__class__ is str and k not in WINDOWS_SYSTEM_FIELDS
-        )
-        keys = set(raw.keys())
-        others = tuple(k for k in raw if k not in WINDOWS_SYSTEM_FIELDS and k not in texts_)
-        if len(texts_) >= 2:
-            text_get = operator.itemgetter(*texts_)
-        else:
-            text_get = (lambda r: (r[texts_[0]],)) if texts_ else (lambda r: ())
-        return windows_keyword_values(ev)
-
-    return read
 
 
 def flatten(v: Any, out: list[str]) -> None:

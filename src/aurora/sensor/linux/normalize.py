@@ -162,8 +162,8 @@ class Normalizer:
                 "uid": p.key,
                 "name": p.name,
                 "cmd_line": p.cmd_line,
-                "created_time": self._created_ms(p.start_ns),
-                "user": self._user(p.uid),
+                "created_time": (p.start_ns + self.boot_ns) // 1_000_000,
+                "user": self._users.get(p.uid) or self._user(p.uid),
             }
             if p.path:
                 base["file"] = self._exe_obj(p.path, p.sha256)

@@ -70,11 +70,21 @@ class ProcessTable:
     def fork(self, pid: int, ppid: int, start_ns: int) -> Proc:
         """A new process starts as a copy of its parent's image, as fork() does."""
         parent = self.procs.get(ppid)
-        proc = Proc(pid=pid, ppid=ppid, start_ns=start_ns)
-        if parent is not None:
-            proc.name, proc.path, proc.cmd_line = parent.name, parent.path, parent.cmd_line
-            proc.uid, proc.cwd, proc.sha256 = parent.uid, parent.cwd, parent.sha256
-            proc.exe_key = parent.exe_key
+        if parent is None:
+            proc = Proc(pid, ppid, start_ns)
+        else:  # positional: the hot path of every fork
+            proc = Proc(
+                pid,
+                ppid,
+                start_ns,
+                parent.name,
+                parent.path,
+                parent.cmd_line,
+                parent.uid,
+                parent.cwd,
+                parent.sha256,
+                parent.exe_key,
+            )
         self.procs[pid] = proc
         return proc
 
@@ -84,7 +94,7 @@ class ProcessTable:
             proc = Proc(pid=pid, ppid=ppid, start_ns=start_ns)
             self.procs[pid] = proc
         proc.ppid = ppid
-        proc.changed()
+        proc.ocsf = proc.entity = proc.lineage = None  # changed(), inlined: once per exec
         return proc
 
     def exit(self, pid: int, now: float | None = None) -> Proc | None:

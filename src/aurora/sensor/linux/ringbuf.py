@@ -16,6 +16,7 @@ import struct
 
 _BUSY = 1 << 31
 _DISCARD = 1 << 30
+_LEN = _DISCARD - 1
 _HDR = 8
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
@@ -39,14 +40,18 @@ class Ring:
         cons = _U64.unpack_from(self._cons, 0)[0]
         prod = _U64.unpack_from(self._prod, 0)[0]
         data, mask, n = self._data, self.mask, 0
+        header, append = _U32.unpack_from, out.append
         while cons < prod:
             off = cons & mask
-            length = _U32.unpack_from(data, off)[0]
+            length = header(data, off)[0]
             if length & _BUSY:  # the producer has not committed this one yet
                 break
-            size = length & ~(_BUSY | _DISCARD)
+            size = length & _LEN
             if not length & _DISCARD:
-                out.append(data[off + _HDR : off + _HDR + size].tobytes())
+                # Copied out before the consumer position moves past it: from then on the
+                # producer may reuse the space.
+                off += _HDR
+                append(data[off : off + size].tobytes())
                 n += 1
             cons += (size + _HDR + 7) & ~7
         _U64.pack_into(self._cons, 0, cons)
