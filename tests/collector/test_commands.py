@@ -222,3 +222,18 @@ def test_alert_within_one_second_and_suppression(detecting: Collector) -> None:
         assert c.store.get_alert(alert.alert_id).count == 2  # type: ignore[union-attr]
     finally:
         s.close()
+
+
+def test_rules_uploaded_through_the_console_run_after_restart(tmp_path: Path) -> None:
+    """The console saves uploaded rules in <state>/rules; the collector loads them at start."""
+    cfg = make_config(tmp_path / "c", detection=True)
+    uploaded = cfg.collector.state_dir / "rules"
+    uploaded.mkdir(parents=True)
+    (uploaded / "evil.yml").write_text(RULE)
+    c = Collector(cfg)
+    c.start()
+    try:
+        assert c.alerts is not None
+        assert "5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0001" in {str(r.id) for r in c.alerts.engine.rules}
+    finally:
+        c.stop()

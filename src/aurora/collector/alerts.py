@@ -38,10 +38,16 @@ class AlertPipeline:
         self.responder: RuleResponder | None = None
 
     @classmethod
-    def from_config(cls, config: DetectionConfig) -> AlertPipeline:
+    def from_config(
+        cls, config: DetectionConfig, uploaded_dir: Path | None = None
+    ) -> AlertPipeline:
+        """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
         from aurora.detection import DetectionEngine
 
-        engine = DetectionEngine.load([Path(p) for p in config.rule_dirs], config=config)
+        dirs = [Path(p) for p in config.rule_dirs]
+        if uploaded_dir is not None and uploaded_dir.is_dir():
+            dirs.append(uploaded_dir)
+        engine = DetectionEngine.load(dirs, config=config)
         for failure in engine.errors:
             log.warning("rule not loaded: %s", failure)
         log.info("detection: %d rules loaded", len(engine.rules))

@@ -80,7 +80,9 @@ class Collector:
         self.store = open_store(self.state_dir, cfg.store)
         self.store.mark_all_disconnected()
         if self.config.detection.enabled:
-            self.alerts = AlertPipeline.from_config(self.config.detection)
+            self.alerts = AlertPipeline.from_config(
+                self.config.detection, uploaded_dir=self.state_dir / "rules"
+            )
         alerts = self.alerts
         store = self.store
         self.writer = IngestWriter(
