@@ -156,3 +156,18 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
         conn.execute("INSERT INTO api_schema_version VALUES (99, 'future', 0)")
     with pytest.raises(AccountError, match="newer than this Aurora"):
         SQLiteAccounts(tmp_path / "aurora.db")
+
+
+def test_refuses_an_account_schema_newer_than_this_code(tmp_path: Path) -> None:
+    import sqlite3
+
+    from aurora.api.accounts.base import AccountError
+    from aurora.api.accounts.sqlite import SQLiteAccounts
+
+    path = tmp_path / "aurora.db"
+    SQLiteAccounts(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO api_schema_version VALUES (99, 'future', 0)")
+    conn.close()
+    with pytest.raises(AccountError, match="schema version 99 is newer"):
+        SQLiteAccounts(path)

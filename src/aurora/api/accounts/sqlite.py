@@ -7,15 +7,9 @@ lock serves every thread, as the collector's store does; account traffic is tiny
 
 from __future__ import annotations
 
-import os
-import re
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,94 +25,28 @@ from aurora.api.accounts.base import (
     UserExists,
     UserRecord,
 )
+from aurora.collector.store.migrate import migrate
+from aurora.collector.store.sqlitedb import SQLiteDatabase
 
-_MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+MIGRATIONS = "aurora.api.accounts.migrations"
 _USER_COLS = "user_id, name, role, password_hash, created_ms"
 _LAST_USED_PRECISION_MS = 60_000
 _TOKEN_COLS = "token_id, token_hash, user_id, name, created_ms, expires_ms, last_used_ms"
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    found = []
-    for entry in resources.files("aurora.api.accounts.migrations").iterdir():
-        m = _MIGRATION.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), m.group(2), entry.read_text("utf-8")))
-    return sorted(found)
-
-
-class SQLiteAccounts:
+class SQLiteAccounts(SQLiteDatabase):
     """Accounts, sessions, tokens, audit log and annotations in one SQLite file."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._version = self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise AccountError(f"cannot open the account store {self.path}: {exc}") from None
-        if self.path != ":memory:":
-            os.chmod(self.path, 0o600)
-        self._lock = threading.RLock()
-
-    def _migrate(self) -> int:
-        conn = self._conn
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS api_schema_version "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+        super().__init__(
+            path,
+            pragmas=(),
+            migrate=lambda conn: migrate(
+                conn, package=MIGRATIONS, table="api_schema_version", error=AccountError
+            ),
+            error=AccountError,
+            what="account store",
         )
-        have = int(conn.execute("SELECT MAX(version) FROM api_schema_version").fetchone()[0] or 0)
-        migrations = _migrations()
-        latest = migrations[-1][0] if migrations else 0
-        if have > latest:
-            raise AccountError(
-                f"account schema version {have} is newer than this Aurora ({latest}); upgrade"
-            )
-        for version, name, sql in migrations:
-            if version <= have:
-                continue
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _split(sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO api_schema_version VALUES (?, ?, ?)",
-                    (version, name, int(time.time() * 1000)),
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise AccountError(f"account migration {version:04d} failed: {exc}") from None
-            have = version
-        return have
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def schema_version(self) -> int:
-        return self._version
 
     # --- users -----------------------------------------------------------------------------------
 
@@ -360,9 +288,3 @@ class SQLiteAccounts:
             [*params, query.limit, query.offset],
         )
         return [AuditEntry(*r[:6], detail=orjson.loads(r[6]), audit_id=r[7]) for r in got]  # type: ignore[misc]
-
-
-def _split(sql: str) -> list[str]:
-    """Statements of a migration file (ours contain no semicolons inside literals)."""
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [s.strip() for s in body.split(";") if s.strip()]

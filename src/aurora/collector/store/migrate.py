@@ -1,8 +1,10 @@
-"""Versioned schema migrations: numbered SQL files applied in order, recorded in schema_version.
+"""Versioned schema migrations: numbered SQL files applied in order, recorded in a version table.
 
 A database records the highest migration applied; opening it applies the rest, each in its own
 transaction, so an interrupted upgrade resumes where it stopped. A database newer than this code
-is refused rather than guessed at.
+is refused rather than guessed at. The collector's store and the API's account store share this
+runner, each with its own migrations package and version table, so the two schemas evolve
+independently inside one file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from aurora.collector.store.base import StoreError
+from aurora.errors import AuroraError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -25,37 +28,49 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """Every migration shipped in ``aurora.collector.store.migrations``, in version order."""
+STORE_MIGRATIONS = "aurora.collector.store.migrations"
+
+
+def load_migrations(
+    package: str = STORE_MIGRATIONS, error: type[AuroraError] = StoreError
+) -> list[Migration]:
+    """Every migration shipped in ``package``, in version order, with no version missing."""
     found: list[Migration] = []
-    for entry in resources.files("aurora.collector.store.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         m = _NAME.match(entry.name)
         if m:
             found.append(Migration(int(m.group(1)), m.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda mig: mig.version)
     for expected, mig in enumerate(found, start=1):
         if mig.version != expected:
-            raise StoreError(f"migration {expected:04d} is missing (found {mig.version:04d})")
+            raise error(f"migration {expected:04d} is missing (found {mig.version:04d})")
     return found
 
 
-def current_version(conn: sqlite3.Connection) -> int:
+def current_version(conn: sqlite3.Connection, table: str = "schema_version") -> int:
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version "
+        f"CREATE TABLE IF NOT EXISTS {table} "
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
     )
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    row = conn.execute(f"SELECT MAX(version) FROM {table}").fetchone()
     return int(row[0] or 0)
 
 
-def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+def migrate(
+    conn: sqlite3.Connection,
+    target: int | None = None,
+    *,
+    package: str = STORE_MIGRATIONS,
+    table: str = "schema_version",
+    error: type[AuroraError] = StoreError,
+) -> int:
     """Bring ``conn`` up to ``target`` (default: the latest); return the resulting version."""
-    migrations = load_migrations()
+    migrations = load_migrations(package, error)
     latest = migrations[-1].version if migrations else 0
     target = latest if target is None else target
-    have = current_version(conn)
+    have = current_version(conn, table)
     if have > latest:
-        raise StoreError(
+        raise error(
             f"database schema version {have} is newer than this Aurora ({latest}); upgrade Aurora"
         )
     for mig in migrations:
@@ -66,13 +81,13 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
                 for statement in _statements(mig.sql):
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
+                    f"INSERT INTO {table} (version, name, applied_ms) VALUES (?, ?, ?)",
                     (mig.version, mig.name, int(time.time() * 1000)),
                 )
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
-                raise StoreError(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from None
+                raise error(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from None
             have = mig.version
     return have
 

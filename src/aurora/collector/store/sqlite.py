@@ -13,11 +13,8 @@ an event back finds its batch by shifting, and ids follow arrival order.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +39,7 @@ from aurora.collector.store.base import (
     UploadRecord,
 )
 from aurora.collector.store.migrate import migrate
+from aurora.collector.store.sqlitedb import SQLiteDatabase
 
 _INSERT_BATCH = (
     "INSERT INTO event_batches (host, first_seq, count, received_ms, max_time_ms, codec, size,"
@@ -54,54 +52,23 @@ _INSERT_EVENTS = (
 )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteDatabase):
     """A :class:`~.base.Store` over one SQLite file (``:memory:`` works for tests)."""
 
     def __init__(self, path: Path | str, *, migrate_to: int | None = None) -> None:
-        self.path = str(path)
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA cache_size=-65536")
-            # A multi-row INSERT keeps a statement journal; in memory it costs no system calls.
-            self._conn.execute("PRAGMA temp_store=MEMORY")
-            self._version = migrate(self._conn, migrate_to)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
-        if self.path != ":memory:":
-            os.chmod(self.path, 0o600)
-        self._lock = threading.RLock()
+        super().__init__(
+            path,
+            pragmas=(
+                "PRAGMA synchronous=FULL",
+                "PRAGMA cache_size=-65536",
+                # A multi-row INSERT keeps a statement journal; in memory it costs no system calls.
+                "PRAGMA temp_store=MEMORY",
+            ),
+            migrate=lambda conn: migrate(conn, migrate_to),
+            error=StoreError,
+            what="store",
+        )
         self._sensor_keys: dict[str, int] = {}
-
-    # --- plumbing --------------------------------------------------------------------------------
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def schema_version(self) -> int:
-        return self._version
 
     # --- events ----------------------------------------------------------------------------------
 
