@@ -14,14 +14,10 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import random
-import re
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -39,34 +35,7 @@ from aurora.collector.pki import CertificateAuthority  # noqa: E402
 from aurora.collector.store import HostRecord  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
 from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
-
-
-def start_collector(state: Path) -> tuple[subprocess.Popen[str], int]:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), AURORA__DETECTION__ENABLED="false")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aurora",
-            "collector",
-            "--state-dir",
-            str(state),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        m = re.search(r"collector ready on [\d.]+:(\d+)", line)
-        if m:
-            # Keep draining stderr (one log line per connection) so the collector never blocks.
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, int(m.group(1))
-    raise SystemExit("collector did not start")
+from collector_process import start_collector  # noqa: E402
 
 
 def make_fleet(state: Path, n: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from aurora.collector.store import IncomingBatch  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
 from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from aurora.wire.codec import decode_events, encode_batch  # noqa: E402
+from collector_process import start_collector  # noqa: E402
 
 
 def realistic_event(i: int, host: str) -> dict[str, Any]:
@@ -83,33 +83,6 @@ def realistic_event(i: int, host: str) -> dict[str, Any]:
         "actor": {"process": {"pid": pid - 1, "name": "bash", "file": {"path": "/usr/bin/bash"}}},
         "unmapped": {"cgroup_id": 4242, "exe_memfd": False, "argv_truncated": False},
     }
-
-
-def start_collector(state: Path) -> tuple[subprocess.Popen[str], int]:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), AURORA__DETECTION__ENABLED="false")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aurora",
-            "collector",
-            "--state-dir",
-            str(state),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        m = re.search(r"collector ready on [\d.]+:(\d+)", line)
-        if m:
-            threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()  # type: ignore[union-attr]
-            return proc, int(m.group(1))
-    raise SystemExit("collector did not start")
 
 
 def token(state: Path) -> str:

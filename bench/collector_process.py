@@ -1,0 +1,38 @@
+"""Start `aurora collector` as a separate process for the collector benchmarks.
+
+Detection is off and the console listens on an ephemeral port, so a benchmark measures ingest
+only and never collides with a collector already using the default ports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_collector(state: Path) -> tuple[subprocess.Popen[str], int]:
+    """Start it and return (process, sensor port) once it logs `collector ready`."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), AURORA__DETECTION__ENABLED="false")
+    args = ["--state-dir", str(state), "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aurora", "collector", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    stderr = proc.stderr
+    assert stderr is not None
+    for line in stderr:
+        m = re.search(r"collector ready on [\d.]+:(\d+)", line)
+        if m:
+            # Keep draining stderr (one log line per connection) so the collector never blocks.
+            threading.Thread(target=stderr.read, daemon=True).start()
+            return proc, int(m.group(1))
+    raise SystemExit("collector did not start")
