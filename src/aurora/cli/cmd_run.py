@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     sensor: SensorProcess | None = None
     try:
         api = start_console(collector, config)
-        parts = [f"console https://{config.api.listen}", f"sensors :{collector.port}"]
+        parts = [f"console {api.url}", f"sensors :{collector.port}"]
         if not args.no_sensor:
             endpoint = f"127.0.0.1:{collector.port}"
             sensor_id = _ensure_enrolled(collector, config.sensor.state_dir, endpoint)
