@@ -9,16 +9,35 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aurora.collector.server import Collector
 from aurora.config import AuroraConfig
 from aurora.sensor.agent import Agent
 from aurora.sensor.source import Capability
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTOR_MAIN = Path(__file__).with_name("collector_main.py")
+
+
+@contextmanager
+def in_process_collector(state_dir: Path) -> Iterator[Collector]:
+    """A real collector (mTLS on an ephemeral loopback port, SQLite, no detection) in-process."""
+    cfg = AuroraConfig.model_validate(
+        {
+            "collector": {"state_dir": str(state_dir), "listen": "127.0.0.1:0"},
+            "detection": {"enabled": False},
+        }
+    )
+    c = Collector(cfg)
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:

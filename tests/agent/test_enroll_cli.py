@@ -14,27 +14,15 @@ import pytest
 
 from aurora.collector.server import Collector
 from aurora.collector.tokens import create_token
-from aurora.config import AuroraConfig
 from aurora.sensor.identity import load_identity
 
-from .helpers import REPO, free_port
+from .helpers import REPO, free_port, in_process_collector
 
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
-    d = tmp_path_factory.mktemp("enroll-collector")
-    cfg = AuroraConfig.model_validate(
-        {
-            "collector": {"state_dir": str(d), "listen": "127.0.0.1:0"},
-            "detection": {"enabled": False},
-        }
-    )
-    c = Collector(cfg)
-    c.start()
-    try:
+    with in_process_collector(tmp_path_factory.mktemp("enroll-collector")) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def token(c: Collector, ttl_s: int = 3600, uses: int = 1) -> str:

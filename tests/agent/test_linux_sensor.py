@@ -19,7 +19,7 @@ from aurora.config import AuroraConfig
 from aurora.sensor.agent import Agent
 from aurora.sensor.enrollment import enroll
 
-from .helpers import REPO, AgentThread, wait_until
+from .helpers import REPO, AgentThread, in_process_collector, wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel]
 
@@ -40,18 +40,8 @@ def linux_sensor_cls() -> type:
 
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[Collector]:
-    cfg = AuroraConfig.model_validate(
-        {
-            "collector": {"state_dir": str(tmp_path / "collector"), "listen": "127.0.0.1:0"},
-            "detection": {"enabled": False},
-        }
-    )
-    c = Collector(cfg)
-    c.start()
-    try:
+    with in_process_collector(tmp_path / "collector") as c:
         yield c
-    finally:
-        c.stop()
 
 
 def test_exec_on_this_host_is_stored_by_the_collector(

@@ -22,23 +22,13 @@ from aurora.sensor.enrollment import enroll
 from aurora.sensor.identity import Identity, load_identity
 from aurora.sensor.transport import SensorRevoked
 
-from .helpers import AgentThread, CountingSource, sensor_config, wait_until
+from .helpers import AgentThread, CountingSource, in_process_collector, sensor_config, wait_until
 
 
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[Collector]:
-    cfg = AuroraConfig.model_validate(
-        {
-            "collector": {"state_dir": str(tmp_path / "collector"), "listen": "127.0.0.1:0"},
-            "detection": {"enabled": False},
-        }
-    )
-    c = Collector(cfg)
-    c.start()
-    try:
+    with in_process_collector(tmp_path / "collector") as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
