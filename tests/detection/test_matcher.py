@@ -42,7 +42,7 @@ def test_value_cache_is_bounded() -> None:
         fired(eng, sysmon(CommandLine=f"run {i}"))
     m = next(iter(eng._matchers.values()))
     assert all(len(fi.cache) <= 8 for fi in m._fields)
-    assert len(m._plans) <= 8
+    assert all(len(p) <= 8 for p in (m._plans, m._gate_plans, m._escalated_plans))
     assert fired(eng, sysmon(CommandLine="an EVIL one")) != []
 
 
@@ -159,3 +159,64 @@ def test_unguarded_regex_with_a_short_literal_still_decides() -> None:
     eng = engine(rule("    s:\n        CommandLine|re: '\\w+`\\w+'\n    condition: s"))
     assert fired(eng, sysmon(CommandLine="po`wershell")) != []
     assert fired(eng, sysmon(CommandLine="powershell")) == []
+
+
+def linux_exec(cmd: str, user: str, cwd: str = "/home/bob") -> dict[str, Any]:
+    return {
+        "class_uid": 1007,
+        "activity_id": 1,
+        "device": {"os": {"type_id": 200}},
+        "process": {
+            "cmd_line": cmd,
+            "file": {"path": "/usr/bin/" + cmd.split()[0]},
+            "user": {"name": user},
+            "working_directory": cwd,
+        },
+    }
+
+
+LINUX_EXEC = "product: linux\n    category: process_creation"
+
+
+def test_paths_no_rule_is_gated_by_are_read_only_for_candidates() -> None:
+    both = rule(
+        "    s:\n        CommandLine|contains: 'evil'\n        User: 'root'\n    condition: s",
+        logsource=LINUX_EXEC,
+    )
+    image = rule(
+        "    s:\n        Image|endswith: '/nc'\n    condition: s",
+        logsource=LINUX_EXEC,
+        rid="00000000-0000-0000-0000-000000000002",
+    )
+    eng = engine(both, image)
+    m = eng.matcher(eng.mapping.route_of(linux_exec("ls", "bob")))
+    assert "process.user.name" not in {fi.path for fi in m.gate_fields}
+    assert "process.user.name" in {fi.path for fi in m._fields}
+    cases = [
+        (linux_exec("evil x", "root"), ["00000000-0000-0000-0000-000000000001"]),
+        (linux_exec("evil x", "bob"), []),  # a candidate, ruled out by the other path
+        (linux_exec("ls", "root"), []),  # no gate hit: the user is never read
+        (
+            linux_exec("nc evil", "root"),
+            ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"],
+        ),
+    ]
+    cold = DetectionEngine(eng.rules, eng.errors, eng.config, value_cache=0)
+    for ev, want in cases * 2:
+        assert fired(eng, ev) == want
+        assert fired(cold, ev) == want
+        assert eng.matcher(eng.mapping.route_of(ev)).literal_hits(ev) == (
+            eng.matcher(eng.mapping.route_of(ev)).generic_hits(ev)
+        )
+
+
+def test_linux_keywords_search_commands_and_paths_not_user_names() -> None:
+    eng = engine(
+        rule(
+            "    keywords:\n        - 'mallory'\n    condition: keywords",
+            logsource="product: linux",
+        )
+    )
+    assert fired(eng, linux_exec("ssh mallory@host", "bob")) != []
+    assert fired(eng, linux_exec("ls", "bob", cwd="/home/mallory")) == []
+    assert fired(eng, linux_exec("ls", "mallory")) == []

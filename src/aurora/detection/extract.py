@@ -30,12 +30,17 @@ def compile_route(
     plans: dict[Key, Plan],
     make_plan: Callable[[Key], Plan],
     generic_key: KeyFn,
+    escalate: tuple[Plan, KeyFn, dict[Key, Plan], Callable[[Key], Plan]] | None = None,
 ) -> tuple[MatchFn, KeyFn]:
     """``(match, key)`` for one route. Fields whose path is in ``virtual`` are computed by the
     given slot function (keyword texts) instead of read from the event. An event with a
     non-dict where the route expects an object (``"process": "x"``) makes a step raise
     AttributeError, a list value TypeError; such events take ``generic_key``, which reads
     paths the slow, careful way (and gives the same key).
+
+    With ``escalate = (marker, rest, plans2, make_plan2)``, an event whose plan is ``marker``
+    has its key extended by ``rest(ev)`` (the key over the remaining paths), and that longer
+    key is looked up in ``plans2`` instead.
     """
     env: dict[str, Any] = {
         "E": EMPTY,
@@ -96,6 +101,17 @@ def compile_route(
         "    p = PLANS.get(k)",
         "    if p is None:",
         "        p = PLAN(k)",
+    ]
+    if escalate is not None:
+        env["ESCALATE"], env["REST"], env["PLANS2"], env["PLAN2"] = escalate
+        src += [
+            "    if p is ESCALATE:",
+            "        k = k + REST(ev)",
+            "        p = PLANS2.get(k)",
+            "        if p is None:",
+            "            p = PLAN2(k)",
+        ]
+    src += [
         "    matched, todo, t = p",
         "    if not todo:",
         "        return [*matched]",

@@ -42,9 +42,12 @@ from aurora.detection.predicates import (
 from aurora.detection.rules import Rule
 
 KEYWORD_PATH = "<keywords>"  # virtual field: the whole record's text, for field-less rules
-KEYWORD_TEXT_SUFFIXES = ("cmd_line", ".path", ".name", "hostname", "working_directory")
+KEYWORD_TEXT_SUFFIXES = ("cmd_line", ".path", "file.name", "kernel.name", "hostname")
 RuleFn = Callable[[frozenset[int], dict[str, Any]], bool]
 _NO_EVENT: dict[str, Any] = {}
+# The plan of a gate key under which some candidate rule reads a path outside the gate paths:
+# the event is matched again on every path (compared by identity).
+ESCALATE: Plan = ((), (), EMPTY)
 
 
 def _necessary(node: Node) -> frozenset[int] | None:
@@ -70,6 +73,28 @@ def _necessary(node: Node) -> frozenset[int] | None:
     if op == "false":
         return frozenset()
     return None
+
+
+def _alternatives(node: Node) -> list[frozenset[int]]:
+    """The necessary literal sets ``node`` can be indexed under: one per child of a top-level
+    ``and`` (any one of them gates the rule), else the node's own (none if nothing gates)."""
+    if node[0] == "and":
+        return [n for c in node[1] if (n := _necessary(c)) is not None]
+    n = _necessary(node)
+    return [] if n is None else [n]
+
+
+def _literal_ids(node: Node, acc: set[int]) -> set[int]:
+    """Every literal id ``node`` reads."""
+    op = node[0]
+    if op == "p":
+        acc.add(node[1])
+    elif op in ("and", "or"):
+        for c in node[1]:
+            _literal_ids(c, acc)
+    elif op == "not":
+        _literal_ids(node[1], acc)
+    return acc
 
 
 def _is_pure(node: Node) -> bool:
@@ -135,12 +160,13 @@ class RouteMatcher:
         # those paths themselves (one lookup serves both); elsewhere a virtual field reads them.
         self._kw_paths = self._keyword_paths()
         self._kw_pids: set[int] = set()
+        self._pid_paths: dict[int, tuple[str, ...]] = {}  # the paths whose index holds each id
+        self._escalates: list[bool] = []
         gen = _CodeGen()
         self.rules: list[Rule] = []
         self._fns: list[RuleFn] = []
-        by_pid: dict[int, list[int]] = {}
-        always: list[int] = []
         self._pure: list[bool] = []
+        nodes: list[Node] = []
         for rule in rules:
             node = simplify(map_tests(rule.ir, self._leaf))
             if node == ("false",):
@@ -151,25 +177,18 @@ class RouteMatcher:
                 eager = simplify(map_tests(rule.ir, self._eager_leaf))
                 if _necessary(eager) is not None:
                     node = eager
-            i = len(self.rules)
             self.rules.append(rule)
+            nodes.append(node)
             # The generated expression holds only ids and indices, never rule text.
             src = "lambda t, ev: " + gen.expr(node)
             self._fns.append(eval(src, {"L": self._lazies, "C": gen.consts}))
             self._pure.append(_is_pure(node))
-            need = _necessary(node)
-            if need is None:
-                always.append(i)
-            else:
-                for pid in need:
-                    by_pid.setdefault(pid, []).append(i)
         for fi in self._index.values():
             if self._kw_pids and self._kw_paths and fi.path in self._kw_paths:
                 fi.keyword_pids = frozenset(self._kw_pids)
             fi.freeze()
         self._fields = tuple(self._index.values())
-        self._by_pid = {k: tuple(v) for k, v in by_pid.items()}
-        self._always = tuple(always)
+        gates = self._index_rules(nodes)
         virtual: dict[str, Slot] = {}
         kw = self._index.get(KEYWORD_PATH)
         if kw is not None:
@@ -178,6 +197,70 @@ class RouteMatcher:
         self.match, self.key = compile_route(
             self._fields, virtual, self._plans, self._plan, self.generic_key
         )
+        # Gate paths: enough paths that every rule has a literal it needs on them. When they
+        # are fewer than all paths, an event is first keyed on the gate paths alone; only when
+        # a candidate rule also reads another path (rare in benign telemetry: most events hit
+        # no gate) are the other paths read, and the longer key planned in full. Paths read
+        # only by rules that something else gates (user names, working directories...) then
+        # cost nothing on most events.
+        self.gate_fields = tuple(fi for fi in self._fields if fi.path in gates)
+        rest = tuple(fi for fi in self._fields if fi.path not in gates)
+        self._gate_plans: dict[Key, Plan] = {}
+        self._escalated_plans: dict[Key, Plan] = {}
+        if rest:
+            _, rest_key = compile_route(
+                rest, virtual, {}, self._plan, lambda ev: self._generic_key(rest, ev)
+            )
+            self.match, _ = compile_route(
+                self.gate_fields,
+                virtual,
+                self._gate_plans,
+                self._gate_plan,
+                lambda ev: self._generic_key(self.gate_fields, ev),
+                escalate=(ESCALATE, rest_key, self._escalated_plans, self._escalated_plan),
+            )
+
+    def _index_rules(self, nodes: list[Node]) -> set[str]:
+        """Index each rule under one set of literals it needs, chosen so that together they
+        lie on as few paths as possible; returns those gate paths.
+
+        Rules with one possible set fix their paths first; a rule with several (an ``and``)
+        then takes a set on paths already chosen if it has one, else the one adding the
+        fewest paths. Rules nothing gates are candidates for every event, so every path they
+        read is a gate path.
+        """
+        paths_of = self._pid_paths
+
+        def paths(pids: frozenset[int] | set[int]) -> frozenset[str]:
+            return frozenset(p for pid in pids for p in paths_of[pid])
+
+        gates: set[str] = set()
+        alts = [_alternatives(n) for n in nodes]
+        chosen: list[frozenset[int] | None] = [None] * len(nodes)
+        for i, a in enumerate(alts):
+            if not a:
+                gates |= paths(_literal_ids(nodes[i], set()))
+            elif len(a) == 1:
+                chosen[i] = a[0]
+                gates |= paths(a[0])
+        for i, a in enumerate(alts):
+            if len(a) > 1:
+                best = min(a, key=lambda n: (len(paths(n) - gates), len(n)))
+                chosen[i] = best
+                gates |= paths(best)
+        by_pid: dict[int, list[int]] = {}
+        always: list[int] = []
+        self._escalates = []
+        for i, need in enumerate(chosen):
+            if need is None:
+                always.append(i)
+            else:
+                for pid in need:
+                    by_pid.setdefault(pid, []).append(i)
+            self._escalates.append(not paths(_literal_ids(nodes[i], set())) <= gates)
+        self._by_pid = {k: tuple(v) for k, v in by_pid.items()}
+        self._always = tuple(always)
+        return gates
 
     @staticmethod
     def _route_constants(route: Route) -> dict[str, str]:
@@ -240,6 +323,7 @@ class RouteMatcher:
             pid = self._literal_ids[key] = len(self._literal_ids)
             pre = prefilter(test) if guard is None else None
             self._field(path).eager.append((pid, on_text, guard, pre))
+            self._pid_paths[pid] = (path,)
         return ("p", pid)
 
     def _literal(self, path: str, kind: str, value: str) -> Node:
@@ -251,8 +335,10 @@ class RouteMatcher:
                 self._kw_pids.add(pid)
                 for p in self._kw_paths:
                     self._field(p).add(kind, value, pid)
+                self._pid_paths[pid] = tuple(self._kw_paths)
             else:
                 self._field(path).add(kind, value, pid)
+                self._pid_paths[pid] = (path,)
         return ("p", pid)
 
     def _field(self, path: str) -> FieldIndex:
@@ -295,6 +381,7 @@ class RouteMatcher:
         if fi.present is None:
             key = (path, "present", "")
             fi.present = self._literal_ids[key] = len(self._literal_ids)
+            self._pid_paths[fi.present] = (path,)
         return ("p", fi.present)
 
     def _lazy(self, key: tuple[Any, ...], build: Callable[[], Lazy]) -> Node:
@@ -317,8 +404,11 @@ class RouteMatcher:
     def generic_key(self, ev: dict[str, Any]) -> Key:
         """The event's key read field by field with careful getters: no generated code and no
         learned record layout. Events the generated code cannot walk come here."""
+        return self._generic_key(self._fields, ev)
+
+    def _generic_key(self, fields: Sequence[FieldIndex], ev: dict[str, Any]) -> Key:
         key: list[frozenset[int]] = []
-        for fi in self._fields:
+        for fi in fields:
             if fi.path == KEYWORD_PATH:
                 raw = ev.get("unmapped")
                 if self.route.product == "windows" and raw.__class__ is dict:
@@ -335,15 +425,35 @@ class RouteMatcher:
                 key.append(fi.scan(v) if v.__class__ is str else fi.scan_value(v))
         return tuple(key)
 
-    def _plan(self, key: Key) -> Plan:
-        """For one event key: the literal-only rules that match, and the rules still to run."""
-        t = EMPTY.union(*key)
+    def _candidates(self, t: frozenset[int]) -> set[int]:
         by_pid = self._by_pid
         cand: set[int] = set(self._always)
         for pid in t:
             r = by_pid.get(pid)
             if r is not None:
                 cand.update(r)
+        return cand
+
+    def _plan(self, key: Key) -> Plan:
+        """For one event key: the literal-only rules that match, and the rules still to run."""
+        t = EMPTY.union(*key)
+        return self._remember(self._plans, key, self._evaluate(self._candidates(t), t))
+
+    def _escalated_plan(self, key: Key) -> Plan:
+        """The plan of a gate key extended by the other paths' answers."""
+        t = EMPTY.union(*key)
+        return self._remember(self._escalated_plans, key, self._evaluate(self._candidates(t), t))
+
+    def _gate_plan(self, key: Key) -> Plan:
+        """The same for a key over the gate paths only, or ESCALATE when a candidate rule
+        reads another path."""
+        t = EMPTY.union(*key)
+        cand = self._candidates(t)
+        esc = self._escalates
+        plan = ESCALATE if any(esc[i] for i in cand) else self._evaluate(cand, t)
+        return self._remember(self._gate_plans, key, plan)
+
+    def _evaluate(self, cand: set[int], t: frozenset[int]) -> Plan:
         fns, pure, rules = self._fns, self._pure, self.rules
         matched: list[Rule] = []
         todo: list[tuple[RuleFn, Rule]] = []
@@ -352,11 +462,13 @@ class RouteMatcher:
                 todo.append((fns[i], rules[i]))
             elif fns[i](t, _NO_EVENT):
                 matched.append(rules[i])
-        plan: Plan = (tuple(matched), tuple(todo), t)
+        return (tuple(matched), tuple(todo), t)
+
+    def _remember(self, plans: dict[Key, Plan], key: Key, plan: Plan) -> Plan:
         if self.plan_cache:
             # Rules over literals alone are a function of the key, and keys repeat far more
             # than events do (most benign events hit the same few literals).
-            if len(self._plans) >= self.plan_cache:
-                self._plans.clear()
-            self._plans[key] = plan
+            if len(plans) >= self.plan_cache:
+                plans.clear()
+            plans[key] = plan
         return plan
