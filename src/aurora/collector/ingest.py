@@ -3,7 +3,8 @@ that commits them in groups.
 
 Every stream hands its batches to :meth:`IngestWriter.submit` and gets a future back. The decoder
 checks each batch and packs it for the store (see :mod:`aurora.collector.store.eventpack`): with
-detection off it reads only the indexed fields of each event; with detection on it parses the
+detection off it has a worker process read only the indexed fields of each event (see
+:mod:`aurora.collector.keyreader` for why not this process); with detection on it parses the
 events fully, since the rules need them. The writer takes whatever has been decoded (from all
 sensors), runs detection on the events that are new, and stores everything in ONE transaction:
 one fsync acknowledges many batches (group commit), which is what makes durable-before-ack
@@ -23,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from aurora.collector.keyreader import KeyReader, stored_form
 from aurora.collector.store import eventpack
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
@@ -75,6 +77,7 @@ class IngestWriter:
         self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[tuple[_Job, IncomingBatch] | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
+        self._reader = KeyReader() if evaluate is None else None
         # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
         # releases it); one thread each keeps every sensor's batches in order.
         self._decoder = threading.Thread(
@@ -94,6 +97,8 @@ class IngestWriter:
             self._decode_q.put(_STOP)
             self._decoder.join(timeout=60)
             self._thread.join(timeout=60)
+        if self._reader is not None:
+            self._reader.close()
 
     def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
@@ -124,24 +129,19 @@ class IngestWriter:
         """Validate a batch and pack it for the store, parsing every event only when detection
         needs the events themselves."""
         b = job.batch
-        payload = decode_payload(b, max_uncompressed=self.max_uncompressed)
         events: list[dict[str, Any]] = []
-        if self.evaluate is not None:
+        if self._reader is not None:
+            size, data, keys = self._reader.read(b, self.max_uncompressed, job.received_ms)
+        else:
+            payload = decode_payload(b, max_uncompressed=self.max_uncompressed)
             events = eventpack.parse_events(payload, b.count)
             keys = [eventpack.keys_of(e, job.received_ms) for e in events]
-        else:
-            keys = eventpack.scan_keys(payload, b.count, job.received_ms)
-        # The sensor's zstd frame was just checked to decompress to exactly this payload, so it
-        # is kept as it came instead of being compressed again.
-        if b.compression == stream_pb2.COMPRESSION_ZSTD:
-            data = b.events
-        else:
-            data = eventpack.compress(payload)
+            size, data = len(payload), stored_form(b, payload)
         return IncomingBatch(
             sensor_id=job.sensor_id,
             first_seq=b.first_seq,
             events=events,
-            packed=eventpack.PackedBatch(eventpack.CODEC_ZSTD, len(payload), data, keys),
+            packed=eventpack.PackedBatch(eventpack.CODEC_ZSTD, size, data, keys),
             drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
             received_ms=job.received_ms,
         )
