@@ -6,6 +6,7 @@ Add a backend by adding a factory to STORES; every test below must pass against 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -119,6 +120,54 @@ def test_search_filters(store: Store) -> None:
     assert got[0].event["device"]["hostname"] == "h1"
 
 
+def test_process_search_is_newest_first_whatever_order_batches_arrived_in(store: Store) -> None:
+    """Batches overlap in time and arrive out of order (a spool replayed after an outage); a
+    search by process name must still give the newest events first, as a full scan would."""
+    rng = random.Random(5)
+    names = ["bash", "curl", "sshd", "python3"]
+    for sensor in ("s1", "s2", "s3"):
+        seq = 1
+        for _ in range(12):
+            base = rng.randint(0, 400)  # batch times overlap and go back and forth
+            events = []
+            for i in range(rng.randint(1, 40)):
+                ev = make_event(seq + i)
+                ev["time"] = 1_700_000_000_000 + base + rng.randint(0, 30)
+                ev["process"]["name"] = rng.choice(names[: rng.randint(1, 4)])
+                events.append(ev)
+            store.ingest([IncomingBatch(sensor, seq, events, received_ms=1)])
+            seq += len(events)
+    everything = store.search_events(EventQuery(limit=100_000))
+
+    def reference(name: str, limit: int, since: int | None, sensors: set[str] | None) -> list[int]:
+        hits = [
+            e
+            for e in everything
+            if e.process_name == name
+            and (since is None or e.time_ms >= since)
+            and (sensors is None or e.sensor_id in sensors)
+        ]
+        return [e.id for e in sorted(hits, key=lambda e: (e.time_ms, e.id), reverse=True)][:limit]
+
+    checked = 0
+    for name in [*names, "absent"]:
+        for limit in (1, 7, 50, 10_000):
+            for since in (None, 1_700_000_000_200):
+                for sensors in (None, {"s2"}):
+                    got = store.search_events(
+                        EventQuery(
+                            process_name=name,
+                            limit=limit,
+                            since_ms=since,
+                            sensor_ids=sorted(sensors) if sensors else None,
+                        )
+                    )
+                    want = reference(name, limit, since, sensors)
+                    assert [e.id for e in got] == want
+                    checked += len(want)
+    assert checked > 1000
+
+
 def test_retention_by_age_and_size(store: Store) -> None:
     store.ingest([_batch("s1", 1, 100)])
     assert store.apply_retention(older_than_ms=1_700_000_000_011, max_bytes=None) == 10
@@ -133,6 +182,8 @@ def test_retention_by_age_and_size(store: Store) -> None:
     # The oldest went first: what is left is one contiguous newest range.
     seqs = sorted(e.seq for e in remaining)
     assert seqs == list(range(seqs[0], 101 + 500 * 20)) and seqs[0] > 11
+    by_name = store.search_events(EventQuery(process_name="bash", limit=100_000))
+    assert sorted(e.seq for e in by_name) == seqs
     assert store.apply_retention(older_than_ms=None, max_bytes=10**12) == 0
 
 
@@ -289,6 +340,13 @@ def test_migration_to_batched_events_keeps_every_event(tmp_path: Path) -> None:
         assert stored.hostname == ev["device"]["hostname"]  # type: ignore[index]
     assert len(store.search_events(EventQuery(sensor_ids=["s1"], class_uid=4001))) == 13
     assert [e.seq for e in store.search_events(EventQuery(sensor_ids=["s2"], pid=1010))] == [10]
+    newest_bash = store.search_events(EventQuery(process_name="bash", limit=3))
+    assert [(e.seq, e.time_ms) for e in newest_bash] == [
+        (40, 1_700_000_000_040),
+        (40, 1_700_000_000_040),
+        (39, 1_700_000_000_039),
+    ]
+    assert store.search_events(EventQuery(process_name="curl")) == []
     assert store.gaps("s1")[0].first_missing == 41
     # Ingest carries on from the migrated marks: duplicates dropped, new events stored.
     [res] = store.ingest([_batch("s1", 31, 20)])

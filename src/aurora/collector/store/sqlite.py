@@ -13,6 +13,7 @@ an event back finds its batch by shifting, and ids follow arrival order.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ from aurora.collector.store.base import (
 from aurora.collector.store.migrate import migrate
 from aurora.collector.store.sqlitedb import SQLiteDatabase
 
+_EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 _INSERT_BATCH = (
     "INSERT INTO event_batches (host, first_seq, count, received_ms, max_time_ms, codec, size,"
     " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -49,6 +51,9 @@ _INSERT_EVENTS = (
     "INSERT INTO events (id, host, time_ms, class_uid, pid, process_name)"
     " SELECT ?1 + key, ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
     " json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?3)"
+)
+_INSERT_PROCESS_BATCHES = (
+    "INSERT INTO process_batches (process_name, batch) SELECT value, ?1 FROM json_each(?2)"
 )
 
 
@@ -146,6 +151,12 @@ class SQLiteStore(SQLiteDatabase):
             first_id = (batch_id << eventpack.ORDINAL_BITS) + skip
             # As text: SQLite 3.45+ would read a BLOB argument as its binary JSONB.
             conn.execute(_INSERT_EVENTS, (first_id, host, orjson.dumps(keys[skip:]).decode()))
+            names = {k[3] for k in keys[skip:]}
+            names.discard("")
+            if names:
+                conn.execute(
+                    _INSERT_PROCESS_BATCHES, (batch_id, orjson.dumps(sorted(names)).decode())
+                )
             conn.execute(
                 "INSERT INTO sequences (sensor_id, high_water) VALUES (?, ?)"
                 " ON CONFLICT (sensor_id) DO UPDATE SET high_water = excluded.high_water",
@@ -186,11 +197,14 @@ class SQLiteStore(SQLiteDatabase):
     def search_events(self, query: EventQuery) -> list[StoredEvent]:
         where, params = rows.event_filter(query)
         with self._lock:
-            found = self._conn.execute(
-                "SELECT id, time_ms, class_uid, pid, process_name"
-                f" FROM events{where} ORDER BY time_ms DESC, id DESC LIMIT ?",
-                [*params, query.limit],
-            ).fetchall()
+            if query.process_name is not None:
+                found = self._find_by_process(query, where, params)
+            else:
+                found = self._conn.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events{where}"
+                    " ORDER BY time_ms DESC, id DESC LIMIT ?",
+                    [*params, query.limit],
+                ).fetchall()
             wanted = sorted({r[0] >> eventpack.ORDINAL_BITS for r in found})
             batches: list[tuple[Any, ...]] = []
             for i in range(0, len(wanted), 500):
@@ -227,6 +241,36 @@ class SQLiteStore(SQLiteDatabase):
             )
         return out
 
+    def _find_by_process(
+        self, query: EventQuery, where: str, params: list[Any]
+    ) -> list[tuple[Any, ...]]:
+        """The newest ``query.limit`` matching events of one process name: the batches that
+        hold the name are visited newest first (by their latest event time), and the walk
+        stops at the first batch whose latest event is older than every event already kept."""
+        batch_sql = (
+            "SELECT b.id, b.max_time_ms FROM process_batches p"
+            " JOIN event_batches b ON b.id = p.batch WHERE p.process_name = ?"
+        )
+        batch_params: list[Any] = [query.process_name]
+        if query.since_ms is not None:
+            batch_sql += " AND b.max_time_ms >= ?"
+            batch_params.append(query.since_ms)
+        batches = self._conn.execute(
+            batch_sql + " ORDER BY b.max_time_ms DESC, b.id DESC", batch_params
+        ).fetchall()
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events{where} AND id BETWEEN ? AND ?"
+        kept: list[tuple[Any, ...]] = []
+        for batch_id, max_time in batches:
+            if len(kept) >= query.limit and max_time < kept[-1][1]:
+                break
+            first = batch_id << eventpack.ORDINAL_BITS
+            got = self._conn.execute(
+                sql, [*params, first, first + eventpack.MAX_EVENTS_PER_BATCH]
+            ).fetchall()
+            if got:
+                kept = heapq.nlargest(query.limit, kept + got, key=lambda r: (r[1], r[0]))
+        return kept
+
     def count_events(self, sensor_id: str | None = None) -> int:
         if sensor_id is None:
             return int(self._query("SELECT COUNT(*) FROM events")[0][0])
@@ -245,6 +289,11 @@ class SQLiteStore(SQLiteDatabase):
                     "DELETE FROM events WHERE time_ms < ?", (older_than_ms,)
                 ).rowcount
                 # A batch goes once every event it holds rows for is gone.
+                conn.execute(
+                    "DELETE FROM process_batches WHERE batch IN"
+                    " (SELECT id FROM event_batches WHERE max_time_ms < ?)",
+                    (older_than_ms,),
+                )
                 conn.execute("DELETE FROM event_batches WHERE max_time_ms < ?", (older_than_ms,))
         if max_bytes is not None:
             deleted += self._trim_to(max_bytes)
@@ -267,6 +316,7 @@ class SQLiteStore(SQLiteDatabase):
             n = conn.execute(
                 "DELETE FROM events WHERE id < ?", (cut << eventpack.ORDINAL_BITS,)
             ).rowcount
+            conn.execute("DELETE FROM process_batches WHERE batch < ?", (cut,))
             conn.execute("DELETE FROM event_batches WHERE id < ?", (cut,))
             return int(n)
 
