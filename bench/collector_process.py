@@ -1,7 +1,7 @@
 """Start `aurora collector` as a separate process for the collector benchmarks.
 
-Detection is off and the console listens on an ephemeral port, so a benchmark measures ingest
-only and never collides with a collector already using the default ports.
+Detection is off unless asked for, and the console listens on an ephemeral port, so a benchmark
+measures ingest and never collides with a collector already using the default ports.
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def start_collector(state: Path) -> tuple[subprocess.Popen[str], int]:
-    """Start it and return (process, sensor port) once it logs `collector ready`."""
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), AURORA__DETECTION__ENABLED="false")
+def start_collector(state: Path, detection: bool = False) -> tuple[subprocess.Popen[str], int]:
+    """Start it and return (process, sensor port) once it logs `collector ready`. With
+    ``detection``, it runs its default rules (Aurora's Linux pack) on every event."""
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO / "src"),
+        AURORA__DETECTION__ENABLED="true" if detection else "false",
+    )
     args = ["--state-dir", str(state), "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "aurora", "collector", *args],

@@ -51,6 +51,7 @@ def apply_overrides(config: AuroraConfig, args: argparse.Namespace) -> AuroraCon
 def run(args: argparse.Namespace) -> int:
     # Imported here: grpc is heavy and `aurora --help` should not pay for it.
     from aurora.collector.server import Collector
+    from aurora.gcpolicy import settle_after_startup
 
     config = apply_overrides(config_from_args(args), args)
     stop = threading.Event()
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     api = None
     try:
         api = start_console(collector, config)
+        settle_after_startup()
         while not stop.wait(3600):
             pass
     finally:

@@ -137,6 +137,7 @@ def _wait_connected(collector: Any, sensor_id: str, sensor: SensorProcess) -> bo
 def run(args: argparse.Namespace) -> int:
     from aurora.cli.cmd_collector import start_console
     from aurora.collector.server import Collector
+    from aurora.gcpolicy import settle_after_startup
 
     root = Path(args.state_dir).resolve()
     config = _with_dirs(config_from_args(args), root, args)
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             parts.append(f"local sensor {sensor_id} connected")
         log.info("aurora ready: %s", ", ".join(parts))
+        settle_after_startup()
         while not stop.wait(1.0):
             if sensor is not None:
                 sensor.check()
