@@ -11,12 +11,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import psutil
 import pytest
 from reader_crash import read_or_die
 
 from aurora.collector.keyreader import KeyReader
 from aurora.collector.store import eventpack
+from aurora.config.detection import DetectionConfig
+from aurora.detection import DetectionEngine
 from aurora.wire.codec import BatchDecodeError, decode_payload, encode_batch, encode_batch_raw
 
 EVENTS = [
@@ -41,7 +44,8 @@ def worker_pids(r: KeyReader) -> list[int]:
 @pytest.mark.parametrize("compress", [True, False])
 def test_reads_what_the_store_keeps(reader: KeyReader, compress: bool) -> None:
     batch = encode_batch("s", 1, EVENTS, compress=compress)
-    size, data, keys = reader.read(batch, LIMIT, 7)
+    size, data, keys, hits = reader.read(batch, LIMIT, 7)
+    assert hits == []  # no rules: detection is off
     payload = decode_payload(batch, max_uncompressed=LIMIT)
     assert size == len(payload)
     assert keys == eventpack.scan_keys(payload, len(EVENTS), 7)
@@ -112,3 +116,21 @@ def test_the_worker_leaves_when_the_collector_is_killed(tmp_path: Path) -> None:
     with contextlib.suppress(psutil.NoSuchProcess):
         worker.wait(timeout=10)  # gone, or a zombie its new parent has not reaped
         assert worker.status() == psutil.STATUS_ZOMBIE
+
+
+def test_with_rules_the_worker_returns_the_matched_events_and_rule_ids() -> None:
+    golden = Path(__file__).parents[1] / "data" / "linux_events"
+    attack = orjson.loads((golden / "proc_creation_lnx_aurora_reverse_shell.json").read_bytes())[
+        "positive"
+    ][0]
+    engine = DetectionEngine.load([], include_builtin=True)
+    want = tuple(r.id for r in engine.match_rules(attack))
+    assert want
+    batch = encode_batch("s", 1, [*EVENTS[:3], attack, EVENTS[3]])
+    r = KeyReader(rules=([], DetectionConfig()))
+    try:
+        _, _, keys, hits = r.read(batch, LIMIT, 0)
+    finally:
+        r.close()
+    assert len(keys) == 5
+    assert [(i, orjson.loads(raw), ids) for i, raw, ids in hits] == [(3, attack, want)]

@@ -36,6 +36,8 @@ class AlertPipeline:
         self.raised = 0
         # Rule-driven response; None unless configuration lists rules that act.
         self.responder: RuleResponder | None = None
+        # Where the rules came from, so the batch reader process loads the same ones.
+        self.sources: tuple[list[str], DetectionConfig] | None = None
 
     @classmethod
     def from_config(
@@ -51,14 +53,24 @@ class AlertPipeline:
         for failure in engine.errors:
             log.warning("rule not loaded: %s", failure)
         log.info("detection: %d rules loaded", len(engine.rules))
-        return cls(engine, config.suppression_window_s)
+        pipeline = cls(engine, config.suppression_window_s)
+        pipeline.sources = ([str(d) for d in dirs], config)
+        return pipeline
 
-    def evaluate(self, sensor_id: str, events: Sequence[dict[str, Any]]) -> list[NewAlert]:
+    def evaluate(
+        self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
+    ) -> list[NewAlert]:
+        """Alerts for new events, each given with the ids of the rules it matched (the batch
+        reader ran the matchers; see :mod:`aurora.collector.keyreader`)."""
         from aurora.detection import build_finding
 
         alerts: list[NewAlert] = []
-        for event in events:
-            for match in self.engine.match(event):
+        loaded = self.engine.rules_by_id
+        for event, rule_ids in events:
+            # An id this engine lacks comes from a reader restarted after a rule upload; like
+            # the upload itself, it takes effect when the collector next starts.
+            hits = [loaded[r] for r in rule_ids if r in loaded]
+            for match in self.engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
                 rule_id = str(match.rule.id)

@@ -1,16 +1,15 @@
-"""The ingest pipeline: a decoder thread that validates and packs batches, and one writer thread
-that commits them in groups.
+"""The ingest pipeline: a decoder thread that hands batches to the batch reader process, and one
+writer thread that commits them in groups.
 
 Every stream hands its batches to :meth:`IngestWriter.submit` and gets a future back. The decoder
-checks each batch and packs it for the store (see :mod:`aurora.collector.store.eventpack`): with
-detection off it has a worker process read only the indexed fields of each event (see
-:mod:`aurora.collector.keyreader` for why not this process); with detection on it parses the
-events fully, since the rules need them. The writer takes whatever has been decoded (from all
-sensors), runs detection on the events that are new, and stores everything in ONE transaction:
-one fsync acknowledges many batches (group commit), which is what makes durable-before-ack
-affordable. Both queues are FIFO and each stage is one thread, so one sensor's batches are applied
-in the order they arrived. Parsing holds the GIL while SQLite's work releases it, so the two
-stages overlap on two cores.
+has the batch reader process (:mod:`aurora.collector.keyreader`) check each batch and read the
+index keys of its events (see :mod:`aurora.collector.store.eventpack`); with detection on, the
+reader also runs the rules' matchers and returns the events they matched. The writer takes
+whatever has been decoded (from all sensors), turns the matches of new events into alerts, and
+stores everything in ONE transaction: one fsync acknowledges many batches (group commit), which
+is what makes durable-before-ack affordable. Both queues are FIFO and each stage is one thread,
+so one sensor's batches are applied in the order they arrived. Reading and matching run in
+another process and SQLite's work releases the GIL, so the stages overlap on two cores.
 """
 
 from __future__ import annotations
@@ -24,16 +23,19 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from aurora.collector.keyreader import KeyReader, stored_form
+import orjson
+
+from aurora.collector.keyreader import Hit, KeyReader, RuleSource
 from aurora.collector.store import eventpack
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
-from aurora.wire.codec import BatchDecodeError, decode_payload
+from aurora.wire.codec import BatchDecodeError
 
 log = logging.getLogger("aurora.collector.ingest")
 
-#: Called with (sensor_id, new events) before the commit; returns the alerts to store with them.
-Evaluator = Callable[[str, Sequence[dict[str, Any]]], list[NewAlert]]
+#: Called before the commit with (sensor_id, the new events some rule matched, each with the ids
+#: of those rules); returns the alerts to store with them.
+Evaluator = Callable[[str, Sequence[tuple[dict[str, Any], Sequence[str]]]], list[NewAlert]]
 
 # Bounds one transaction, so a busy writer never holds the store lock for long.
 _MAX_GROUP_EVENTS = 20_000
@@ -56,6 +58,9 @@ class _Job:
     future: Future[Outcome]
 
 
+#: A batch ready for the writer: its job, what the store keeps, and the events rules matched.
+_Decoded = tuple[_Job, IncomingBatch, list[Hit]]
+
 _STOP = object()
 
 
@@ -68,16 +73,21 @@ class IngestWriter:
         *,
         max_uncompressed: int,
         evaluate: Evaluator | None = None,
+        rules: RuleSource | None = None,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
+        """With ``evaluate``, ``rules`` says where the rules come from: the batch reader
+        process loads the same ones to find which rules each event matches."""
+        if (evaluate is None) != (rules is None):
+            raise ValueError("evaluate and rules go together")
         self.store = store
         self.max_uncompressed = max_uncompressed
         self.evaluate = evaluate
         self.after_commit = after_commit
         self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._write_q: queue.SimpleQueue[tuple[_Job, IncomingBatch] | object] = queue.SimpleQueue()
+        self._write_q: queue.SimpleQueue[_Decoded | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
-        self._reader = KeyReader() if evaluate is None else None
+        self._reader = KeyReader(rules=rules)
         # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
         # releases it); one thread each keeps every sensor's batches in order.
         self._decoder = threading.Thread(
@@ -97,8 +107,7 @@ class IngestWriter:
             self._decode_q.put(_STOP)
             self._decoder.join(timeout=60)
             self._thread.join(timeout=60)
-        if self._reader is not None:
-            self._reader.close()
+        self._reader.close()
 
     def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
@@ -115,7 +124,7 @@ class IngestWriter:
                 return
             assert isinstance(job, _Job)
             try:
-                incoming = self._prepare(job)
+                decoded = self._prepare(job)
             except (BatchDecodeError, eventpack.PackError) as exc:
                 job.future.set_result(Outcome(False, str(exc)))
                 continue
@@ -123,28 +132,22 @@ class IngestWriter:
                 log.exception("batch from %s could not be read", job.sensor_id)
                 job.future.set_result(Outcome(False, f"unreadable batch: {exc}"))
                 continue
-            self._write_q.put((job, incoming))
+            self._write_q.put(decoded)
 
-    def _prepare(self, job: _Job) -> IncomingBatch:
-        """Validate a batch and pack it for the store, parsing every event only when detection
-        needs the events themselves."""
+    def _prepare(self, job: _Job) -> _Decoded:
+        """Validate a batch and pack it for the store; the batch reader process does the
+        reading (and, with detection on, the matching)."""
         b = job.batch
-        events: list[dict[str, Any]] = []
-        if self._reader is not None:
-            size, data, keys = self._reader.read(b, self.max_uncompressed, job.received_ms)
-        else:
-            payload = decode_payload(b, max_uncompressed=self.max_uncompressed)
-            events = eventpack.parse_events(payload, b.count)
-            keys = [eventpack.keys_of(e, job.received_ms) for e in events]
-            size, data = len(payload), stored_form(b, payload)
-        return IncomingBatch(
+        size, data, keys, hits = self._reader.read(b, self.max_uncompressed, job.received_ms)
+        incoming = IncomingBatch(
             sensor_id=job.sensor_id,
             first_seq=b.first_seq,
-            events=events,
+            events=[],
             packed=eventpack.PackedBatch(eventpack.CODEC_ZSTD, size, data, keys),
             drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
             received_ms=job.received_ms,
         )
+        return job, incoming, hits
 
     # --- the writer thread -----------------------------------------------------------------------
 
@@ -172,27 +175,27 @@ class IngestWriter:
                 self._process(items)
             except Exception as exc:  # the writer must survive anything a batch can cause
                 log.exception("storing %d batches failed", len(items))
-                for job, _ in items:
+                for job, _, _ in items:
                     if not job.future.done():
                         job.future.set_exception(exc)
 
-    def _process(self, accepted: list[tuple[_Job, IncomingBatch]]) -> None:
+    def _process(self, accepted: list[_Decoded]) -> None:
         alerts: list[NewAlert] = []
         if self.evaluate is not None:
-            for job, incoming in accepted:
-                new = self._new_events(incoming)
+            for job, incoming, hits in accepted:
+                new = self._new_hits(incoming, hits)
                 if new:
                     alerts.extend(self._safe_evaluate(job.sensor_id, new))
         if not accepted:
             return
         try:
-            results = self.store.ingest([inc for _, inc in accepted], alerts)
+            results = self.store.ingest([inc for _, inc, _ in accepted], alerts)
         except Exception:
             # The cached marks may now be ahead of what was committed.
             self._hwm.clear()
             raise
         self.commits += 1
-        for (job, _), res in zip(accepted, results, strict=True):
+        for (job, _, _), res in zip(accepted, results, strict=True):
             self._hwm[res.sensor_id] = res.high_water
             self.stored_events += res.stored
             job.future.set_result(Outcome(True, "", res))
@@ -202,16 +205,21 @@ class IngestWriter:
             except Exception:
                 log.exception("post-commit hook failed")
 
-    def _new_events(self, b: IncomingBatch) -> Sequence[dict[str, Any]]:
-        """Events above the high-water mark (duplicates are not evaluated twice)."""
+    def _new_hits(
+        self, b: IncomingBatch, hits: list[Hit]
+    ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+        """The matched events above the high-water mark (duplicates are not evaluated twice),
+        parsed."""
         hwm = self._hwm.get(b.sensor_id)
         if hwm is None:
             hwm = self.store.high_water(b.sensor_id)
         skip = max(0, hwm - b.first_seq + 1)
         self._hwm[b.sensor_id] = max(hwm, b.first_seq + b.count - 1)
-        return b.events[skip:]
+        return [(orjson.loads(raw), rule_ids) for i, raw, rule_ids in hits if i >= skip]
 
-    def _safe_evaluate(self, sensor_id: str, events: Sequence[dict[str, Any]]) -> list[NewAlert]:
+    def _safe_evaluate(
+        self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
+    ) -> list[NewAlert]:
         assert self.evaluate is not None
         try:
             return self.evaluate(sensor_id, events)

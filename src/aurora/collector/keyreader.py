@@ -1,4 +1,5 @@
-"""Read the index keys of incoming batches in a worker process.
+"""Read incoming batches in a worker process: their index keys and, with detection on, which
+rules each event matches.
 
 Reading a batch's keys (decompress, check, walk the JSON with msgspec; see
 :mod:`aurora.collector.store.eventpack`) is a few C calls that hold the GIL for milliseconds per
@@ -23,15 +24,31 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
 
 from aurora.collector.store import eventpack
+from aurora.gcpolicy import settle_after_startup
 from aurora.v1 import stream_pb2
 from aurora.wire.codec import BatchDecodeError, decode_payload
 
+if TYPE_CHECKING:
+    from aurora.config.detection import DetectionConfig
+    from aurora.detection import DetectionEngine
+
 log = logging.getLogger("aurora.collector.ingest")
 
-#: (uncompressed size, the zstd bytes to store, keys per event)
-Read = tuple[int, bytes, list[eventpack.EventKeys]]
+#: One event the collector process must see: (position in the batch, its JSON, matched rule ids).
+Hit = tuple[int, bytes, tuple[str, ...]]
+#: (uncompressed size, the zstd bytes to store, keys per event, hits; no hits without detection)
+Read = tuple[int, bytes, list[eventpack.EventKeys], list[Hit]]
+#: What a worker loads its rules from: (rule directories, detection configuration).
+RuleSource = tuple[list[str], "DetectionConfig"]
+
+# The worker process's own engine (None: detection off), loaded by the initialiser.
+_ENGINE: DetectionEngine | None = None
 
 
 def stored_form(batch: stream_pb2.EventBatch, payload: bytes) -> bytes:
@@ -46,13 +63,37 @@ def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms:
     """Check one batch and return what the store keeps of it (runs in the worker process).
     Raises BatchDecodeError or eventpack.PackError for a batch that cannot be stored."""
     payload = decode_payload(batch, max_uncompressed=max_uncompressed)
-    keys = eventpack.scan_keys(payload, batch.count, received_ms)
-    return len(payload), stored_form(batch, payload), keys
+    engine = _ENGINE
+    if engine is None:
+        keys = eventpack.scan_keys(payload, batch.count, received_ms)
+        return len(payload), stored_form(batch, payload), keys, []
+    events = eventpack.parse_events(payload, batch.count)
+    keys = [eventpack.keys_of(e, received_ms) for e in events]
+    match = engine.match_rules
+    scans = engine.scan_detector is not None
+    hits: list[Hit] = []
+    for i, ev in enumerate(events):
+        rules = match(ev)
+        if rules or (scans and ev.get("class_uid") == 4001):
+            hits.append((i, orjson.dumps(ev), tuple(r.id for r in rules)))
+    return len(payload), stored_form(batch, payload), keys, hits
+
+
+def _start_worker(parent: int, rules: RuleSource | None) -> None:
+    """Worker initialiser: load the rules (with detection on), then watch the parent."""
+    global _ENGINE
+    if rules is not None:
+        from aurora.detection import DetectionEngine
+
+        dirs, config = rules
+        _ENGINE = DetectionEngine.load([Path(d) for d in dirs], config=config)
+    settle_after_startup()
+    _exit_with_parent(parent)
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker initialiser: leave when the collector process is gone (even SIGKILLed), which
-    the pool's pipes alone do not tell the worker."""
+    """Leave when the collector process is gone (even SIGKILLed), which the pool's pipes alone
+    do not tell the worker."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -64,12 +105,16 @@ def _exit_with_parent(parent: int) -> None:
 
 class KeyReader:
     """One worker process that reads batches for the collector's decoder thread. ``read`` is the
-    function the worker runs (a module-level function, as the worker imports it by name)."""
+    function the worker runs (a module-level function, as the worker imports it by name);
+    ``rules`` turns detection on in the worker."""
 
     def __init__(
-        self, read: Callable[[stream_pb2.EventBatch, int, int], Read] = read_batch
+        self,
+        read: Callable[[stream_pb2.EventBatch, int, int], Read] = read_batch,
+        rules: RuleSource | None = None,
     ) -> None:
         self._read = read
+        self._rules = rules
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -94,8 +139,8 @@ class KeyReader:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_exit_with_parent,
-                    initargs=(os.getpid(),),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(), self._rules),
                 )
             return self._pool
 

@@ -89,6 +89,7 @@ class Collector:
             store,
             max_uncompressed=cfg.max_batch_bytes,
             evaluate=alerts.evaluate if alerts else None,
+            rules=alerts.sources if alerts else None,
             after_commit=(lambda: alerts.after_commit(store)) if alerts else None,
         )
         self.writer.start()

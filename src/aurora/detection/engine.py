@@ -39,7 +39,7 @@ class DetectionEngine:
         self.mapping = mapping or default_mapping()
         self.rules = rules
         self.errors = errors
-        self._by_id = {r.id: r for r in rules}
+        self.rules_by_id = {r.id: r for r in rules}
         self._matchers: dict[tuple[Any, ...], RouteMatcher] = {}
         # The compiled match function per raw routing key, so that a known kind of event
         # reaches its rules with two dict lookups: Windows records by (Channel, EventID) as
@@ -79,7 +79,7 @@ class DetectionEngine:
 
     def rule(self, rule_id: str) -> Rule:
         try:
-            return self._by_id[rule_id]
+            return self.rules_by_id[rule_id]
         except KeyError:
             raise UsageError(f"no loaded rule has id {rule_id}") from None
 
@@ -137,7 +137,11 @@ class DetectionEngine:
 
     def match(self, event: dict[str, Any]) -> list[Finding]:
         """Findings for one OCSF event; correlation and scan state advance as a side effect."""
-        hits = self.match_rules(event)
+        return self.match_hits(event, self.match_rules(event))
+
+    def match_hits(self, event: dict[str, Any], hits: list[Rule]) -> list[Finding]:
+        """:meth:`match` for an event whose matching rules are already known (``match_rules``
+        run elsewhere, such as the collector's batch reader process, on the same rules)."""
         out: list[Finding] = []
         corr = self.correlation
         for rule in hits:
