@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -222,6 +223,45 @@ def test_alert_within_one_second_and_suppression(detecting: Collector) -> None:
         assert c.store.get_alert(alert.alert_id).count == 2  # type: ignore[union-attr]
     finally:
         s.close()
+
+
+def test_scan_detection_sees_network_events_matched_in_the_reader_process(
+    tmp_path: Path,
+) -> None:
+    """No Sigma rule matches these connections; the scan detector (which keeps its state in the
+    collector process) must still be handed every one of them by the batch reader."""
+    cfg = make_config(tmp_path / "c", detection=True)
+    cfg = cfg.model_copy(
+        update={"detection": cfg.detection.model_copy(update={"scan_distinct_ports": 8})}
+    )
+    c = Collector(cfg)
+    c.start()
+    try:
+        assert c.store is not None and c.ca is not None
+        ident = enroll(addr(c), create_token(c.store, 60, 1).token, c.ca.cert_pem)
+        s = Stream(addr(c), ident)
+        try:
+            s.hello()
+            probes = []
+            for i in range(8):
+                ev = make_event(i + 1, class_uid=4001)
+                ev.update(
+                    src_endpoint={"ip": "10.9.9.9", "port": 40000},
+                    dst_endpoint={"ip": "10.0.0.1", "port": 1000 + i},
+                    connection_info={"direction_id": 1},
+                )
+                probes.append(ev)
+            s.batch(1, probes[:4])  # the scan spans two batches
+            assert s.recv_kind("ack").accepted
+            assert c.store.list_alerts() == []
+            s.batch(5, probes[4:])
+            assert s.recv_kind("ack").accepted
+            [alert] = c.store.list_alerts()
+            assert "10.9.9.9" in json.dumps(alert.finding)
+        finally:
+            s.close()
+    finally:
+        c.stop()
 
 
 def test_rules_uploaded_through_the_console_run_after_restart(tmp_path: Path) -> None:

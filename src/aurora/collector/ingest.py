@@ -98,6 +98,7 @@ class IngestWriter:
         self.commits = 0
 
     def start(self) -> None:
+        self._reader.start()
         self._decoder.start()
         self._thread.start()
 

@@ -79,6 +79,10 @@ def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms:
     return len(payload), stored_form(batch, payload), keys, hits
 
 
+def _ready() -> bool:
+    return True
+
+
 def _start_worker(parent: int, rules: RuleSource | None) -> None:
     """Worker initialiser: load the rules (with detection on), then watch the parent."""
     global _ENGINE
@@ -118,6 +122,13 @@ class KeyReader:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+
+    def start(self) -> None:
+        """Start the worker now rather than on the first batch. With rules, wait until it has
+        loaded them, so the first batch is matched as fast as the rest."""
+        ready = self._ensure().submit(_ready)
+        if self._rules is not None:
+            ready.result()
 
     def read(self, batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms: int) -> Read:
         for _attempt in range(2):
