@@ -40,7 +40,7 @@ from aurora.collector.store import IncomingBatch  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
 from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from aurora.wire.codec import decode_events, encode_batch_raw  # noqa: E402
-from collector_process import start_collector  # noqa: E402
+from collector_process import start_collector, tree_cpu, tree_rss  # noqa: E402
 
 
 def realistic_event(i: int, host: str) -> dict[str, Any]:
@@ -112,28 +112,6 @@ def stream_batches(n_batches: int, batch: int, host: str) -> list[stream_pb2.Eve
         raws = [a + str(t0 + i // 25).encode() + b for i, (a, b) in enumerate(halves)]
         out.append(encode_batch_raw("", 1, raws))
     return out
-
-
-def tree_cpu(ps: psutil.Process) -> float:
-    """CPU seconds of the collector and every process it started (its batch reader)."""
-    total = 0.0
-    for p in [ps, *ps.children(recursive=True)]:
-        try:
-            t = p.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
-
-
-def tree_rss(ps: psutil.Process) -> int:
-    total = 0
-    for p in [ps, *ps.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            continue
-    return total
 
 
 def token(state: Path) -> str:

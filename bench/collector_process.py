@@ -13,6 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -41,3 +43,25 @@ def start_collector(state: Path, detection: bool = False) -> tuple[subprocess.Po
             threading.Thread(target=stderr.read, daemon=True).start()
             return proc, int(m.group(1))
     raise SystemExit("collector did not start")
+
+
+def tree_cpu(ps: psutil.Process) -> float:
+    """CPU seconds of the collector and every process it started (its batch reader)."""
+    total = 0.0
+    for p in [ps, *ps.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def tree_rss(ps: psutil.Process) -> int:
+    total = 0
+    for p in [ps, *ps.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total

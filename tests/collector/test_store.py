@@ -9,6 +9,7 @@ import json
 import random
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from aurora.collector.store import (
     TokenRejected,
     UploadRecord,
 )
+from aurora.collector.store.checkpointer import THRESHOLD
 from aurora.collector.store.migrate import load_migrations, migrate
 from aurora.collector.store.sqlite import SQLiteStore
 
@@ -383,3 +385,28 @@ def test_sqlite_file_is_wal_and_private(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "a.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_the_log_is_copied_into_the_database_by_the_checkpoint_thread(tmp_path: Path) -> None:
+    """Commits do not checkpoint; the store's own thread does, once the log is past its bound."""
+    store = SQLiteStore(tmp_path / "aurora.db")
+    try:
+        db = tmp_path / "aurora.db"
+        before = db.stat().st_size
+        wal = tmp_path / "aurora.db-wal"
+        seq = 1
+        while not (wal.exists() and wal.stat().st_size > THRESHOLD):
+            assert seq < 1_000_000, "the log never grew past the checkpoint bound"
+            store.ingest([_batch("s1", seq, 500)])
+            seq += 500
+        checkpointer = store._checkpointer
+        assert checkpointer is not None and checkpointer.is_alive()
+        deadline = time.monotonic() + 10
+        while db.stat().st_size == before:
+            assert time.monotonic() < deadline, "the log was never copied into the database"
+            time.sleep(0.05)
+        assert checkpointer.checkpoints >= 1
+        assert store.count_events() == seq - 1
+    finally:
+        store.close()
+    assert not store._checkpointer.is_alive()  # type: ignore[union-attr]

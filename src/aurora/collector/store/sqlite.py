@@ -39,6 +39,7 @@ from aurora.collector.store.base import (
     TokenRejected,
     UploadRecord,
 )
+from aurora.collector.store.checkpointer import Checkpointer
 from aurora.collector.store.migrate import migrate
 from aurora.collector.store.sqlitedb import SQLiteDatabase
 
@@ -74,6 +75,21 @@ class SQLiteStore(SQLiteDatabase):
             what="store",
         )
         self._sensor_keys: dict[str, int] = {}
+        self._checkpointer: Checkpointer | None = None
+
+    def _start_checkpointer(self) -> None:
+        """On the first ingest (the connection that writes events): checkpoints move to their
+        own thread (see :mod:`.checkpointer`)."""
+        if self.path == ":memory:":
+            return
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer.start()
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        super().close()
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -87,6 +103,8 @@ class SQLiteStore(SQLiteDatabase):
         ]
         results: list[IngestResult] = []
         with self._lock:
+            if self._checkpointer is None:
+                self._start_checkpointer()
             try:
                 with self._tx() as conn:
                     for batch, pack in zip(batches, packed, strict=True):
