@@ -8,10 +8,10 @@ GIL hand-offs: the ingest writer takes the GIL back after every SQLite statement
 busy reader it was measured four times slower (138,000 -> 33,000 events/s). So the reading runs
 in one worker process, and the collector process only unpickles the keys, in one short call.
 
-The worker is started lazily (``spawn``: forking a process that runs gRPC threads is unsafe) and
-restarted if it dies. A batch is read again in the new worker (the first one may have died of
-something else, such as the OOM killer); a batch that kills two workers is rejected, never read
-in the collector process, where it would take everything down with it.
+The worker is started with the ingest writer (``spawn``: forking a process that runs gRPC threads
+is unsafe) and restarted if it dies. A batch is read again in the new worker (the first one may
+have died of something else, such as the OOM killer); a batch that kills two workers is
+rejected, never read in the collector process, where it would take everything down with it.
 """
 
 from __future__ import annotations
