@@ -42,7 +42,7 @@ def test_value_cache_is_bounded() -> None:
         fired(eng, sysmon(CommandLine=f"run {i}"))
     m = next(iter(eng._matchers.values()))
     assert all(len(fi.cache) <= 8 for fi in m._fields)
-    assert all(len(p) <= 8 for p in (m._plans, m._gate_plans, m._escalated_plans))
+    assert all(len(p) <= 8 for p in (m._plans, m._gate_plans))
     assert fired(eng, sysmon(CommandLine="an EVIL one")) != []
 
 

@@ -46,7 +46,7 @@ KEYWORD_TEXT_SUFFIXES = ("cmd_line", ".path", "file.name", "kernel.name", "hostn
 RuleFn = Callable[[frozenset[int], dict[str, Any]], bool]
 _NO_EVENT: dict[str, Any] = {}
 # The plan of a gate key under which some candidate rule reads a path outside the gate paths:
-# the event is matched again on every path (compared by identity).
+# the other paths are read too and the longer key is planned (compared by identity).
 ESCALATE: Plan = ((), (), EMPTY)
 
 
@@ -161,7 +161,6 @@ class RouteMatcher:
         self._kw_paths = self._keyword_paths()
         self._kw_pids: set[int] = set()
         self._pid_paths: dict[int, tuple[str, ...]] = {}  # the paths whose index holds each id
-        self._escalates: list[bool] = []
         gen = _CodeGen()
         self.rules: list[Rule] = []
         self._fns: list[RuleFn] = []
@@ -206,8 +205,9 @@ class RouteMatcher:
         self.gate_fields = tuple(fi for fi in self._fields if fi.path in gates)
         rest = tuple(fi for fi in self._fields if fi.path not in gates)
         self._gate_plans: dict[Key, Plan] = {}
-        self._escalated_plans: dict[Key, Plan] = {}
         if rest:
+            # The longer keys (gate paths, then the rest) share the full plans: a plan depends
+            # only on the union of the key's answers, and the full-key match is not used then.
             _, rest_key = compile_route(
                 rest, virtual, {}, self._plan, lambda ev: self._generic_key(rest, ev)
             )
@@ -217,7 +217,7 @@ class RouteMatcher:
                 self._gate_plans,
                 self._gate_plan,
                 lambda ev: self._generic_key(self.gate_fields, ev),
-                escalate=(ESCALATE, rest_key, self._escalated_plans, self._escalated_plan),
+                escalate=(ESCALATE, rest_key, self._plans, self._plan),
             )
 
     def _index_rules(self, nodes: list[Node]) -> set[str]:
@@ -250,14 +250,15 @@ class RouteMatcher:
                 gates |= paths(best)
         by_pid: dict[int, list[int]] = {}
         always: list[int] = []
-        self._escalates = []
+        escalates: list[bool] = []
         for i, need in enumerate(chosen):
             if need is None:
                 always.append(i)
             else:
                 for pid in need:
                     by_pid.setdefault(pid, []).append(i)
-            self._escalates.append(not paths(_literal_ids(nodes[i], set())) <= gates)
+            escalates.append(not paths(_literal_ids(nodes[i], set())) <= gates)
+        self._escalates = escalates
         self._by_pid = {k: tuple(v) for k, v in by_pid.items()}
         self._always = tuple(always)
         return gates
@@ -438,11 +439,6 @@ class RouteMatcher:
         """For one event key: the literal-only rules that match, and the rules still to run."""
         t = EMPTY.union(*key)
         return self._remember(self._plans, key, self._evaluate(self._candidates(t), t))
-
-    def _escalated_plan(self, key: Key) -> Plan:
-        """The plan of a gate key extended by the other paths' answers."""
-        t = EMPTY.union(*key)
-        return self._remember(self._escalated_plans, key, self._evaluate(self._candidates(t), t))
 
     def _gate_plan(self, key: Key) -> Plan:
         """The same for a key over the gate paths only, or ESCALATE when a candidate rule
