@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from aurora.api import create_app
-from aurora.api.accounts import SQLiteAccounts
 from aurora.api.auth import hash_password, hash_secret, new_api_token, now_ms
 from aurora.api.processes import process_tree
 from aurora.api.server import ApiServer, tls_files
+from aurora.collector.store.accounts import SQLiteAccounts
 from aurora.collector.store.base import EventQuery, HostRecord, IncomingBatch, NewAlert
 from aurora.collector.store.sqlite import SQLiteStore
 from aurora.config import AuroraConfig

@@ -13,9 +13,9 @@ import httpx
 from fastapi import FastAPI
 
 from aurora.api import create_app
-from aurora.api.accounts import SQLiteAccounts
 from aurora.api.auth import hash_password, hash_secret, new_api_token, now_ms
 from aurora.api.server import ApiServer, tls_files
+from aurora.collector.store.accounts import SQLiteAccounts
 from aurora.collector.store.base import HostRecord, IncomingBatch, NewAlert
 from aurora.collector.store.sqlite import SQLiteStore
 from aurora.config import AuroraConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aurora.api.accounts import (
+from aurora.collector.store.accounts import (
     AccountError,
     AccountStore,
     AuditEntry,
@@ -161,8 +161,8 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
 def test_refuses_an_account_schema_newer_than_this_code(tmp_path: Path) -> None:
     import sqlite3
 
-    from aurora.api.accounts.base import AccountError
-    from aurora.api.accounts.sqlite import SQLiteAccounts
+    from aurora.collector.store.accounts.base import AccountError
+    from aurora.collector.store.accounts.sqlite import SQLiteAccounts
 
     path = tmp_path / "aurora.db"
     SQLiteAccounts(path).close()

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from api.apienv import PASSWORD, Env, make_env
-from aurora.api.accounts import SQLiteAccounts
 from aurora.api.auth import hash_password, verify_password
 from aurora.api.bootstrap import ensure_first_admin
+from aurora.collector.store.accounts import SQLiteAccounts
 from aurora.config import AuroraConfig
 
 

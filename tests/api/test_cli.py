@@ -153,8 +153,8 @@ def test_user_add_generates_a_password_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "password (shown once): " in proc.stdout
     password = proc.stdout.rsplit(": ", 1)[1].strip()
-    from aurora.api.accounts import SQLiteAccounts
     from aurora.api.auth import verify_password
+    from aurora.collector.store.accounts import SQLiteAccounts
 
     accounts = SQLiteAccounts(tmp_path / "aurora.db")
     user = accounts.get_user("root-admin")

@@ -14,12 +14,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from aurora.v1 import stream_pb2
 from client import Identity, Stream, enroll, make_event
 
 from aurora.collector.server import Collector
 from aurora.collector.tokens import create_token
 from aurora.errors import UsageError
-from aurora.v1 import stream_pb2
 from conftest import addr, make_config
 
 

@@ -17,7 +17,7 @@ import pytest
 from reader_crash import read_or_die
 
 from aurora.collector.keyreader import KeyReader
-from aurora.collector.store import eventpack
+from aurora.collector.store import packed_batch
 from aurora.config.detection import DetectionConfig
 from aurora.detection import DetectionEngine
 from aurora.wire.codec import BatchDecodeError, decode_payload, encode_batch, encode_batch_raw
@@ -48,16 +48,16 @@ def test_reads_what_the_store_keeps(reader: KeyReader, compress: bool) -> None:
     assert hits == []  # no rules: detection is off
     payload = decode_payload(batch, max_uncompressed=LIMIT)
     assert size == len(payload)
-    assert keys == eventpack.scan_keys(payload, len(EVENTS), 7)
+    assert keys == packed_batch.scan_keys(payload, len(EVENTS), 7)
     assert keys[4] == (1004, 1007, 4, "p1")
-    stored = eventpack.split(eventpack.CODEC_ZSTD, size, data)
-    assert [eventpack.load_event(raw) for raw in stored] == EVENTS
+    stored = packed_batch.split(packed_batch.CODEC_ZSTD, size, data)
+    assert [packed_batch.load_event(raw) for raw in stored] == EVENTS
     if compress:
         assert data == batch.events  # the sensor's frame is kept as it came
 
 
 def test_errors_come_back_as_the_same_types(reader: KeyReader) -> None:
-    with pytest.raises(eventpack.PackError, match="not valid JSON"):
+    with pytest.raises(packed_batch.PackError, match="not valid JSON"):
         reader.read(encode_batch_raw("s", 1, [b"{not json"]), LIMIT, 0)
     with pytest.raises(BatchDecodeError, match="limit is 10"):
         reader.read(encode_batch("s", 1, EVENTS), 10, 0)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from client import Stream, enroll, make_event
 
-from aurora.api.accounts import AuditQuery, SQLiteAccounts
 from aurora.collector.rule_actions import action_params, target_process
 from aurora.collector.server import Collector
+from aurora.collector.store.accounts import AuditQuery, SQLiteAccounts
 from aurora.collector.store.base import CommandRecord
 from aurora.collector.tokens import create_token
 from aurora.config import load_config

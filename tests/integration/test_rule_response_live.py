@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from tests.agent.helpers import AgentThread, wait_until
 
-from aurora.api.accounts import AuditQuery, SQLiteAccounts
 from aurora.collector.server import Collector
+from aurora.collector.store.accounts import AuditQuery, SQLiteAccounts
 from aurora.collector.store.base import EventQuery
 from aurora.collector.tokens import create_token
 from aurora.config import AuroraConfig

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from aurora.api.accounts import AuditEntry, AuditLog
+from aurora.collector.store.accounts import AuditEntry, AuditLog
 from aurora.collector.store.base import (
     FINAL_COMMAND_STATES,
     CommandRecord,

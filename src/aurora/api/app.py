@@ -20,11 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurora import __version__
-from aurora.api.accounts import AccountStore, AuditLog, SQLiteAccounts
 from aurora.api.auth import Authenticator
 from aurora.api.deps import ApiContext
 from aurora.api.routes import actions, alerts, audit, console, events, hosts, live, rules, session
 from aurora.api.routes import users as users_routes
+from aurora.collector.store.accounts import AccountStore, AuditLog, SQLiteAccounts
 from aurora.collector.store.base import Store
 from aurora.config import AuroraConfig
 from aurora.errors import AuroraError

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from aurora.api.accounts import AccountStore, SessionRecord, UserRecord
+from aurora.collector.store.accounts import AccountStore, SessionRecord, UserRecord
 from aurora.errors import AuroraError
 
 SESSION_COOKIE = "aurora_session"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aurora.api.accounts import AccountStore
 from aurora.api.auth import generate_password, hash_password, now_ms
+from aurora.collector.store.accounts import AccountStore
 
 FIRST_ADMIN = "admin"
 

@@ -102,8 +102,8 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
         with client:
             yield Target(client=client, ttl_s=ttl)
         return
-    from aurora.api.accounts import SQLiteAccounts
     from aurora.collector.store import open_store
+    from aurora.collector.store.accounts import SQLiteAccounts
 
     state_dir = Path(args.state_dir or config.collector.state_dir)
     if not (state_dir / "aurora.db").is_file():

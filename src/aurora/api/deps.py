@@ -16,9 +16,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 
-from aurora.api.accounts import AccountStore, AuditEntry, AuditLog
 from aurora.api.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Principal, now_ms
 from aurora.api.rbac import allowed
+from aurora.collector.store.accounts import AccountStore, AuditEntry, AuditLog
 from aurora.collector.store.base import HostRecord, Store
 from aurora.config import AuroraConfig
 

@@ -142,9 +142,9 @@ def start_api(
     """What `aurora collector` and `aurora run` call: ensure the first admin, build the app over
     ``store``, serve it on ``[api] listen``. Returns the server and, on the very first start only,
     the first admin's password (the caller prints it once)."""
-    from aurora.api.accounts import SQLiteAccounts
     from aurora.api.app import create_app
     from aurora.api.bootstrap import ensure_first_admin
+    from aurora.collector.store.accounts import SQLiteAccounts
 
     accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
     password = ensure_first_admin(accounts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aurora.api.accounts import AuditEntry, CommentRecord, UserRecord
+from aurora.collector.store.accounts import AuditEntry, CommentRecord, UserRecord
 from aurora.collector.store.base import AlertRecord, HostRecord, StoredEvent
 
 SEVERITY_NAMES = {

@@ -14,8 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aurora.api.accounts import ROLES, AuditEntry, SQLiteAccounts, UnknownUser, UserExists
 from aurora.cli.common import config_from_args, print_json_line
+from aurora.collector.store.accounts import (
+    ROLES,
+    AuditEntry,
+    SQLiteAccounts,
+    UnknownUser,
+    UserExists,
+)
 from aurora.errors import UsageError
 
 

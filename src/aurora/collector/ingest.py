@@ -3,7 +3,7 @@ writer thread that commits them in groups.
 
 Every stream hands its batches to :meth:`IngestWriter.submit` and gets a future back. The decoder
 has the batch reader process (:mod:`aurora.collector.keyreader`) check each batch and read the
-index keys of its events (see :mod:`aurora.collector.store.eventpack`); with detection on, the
+index keys of its events (see :mod:`aurora.collector.store.packed_batch`); with detection on, the
 reader also runs the rules' matchers and returns the events they matched. The writer takes
 whatever has been decoded (from all sensors), turns the matches of new events into alerts, and
 stores everything in ONE transaction: one fsync acknowledges many batches (group commit), which
@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from aurora.collector.keyreader import Hit, KeyReader, RuleSource
-from aurora.collector.store import eventpack
+from aurora.collector.store import packed_batch
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
 from aurora.wire.codec import BatchDecodeError
@@ -126,7 +126,7 @@ class IngestWriter:
             assert isinstance(job, _Job)
             try:
                 decoded = self._prepare(job)
-            except (BatchDecodeError, eventpack.PackError) as exc:
+            except (BatchDecodeError, packed_batch.PackError) as exc:
                 job.future.set_result(Outcome(False, str(exc)))
                 continue
             except Exception as exc:  # whatever a hostile batch triggers, the stream carries on
@@ -144,7 +144,7 @@ class IngestWriter:
             sensor_id=job.sensor_id,
             first_seq=b.first_seq,
             events=[],
-            packed=eventpack.PackedBatch(eventpack.CODEC_ZSTD, size, data, keys),
+            packed=packed_batch.PackedBatch(packed_batch.CODEC_ZSTD, size, data, keys),
             drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
             received_ms=job.received_ms,
         )

@@ -2,7 +2,7 @@
 rules each event matches.
 
 Reading a batch's keys (decompress, check, walk the JSON with msgspec; see
-:mod:`aurora.collector.store.eventpack`) is a few C calls that hold the GIL for milliseconds per
+:mod:`aurora.collector.store.packed_batch`) is a few C calls that hold the GIL for milliseconds per
 1,000-event batch. Inside the collector process that stalls every other thread at each of its
 GIL hand-offs: the ingest writer takes the GIL back after every SQLite statement, and next to a
 busy reader it was measured four times slower (138,000 -> 33,000 events/s). So the reading runs
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from aurora.collector.store import eventpack
+from aurora.collector.store import packed_batch
 from aurora.gcpolicy import settle_after_startup
 from aurora.v1 import stream_pb2
 from aurora.wire.codec import BatchDecodeError, decode_payload
@@ -43,7 +43,7 @@ log = logging.getLogger("aurora.collector.ingest")
 #: One event the collector process must see: (position in the batch, its JSON, matched rule ids).
 Hit = tuple[int, bytes, tuple[str, ...]]
 #: (uncompressed size, the zstd bytes to store, keys per event, hits; no hits without detection)
-Read = tuple[int, bytes, list[eventpack.EventKeys], list[Hit]]
+Read = tuple[int, bytes, list[packed_batch.EventKeys], list[Hit]]
 #: What a worker loads its rules from: (rule directories, detection configuration).
 RuleSource = tuple[list[str], "DetectionConfig"]
 
@@ -56,19 +56,19 @@ def stored_form(batch: stream_pb2.EventBatch, payload: bytes) -> bytes:
     one (just checked to decompress to exactly ``payload``), else ``payload`` compressed."""
     if batch.compression == stream_pb2.COMPRESSION_ZSTD:
         return batch.events
-    return eventpack.compress(payload)
+    return packed_batch.compress(payload)
 
 
 def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms: int) -> Read:
     """Check one batch and return what the store keeps of it (runs in the worker process).
-    Raises BatchDecodeError or eventpack.PackError for a batch that cannot be stored."""
+    Raises BatchDecodeError or packed_batch.PackError for a batch that cannot be stored."""
     payload = decode_payload(batch, max_uncompressed=max_uncompressed)
     engine = _ENGINE
     if engine is None:
-        keys = eventpack.scan_keys(payload, batch.count, received_ms)
+        keys = packed_batch.scan_keys(payload, batch.count, received_ms)
         return len(payload), stored_form(batch, payload), keys, []
-    events = eventpack.parse_events(payload, batch.count)
-    keys = [eventpack.keys_of(e, received_ms) for e in events]
+    events = packed_batch.parse_events(payload, batch.count)
+    keys = [packed_batch.keys_of(e, received_ms) for e in events]
     match = engine.match_rules
     scans = engine.scan_detector is not None
     hits: list[Hit] = []

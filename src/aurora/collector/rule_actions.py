@@ -25,8 +25,8 @@ from aurora.collector.store.base import Store
 from aurora.errors import AuroraError
 
 if TYPE_CHECKING:
-    from aurora.api.accounts import AuditLog
     from aurora.collector.commands import CommandQueue
+    from aurora.collector.store.accounts import AuditLog
     from aurora.config.response import ResponseConfig
 
 log = logging.getLogger("aurora.collector.rule_actions")
@@ -102,7 +102,7 @@ class RuleResponder:
         for rule_id in sorted(set(config.rule_actions) - (known_rules or set(config.rule_actions))):
             # Not fatal: the rule may arrive with the next rule update.
             log.warning("response.rule_actions names rule %s, which is not loaded", rule_id)
-        from aurora.api.accounts import SQLiteAccounts
+        from aurora.collector.store.accounts import SQLiteAccounts
 
         accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
         responder = cls(

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from aurora.api.accounts import AuditQuery
 from aurora.api.auth import Principal
 from aurora.api.deps import Page, TimeQuery, context, require
 from aurora.api.views import audit_view
+from aurora.collector.store.accounts import AuditQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from aurora.api.accounts import UserExists
 from aurora.api.auth import Principal, WeakPassword, generate_password, hash_password, now_ms
 from aurora.api.deps import ApiContext, Page, context, require
 from aurora.api.views import user_view
+from aurora.collector.store.accounts import UserExists
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 RoleName = Literal["admin", "analyst", "viewer"]

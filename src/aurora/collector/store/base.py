@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from aurora.collector.store.eventpack import PackedBatch
+from aurora.collector.store.packed_batch import PackedBatch
 from aurora.errors import AuroraError
 
 AlertStatus = Literal["new", "acknowledged", "resolved"]
@@ -66,7 +66,7 @@ class DropDelta:
 class IncomingBatch:
     """A batch already validated, ready to be stored.
 
-    ``packed`` is the batch as the store keeps it (see :mod:`.eventpack`), which the ingest path
+    ``packed`` is the batch as the store keeps it (see :mod:`.packed_batch`), which the ingest path
     builds from the wire bytes without parsing every event; ``events`` may then be empty (it holds
     the parsed events only when detection needs them). Without ``packed`` the backend packs
     ``events`` itself.

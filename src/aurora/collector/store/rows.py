@@ -1,7 +1,7 @@
 """Mapping between store records and SQL rows, shared by the SQL backends.
 
 Kept apart from the SQLite class so the PostgreSQL backend can reuse the same column lists and
-filters (the extraction of indexed event fields lives in :mod:`.eventpack`).
+filters (the extraction of indexed event fields lives in :mod:`.packed_batch`).
 """
 
 from __future__ import annotations

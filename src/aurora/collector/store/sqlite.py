@@ -5,7 +5,7 @@ the collector batches many sensors' events into one transaction (group commit), 
 taken a few times per second, not per event. ``synchronous=FULL`` makes each commit durable
 before the collector acknowledges the batch.
 
-Events are stored per batch (schema version 3, :mod:`.eventpack`): ``event_batches`` holds each
+Events are stored per batch (schema version 3, :mod:`.packed_batch`): ``event_batches`` holds each
 batch's compressed JSON array once, ``events`` one narrow row per event (time, class, pid, process
 name, host key) under four indexes. An event's id is ``batch id << 17 | position``, so reading
 an event back finds its batch by shifting, and ids follow arrival order.
@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from aurora.collector.store import eventpack, rows
+from aurora.collector.store import packed_batch, rows
 from aurora.collector.store.base import (
     FINAL_COMMAND_STATES,
     AlertRecord,
@@ -98,7 +98,7 @@ class SQLiteStore(SQLiteDatabase):
     ) -> list[IngestResult]:
         # Packing (serialising, compressing) happens before the lock is taken.
         packed = [
-            b.packed if b.packed is not None else eventpack.pack_events(b.events, b.received_ms)
+            b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
             for b in batches
         ]
         results: list[IngestResult] = []
@@ -128,15 +128,15 @@ class SQLiteStore(SQLiteDatabase):
         return key
 
     def _ingest_one(
-        self, conn: sqlite3.Connection, b: IncomingBatch, pack: eventpack.PackedBatch
+        self, conn: sqlite3.Connection, b: IncomingBatch, pack: packed_batch.PackedBatch
     ) -> IngestResult:
         row = conn.execute(
             "SELECT high_water FROM sequences WHERE sensor_id = ?", (b.sensor_id,)
         ).fetchone()
         hwm = int(row[0]) if row else 0
         n = pack.count
-        if n > eventpack.MAX_EVENTS_PER_BATCH:
-            raise ValueError(f"a batch holds at most {eventpack.MAX_EVENTS_PER_BATCH} events")
+        if n > packed_batch.MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events")
         last = b.first_seq + n - 1
         skip = min(n, max(0, hwm - b.first_seq + 1))
         gap = (hwm + 1, b.first_seq - 1) if b.first_seq > hwm + 1 else None
@@ -166,7 +166,7 @@ class SQLiteStore(SQLiteDatabase):
             # One statement for the whole batch: SQLite reads the rows out of one JSON array
             # with the GIL released, where executemany would take the GIL back for every row
             # and queue behind the threads parsing the next batches.
-            first_id = (batch_id << eventpack.ORDINAL_BITS) + skip
+            first_id = (batch_id << packed_batch.ORDINAL_BITS) + skip
             # As text: SQLite 3.45+ would read a BLOB argument as its binary JSONB.
             conn.execute(_INSERT_EVENTS, (first_id, host, orjson.dumps(keys[skip:]).decode()))
             names = {k[3] for k in keys[skip:]}
@@ -223,7 +223,7 @@ class SQLiteStore(SQLiteDatabase):
                     " ORDER BY time_ms DESC, id DESC LIMIT ?",
                     [*params, query.limit],
                 ).fetchall()
-            wanted = sorted({r[0] >> eventpack.ORDINAL_BITS for r in found})
+            wanted = sorted({r[0] >> packed_batch.ORDINAL_BITS for r in found})
             batches: list[tuple[Any, ...]] = []
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
@@ -235,15 +235,15 @@ class SQLiteStore(SQLiteDatabase):
                 ).fetchall()
         # Decompressing and parsing happen outside the lock.
         by_id = {
-            bid: (sensor_id, first_seq, eventpack.split(codec, size, data))
+            bid: (sensor_id, first_seq, packed_batch.split(codec, size, data))
             for bid, sensor_id, first_seq, codec, size, data in batches
         }
         out: list[StoredEvent] = []
-        mask = eventpack.MAX_EVENTS_PER_BATCH
+        mask = packed_batch.MAX_EVENTS_PER_BATCH
         for eid, time_ms, class_uid, pid, process_name in found:
-            sensor_id, first_seq, raws = by_id[eid >> eventpack.ORDINAL_BITS]
+            sensor_id, first_seq, raws = by_id[eid >> packed_batch.ORDINAL_BITS]
             pos = eid & mask
-            ev = eventpack.load_event(raws[pos])
+            ev = packed_batch.load_event(raws[pos])
             out.append(
                 StoredEvent(
                     eid,
@@ -251,7 +251,7 @@ class SQLiteStore(SQLiteDatabase):
                     first_seq + pos,
                     time_ms,
                     class_uid,
-                    eventpack.hostname_of(ev),
+                    packed_batch.hostname_of(ev),
                     pid,
                     process_name,
                     ev,
@@ -281,9 +281,9 @@ class SQLiteStore(SQLiteDatabase):
         for batch_id, max_time in batches:
             if len(kept) >= query.limit and max_time < kept[-1][1]:
                 break
-            first = batch_id << eventpack.ORDINAL_BITS
+            first = batch_id << packed_batch.ORDINAL_BITS
             got = self._conn.execute(
-                sql, [*params, first, first + eventpack.MAX_EVENTS_PER_BATCH]
+                sql, [*params, first, first + packed_batch.MAX_EVENTS_PER_BATCH]
             ).fetchall()
             if got:
                 kept = heapq.nlargest(query.limit, kept + got, key=lambda r: (r[1], r[0]))
@@ -332,7 +332,7 @@ class SQLiteStore(SQLiteDatabase):
             # Events are most of the file; delete their share of the excess, at least one batch.
             cut = lo + max(1, -(-(hi - lo + 1) * (used - max_bytes) // used))
             n = conn.execute(
-                "DELETE FROM events WHERE id < ?", (cut << eventpack.ORDINAL_BITS,)
+                "DELETE FROM events WHERE id < ?", (cut << packed_batch.ORDINAL_BITS,)
             ).rowcount
             conn.execute("DELETE FROM process_batches WHERE batch < ?", (cut,))
             conn.execute("DELETE FROM event_batches WHERE id < ?", (cut,))

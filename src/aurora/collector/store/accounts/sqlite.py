@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from aurora.api.accounts.base import (
+from aurora.collector.store.accounts.base import (
     AccountError,
     ApiTokenRecord,
     AuditEntry,
@@ -28,7 +28,7 @@ from aurora.api.accounts.base import (
 from aurora.collector.store.migrate import migrate
 from aurora.collector.store.sqlitedb import SQLiteDatabase
 
-MIGRATIONS = "aurora.api.accounts.migrations"
+MIGRATIONS = "aurora.collector.store.accounts.migrations"
 _USER_COLS = "user_id, name, role, password_hash, created_ms"
 _LAST_USED_PRECISION_MS = 60_000
 _TOKEN_COLS = "token_id, token_hash, user_id, name, created_ms, expires_ms, last_used_ms"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from aurora.collector.store import eventpack
-from aurora.collector.store.eventpack import PackError, keys_of, scan_keys
+from aurora.collector.store import packed_batch
+from aurora.collector.store.packed_batch import PackError, keys_of, scan_keys
 
 ODD_EVENTS: list[dict[str, Any]] = [
     {"time": 5, "class_uid": 1007, "process": {"pid": 7, "name": "curl"}},
@@ -75,32 +75,35 @@ def test_unreadable_batches_are_refused(payload: bytes, count: int, reason: str)
 
 def test_what_is_stored_reads_back_even_where_orjson_would_refuse() -> None:
     storable = [e for e in ODD_EVENTS if e.get("time") != 2**70]
-    packed = eventpack.pack_events(storable, default_time=1)
-    raws = eventpack.split(packed.codec, packed.size, packed.data)
-    assert [eventpack.load_event(r) for r in raws] == storable
+    packed = packed_batch.pack_events(storable, default_time=1)
+    raws = packed_batch.split(packed.codec, packed.size, packed.data)
+    assert [packed_batch.load_event(r) for r in raws] == storable
     assert packed.keys == [keys_of(e, 1) for e in storable]
     with pytest.raises(TypeError):  # what orjson cannot write is refused before storing
-        eventpack.pack_events(ODD_EVENTS, default_time=1)
+        packed_batch.pack_events(ODD_EVENTS, default_time=1)
     wire = _payload(ODD_EVENTS)
     assert scan_keys(wire, len(ODD_EVENTS), 1)[7] == (1, 0, None, "")
-    assert eventpack.load_event(eventpack.split(eventpack.CODEC_JSON, 0, wire)[7])["time"] == 2**70
+    assert (
+        packed_batch.load_event(packed_batch.split(packed_batch.CODEC_JSON, 0, wire)[7])["time"]
+        == 2**70
+    )
     # The fast reader skips a number too large for a double; reading it back still works.
-    huge = eventpack.split(eventpack.CODEC_JSON, 0, b'[{"a": 1e400, "time": 3}]')
+    huge = packed_batch.split(packed_batch.CODEC_JSON, 0, b'[{"a": 1e400, "time": 3}]')
     assert scan_keys(b'[{"a": 1e400, "time": 3}]', 1, 0) == [(3, 0, None, "")]
-    assert eventpack.load_event(huge[0])["a"] == float("inf")
+    assert packed_batch.load_event(huge[0])["a"] == float("inf")
 
 
 def test_events_are_read_back_with_the_fast_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    packed = eventpack.pack_events([{"time": 1, "x": "y"}], default_time=0)
-    [raw] = eventpack.split(packed.codec, packed.size, packed.data)
+    packed = packed_batch.pack_events([{"time": 1, "x": "y"}], default_time=0)
+    [raw] = packed_batch.split(packed.codec, packed.size, packed.data)
 
     def refuse(*_: object) -> None:
         raise AssertionError("the slow fallback parsed an ordinary event")
 
-    monkeypatch.setattr(eventpack.json, "loads", refuse)
-    assert eventpack.load_event(raw) == {"time": 1, "x": "y"}
+    monkeypatch.setattr(packed_batch.json, "loads", refuse)
+    assert packed_batch.load_event(raw) == {"time": 1, "x": "y"}
 
 
 def test_hostname_is_read_from_the_event() -> None:
-    assert eventpack.hostname_of({"device": {"hostname": "web-01"}}) == "web-01"
-    assert eventpack.hostname_of({"device": "x"}) == ""
+    assert packed_batch.hostname_of({"device": {"hostname": "web-01"}}) == "web-01"
+    assert packed_batch.hostname_of({"device": "x"}) == ""

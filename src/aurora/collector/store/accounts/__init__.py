@@ -1,6 +1,6 @@
 """Accounts, sessions, API tokens, audit log and alert annotations kept by the API."""
 
-from aurora.api.accounts.base import (
+from aurora.collector.store.accounts.base import (
     ROLES,
     AccountError,
     AccountStore,
@@ -14,7 +14,7 @@ from aurora.api.accounts.base import (
     UserExists,
     UserRecord,
 )
-from aurora.api.accounts.sqlite import SQLiteAccounts
+from aurora.collector.store.accounts.sqlite import SQLiteAccounts
 
 __all__ = [
     "ROLES",
