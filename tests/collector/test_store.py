@@ -33,8 +33,8 @@ from aurora.collector.store import (
     TokenRejected,
     UploadRecord,
 )
-from aurora.collector.store.checkpointer import THRESHOLD
-from aurora.collector.store.migrate import load_migrations, migrate
+from aurora.collector.store.sqlite.checkpointer import THRESHOLD
+from aurora.collector.store.sqlite.migrate import load_migrations, migrate
 from aurora.collector.store.sqlite import SQLiteStore
 
 

@@ -1,4 +1,4 @@
-"""Accounts, sessions, API tokens, audit log and alert annotations kept by the API."""
+"""Accounts, sessions, API tokens, audit log and alert annotations kept for the console."""
 
 from aurora.collector.store.accounts.base import (
     ROLES,

@@ -1,7 +1,7 @@
-"""Mapping between store records and SQL rows, shared by the SQL backends.
+"""Mapping between store records and SQL rows (column lists, row conversion, WHERE clauses).
 
-Kept apart from the SQLite class so the PostgreSQL backend can reuse the same column lists and
-filters (the extraction of indexed event fields lives in :mod:`.packed_batch`).
+Kept apart from the SQLite modules so a second SQL backend (PostgreSQL) can reuse the same column
+lists and filters (the extraction of indexed event fields lives in :mod:`.packed_batch`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aurora.collector.store.base import (
     HostRecord,
     HostStatus,
 )
+from aurora.collector.store.base.hosts import HOST_FACTS
 
 
 def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
@@ -83,17 +84,6 @@ def host_from_row(row: Sequence[Any]) -> HostRecord:
     return HostRecord(**kw)
 
 
-_HOST_FACTS = (
-    "hostname",
-    "os_name",
-    "os_version",
-    "kernel_version",
-    "arch",
-    "sensor_version",
-    "machine_id",
-)
-
-
 def status_updates(s: HostStatus) -> tuple[list[str], list[Any]]:
     sets = ["last_seen_ms = MAX(last_seen_ms, ?)"]
     params: list[Any] = [s.seen_ms]
@@ -112,7 +102,7 @@ def status_updates(s: HostStatus) -> tuple[list[str], list[Any]]:
         # alone: adding those AND raising to the heartbeat's cumulative figure counted twice.
         simple["counters"] = orjson.dumps(s.counters).decode()
     if s.host:
-        for key in _HOST_FACTS:
+        for key in HOST_FACTS:
             if isinstance(s.host.get(key), str) and s.host[key]:
                 simple[key] = s.host[key]
         if isinstance(s.host.get("ip_addresses"), list | tuple):

@@ -28,7 +28,7 @@ class Migration:
     sql: str
 
 
-STORE_MIGRATIONS = "aurora.collector.store.migrations"
+STORE_MIGRATIONS = "aurora.collector.store.sqlite.migrations"
 
 
 def load_migrations(

@@ -1,0 +1,119 @@
+"""The events area of the store: batches of OCSF events, per-sensor high-water marks and gaps.
+
+Storing a batch (:meth:`EventStore.ingest`) also adds the batch's drop deltas to its host and
+commits the alerts detection raised on it, all in one transaction, so a backend implements this
+area together with the hosts and alerts areas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from aurora.collector.store.base.alerts import NewAlert
+from aurora.collector.store.packed_batch import PackedBatch
+
+
+@dataclass(frozen=True)
+class DropDelta:
+    """Losses a sensor reports with a batch (deltas since its previous batch)."""
+
+    kernel: int = 0
+    spool_evicted: int = 0
+    spool_corrupt: int = 0
+
+
+@dataclass(frozen=True)
+class IncomingBatch:
+    """A batch already validated, ready to be stored.
+
+    ``packed`` is the batch as the store keeps it (see :mod:`..packed_batch`), which the ingest
+    path builds from the wire bytes without parsing every event; ``events`` may then be empty (it
+    holds the parsed events only when detection needs them). Without ``packed`` the backend packs
+    ``events`` itself.
+    """
+
+    sensor_id: str
+    first_seq: int
+    events: Sequence[dict[str, Any]] = ()
+    packed: PackedBatch | None = None
+    drops: DropDelta = DropDelta()
+    received_ms: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.packed.count if self.packed is not None else len(self.events)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What storing one batch did. ``gap`` is the inclusive missing range it revealed, if any."""
+
+    sensor_id: str
+    first_seq: int
+    count: int
+    stored: int
+    duplicates: int
+    high_water: int
+    gap: tuple[int, int] | None = None
+    #: Indexes into the batch of the events that were new (stored), for detection.
+    new_indexes: range = range(0)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    sensor_id: str
+    seq: int
+    time_ms: int
+    class_uid: int
+    hostname: str
+    pid: int | None
+    process_name: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Search criteria; every field narrows the result. Newest first."""
+
+    sensor_ids: Sequence[str] | None = None
+    class_uid: int | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    pid: int | None = None
+    process_name: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class Gap:
+    sensor_id: str
+    first_missing: int
+    last_missing: int
+    recorded_ms: int
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Events and their per-sensor sequence high-water marks and gaps."""
+
+    def ingest(
+        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
+    ) -> list[IngestResult]:
+        """Store batches (and alerts) in ONE durable transaction, then return.
+
+        Per sensor, events with seq <= the high-water mark are duplicates and are discarded; a
+        batch starting above hwm + 1 records a gap. Batches of one sensor are applied in order.
+        """
+        ...
+
+    def high_water(self, sensor_id: str) -> int: ...
+    def gaps(self, sensor_id: str | None = None) -> list[Gap]: ...
+    def search_events(self, query: EventQuery) -> list[StoredEvent]: ...
+    def count_events(self, sensor_id: str | None = None) -> int: ...
+    def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
+        """Delete events older than ``older_than_ms`` and then the oldest beyond ``max_bytes``
+        of event data; return how many were deleted."""
+        ...

@@ -1,0 +1,112 @@
+"""The hosts area of the store: the fleet table, one row per enrolled sensor, with its health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from aurora.errors import AuroraError
+
+
+class UnknownHost(AuroraError):
+    """No enrolled sensor has this id (or hostname)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"no enrolled sensor matches {host!r}; see `aurora hosts`")
+        self.host = host
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    sensor_id: str
+    hostname: str = ""
+    os_name: str = ""
+    os_version: str = ""
+    kernel_version: str = ""
+    arch: str = ""
+    sensor_version: str = ""
+    machine_id: str = ""
+    ip_addresses: tuple[str, ...] = ()
+    enrolled_ms: int = 0
+    last_seen_ms: int = 0
+    cert_not_after_ms: int = 0
+    revoked: bool = False
+    revoked_ms: int = 0
+    connected: bool = False
+    health: str = "unknown"
+    capabilities: tuple[dict[str, Any], ...] = ()
+    spool_bytes: int = 0
+    spool_max_bytes: int = 0
+    queue_depth: int = 0
+    drops_kernel: int = 0
+    drops_spool_evicted: int = 0
+    drops_spool_corrupt: int = 0
+    isolation: str = "unknown"
+    counters: dict[str, int] = field(default_factory=dict)
+    high_water: int = 0
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What a heartbeat (or Hello) says about a sensor, for :meth:`HostStore.update_host_status`."""
+
+    sensor_id: str
+    seen_ms: int
+    health: str | None = None
+    capabilities: Sequence[dict[str, Any]] | None = None
+    spool_bytes: int | None = None
+    spool_max_bytes: int | None = None
+    queue_depth: int | None = None
+    isolation: str | None = None
+    counters: dict[str, int] | None = None
+    connected: bool | None = None
+    # Host facts refreshed from Hello (None = unchanged).
+    host: dict[str, Any] | None = None
+
+
+#: Host facts a Hello may refresh when it carries a non-empty string for them.
+HOST_FACTS = (
+    "hostname",
+    "os_name",
+    "os_version",
+    "kernel_version",
+    "arch",
+    "sensor_version",
+    "machine_id",
+)
+
+
+@runtime_checkable
+class HostStore(Protocol):
+    """The fleet table. Drop totals grow only with the deltas batches carry (see ingest);
+    ``high_water`` is the sensor's event high-water mark."""
+
+    def register_host(self, host: HostRecord) -> None:
+        """Insert, or replace every field of an enrolled sensor."""
+        ...
+
+    def get_host(self, sensor_id: str) -> HostRecord | None: ...
+    def resolve_host(self, id_or_hostname: str) -> list[str]:
+        """Sensor ids whose id or hostname is ``id_or_hostname`` (empty when none)."""
+        ...
+
+    def list_hosts(self) -> list[HostRecord]:
+        """Ordered by hostname, then sensor id."""
+        ...
+
+    def update_host_status(self, status: HostStatus) -> None:
+        """Apply the fields that are not None; last seen only moves forward. The heartbeat's
+        counters are shown as sent and never added to the drop totals."""
+        ...
+
+    def set_cert_not_after(self, sensor_id: str, not_after_ms: int) -> None: ...
+    def revoke_host(self, sensor_id: str, now_ms: int) -> bool:
+        """Mark revoked; False when no such sensor."""
+        ...
+
+    def is_revoked(self, sensor_id: str) -> bool:
+        """True when revoked OR unknown: an unknown sensor must be refused just the same."""
+        ...
+
+    def mark_all_disconnected(self) -> None: ...

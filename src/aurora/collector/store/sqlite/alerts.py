@@ -1,0 +1,99 @@
+"""The alerts area over SQLite: the ``alerts`` table, written by detection and by analysts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from aurora.collector.store import sql_records
+from aurora.collector.store.base import AlertRecord, NewAlert
+from aurora.collector.store.sqlite.database import SQLiteDatabase
+
+
+def insert_alerts(conn: sqlite3.Connection, alerts: Sequence[NewAlert]) -> list[int]:
+    """Insert new alerts inside the caller's transaction (ingest commits them with the events
+    they were raised on); return their ids."""
+    ids: list[int] = []
+    for a in alerts:
+        cur = conn.execute(
+            "INSERT INTO alerts (rule_uid, sensor_id, dedup_key, severity_id, title, status,"
+            " first_seen_ms, last_seen_ms, count, finding)"
+            " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, 1, ?)",
+            (
+                a.rule_uid,
+                a.sensor_id,
+                a.dedup_key,
+                a.severity_id,
+                a.title,
+                a.time_ms,
+                a.time_ms,
+                orjson.dumps(a.finding).decode(),
+            ),
+        )
+        ids.append(int(cur.lastrowid or 0))
+    return ids
+
+
+class SQLiteAlerts(SQLiteDatabase):
+    """:class:`~aurora.collector.store.base.AlertStore` over the store's connection."""
+
+    def add_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
+        with self._tx() as conn:
+            return insert_alerts(conn, alerts)
+
+    def bump_alert(
+        self, alert_id: int, time_ms: int, finding: dict[str, Any] | None, count: int = 1
+    ) -> None:
+        with self._tx() as conn:
+            if finding is None:
+                conn.execute(
+                    "UPDATE alerts SET count = count + ?, last_seen_ms = MAX(last_seen_ms, ?)"
+                    " WHERE alert_id = ?",
+                    (count, time_ms, alert_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE alerts SET count = count + ?, last_seen_ms = MAX(last_seen_ms, ?),"
+                    " finding = ? WHERE alert_id = ?",
+                    (count, time_ms, orjson.dumps(finding).decode(), alert_id),
+                )
+
+    def list_alerts(
+        self,
+        *,
+        since_ms: int | None = None,
+        status: str | None = None,
+        sensor_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[AlertRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if since_ms is not None:
+            clauses.append("last_seen_ms >= ?")
+            params.append(since_ms)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if sensor_id is not None:
+            clauses.append("sensor_id = ?")
+            params.append(sensor_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        got = self._query(
+            f"{sql_records.ALERT_SELECT}{where} ORDER BY last_seen_ms DESC, alert_id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [sql_records.alert_from_row(r) for r in got]
+
+    def get_alert(self, alert_id: int) -> AlertRecord | None:
+        got = self._query(sql_records.ALERT_SELECT + " WHERE alert_id = ?", (alert_id,))
+        return sql_records.alert_from_row(got[0]) if got else None
+
+    def set_alert_status(self, alert_id: int, status: str) -> bool:
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE alerts SET status = ? WHERE alert_id = ?", (status, alert_id)
+            )
+            return cur.rowcount > 0
