@@ -1,16 +1,25 @@
-"""Collector storage: the :class:`Store` protocol and its implementations (SQLite by default)."""
+"""Collector storage: the :class:`Store` protocol, one per area composed, and its backends.
+
+:mod:`.base` holds the area protocols and records, :mod:`.sqlite` the default backend,
+:mod:`.memory` an in-memory reference implementation of most areas (for tests, never opened here).
+"""
 
 from pathlib import Path
 
 from aurora.collector.store.base import (
     ALERT_STATUSES,
+    FINAL_COMMAND_STATES,
     AlertRecord,
+    AlertStore,
     CommandRecord,
+    CommandStore,
     DropDelta,
     EventQuery,
+    EventStore,
     Gap,
     HostRecord,
     HostStatus,
+    HostStore,
     IncomingBatch,
     IngestResult,
     NewAlert,
@@ -19,20 +28,27 @@ from aurora.collector.store.base import (
     StoreError,
     TokenRecord,
     TokenRejected,
+    TokenStore,
     UnknownHost,
     UploadRecord,
+    UploadStore,
 )
 
 __all__ = [
     "ALERT_STATUSES",
     "DB_NAME",
+    "FINAL_COMMAND_STATES",
     "AlertRecord",
+    "AlertStore",
     "CommandRecord",
+    "CommandStore",
     "DropDelta",
     "EventQuery",
+    "EventStore",
     "Gap",
     "HostRecord",
     "HostStatus",
+    "HostStore",
     "IncomingBatch",
     "IngestResult",
     "NewAlert",
@@ -41,8 +57,10 @@ __all__ = [
     "StoredEvent",
     "TokenRecord",
     "TokenRejected",
+    "TokenStore",
     "UnknownHost",
     "UploadRecord",
+    "UploadStore",
     "open_store",
 ]
 

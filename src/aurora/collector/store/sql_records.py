@@ -19,7 +19,6 @@ from aurora.collector.store.base import (
     HostRecord,
     HostStatus,
 )
-from aurora.collector.store.base.hosts import HOST_FACTS
 
 
 def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
@@ -56,18 +55,17 @@ HOST_SELECT = (
 )
 
 
+def _column_value(key: str, val: Any) -> Any:
+    """A :class:`HostRecord` field as the ``hosts`` table keeps it."""
+    if key in _HOST_JSON:
+        return orjson.dumps(list(val) if isinstance(val, tuple) else val).decode()
+    if key in _HOST_BOOL:
+        return int(val)
+    return val
+
+
 def host_values(host: HostRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, val in asdict(host).items():
-        if key == "high_water":
-            continue
-        if key in _HOST_JSON:
-            out[key] = orjson.dumps(list(val) if isinstance(val, tuple) else val).decode()
-        elif key in _HOST_BOOL:
-            out[key] = int(val)
-        else:
-            out[key] = val
-    return out
+    return {k: _column_value(k, v) for k, v in asdict(host).items() if k != "high_water"}
 
 
 def host_from_row(row: Sequence[Any]) -> HostRecord:
@@ -87,30 +85,9 @@ def host_from_row(row: Sequence[Any]) -> HostRecord:
 def status_updates(s: HostStatus) -> tuple[list[str], list[Any]]:
     sets = ["last_seen_ms = MAX(last_seen_ms, ?)"]
     params: list[Any] = [s.seen_ms]
-    simple: dict[str, Any] = {
-        "health": s.health,
-        "spool_bytes": s.spool_bytes,
-        "spool_max_bytes": s.spool_max_bytes,
-        "queue_depth": s.queue_depth,
-        "isolation": s.isolation,
-        "connected": None if s.connected is None else int(s.connected),
-    }
-    if s.capabilities is not None:
-        simple["capabilities"] = orjson.dumps(list(s.capabilities)).decode()
-    if s.counters is not None:
-        # Shown as the sensor reports them. The drop totals come from the per-batch deltas
-        # alone: adding those AND raising to the heartbeat's cumulative figure counted twice.
-        simple["counters"] = orjson.dumps(s.counters).decode()
-    if s.host:
-        for key in HOST_FACTS:
-            if isinstance(s.host.get(key), str) and s.host[key]:
-                simple[key] = s.host[key]
-        if isinstance(s.host.get("ip_addresses"), list | tuple):
-            simple["ip_addresses"] = orjson.dumps(list(s.host["ip_addresses"])).decode()
-    for col, val in simple.items():
-        if val is not None:
-            sets.append(f"{col} = ?")
-            params.append(val)
+    for col, val in s.changes().items():
+        sets.append(f"{col} = ?")
+        params.append(_column_value(col, val))
     return sets, params
 
 

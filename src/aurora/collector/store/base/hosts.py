@@ -64,9 +64,39 @@ class HostStatus:
     # Host facts refreshed from Hello (None = unchanged).
     host: dict[str, Any] | None = None
 
+    def changes(self) -> dict[str, Any]:
+        """The host fields this status sets, as :class:`HostRecord` values: the ones it carries,
+        and host facts only when they are non-empty text. ``last_seen_ms`` is not among them:
+        it only moves forward, which each backend applies itself."""
+        out: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("health", self.health),
+                ("spool_bytes", self.spool_bytes),
+                ("spool_max_bytes", self.spool_max_bytes),
+                ("queue_depth", self.queue_depth),
+                ("isolation", self.isolation),
+                ("connected", self.connected),
+            )
+            if value is not None
+        }
+        if self.capabilities is not None:
+            out["capabilities"] = tuple(self.capabilities)
+        if self.counters is not None:
+            # Shown as the sensor reports them. The drop totals come from the per-batch deltas
+            # alone: adding those AND raising to the heartbeat's cumulative figure counted twice.
+            out["counters"] = self.counters
+        if self.host:
+            for key in _HOST_FACTS:
+                if isinstance(self.host.get(key), str) and self.host[key]:
+                    out[key] = self.host[key]
+            if isinstance(self.host.get("ip_addresses"), list | tuple):
+                out["ip_addresses"] = tuple(self.host["ip_addresses"])
+        return out
+
 
 #: Host facts a Hello may refresh when it carries a non-empty string for them.
-HOST_FACTS = (
+_HOST_FACTS = (
     "hostname",
     "os_name",
     "os_version",

@@ -1,0 +1,75 @@
+"""The hosts area in memory: the fleet table as a dict of host records by sensor id."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import replace
+
+from aurora.collector.store.base import HostRecord, HostStatus
+
+
+class MemoryHosts:
+    """:class:`~aurora.collector.store.base.HostStore` in a dict.
+
+    With no events area beside it, every host's ``high_water`` reads 0 and the drop totals only
+    change when a host is registered again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[str, HostRecord] = {}
+
+    def register_host(self, host: HostRecord) -> None:
+        with self._lock:
+            self._hosts[host.sensor_id] = replace(copy.deepcopy(host), high_water=0)
+
+    def get_host(self, sensor_id: str) -> HostRecord | None:
+        with self._lock:
+            return copy.deepcopy(self._hosts.get(sensor_id))
+
+    def resolve_host(self, id_or_hostname: str) -> list[str]:
+        with self._lock:
+            return sorted(
+                h.sensor_id
+                for h in self._hosts.values()
+                if id_or_hostname in (h.sensor_id, h.hostname)
+            )
+
+    def list_hosts(self) -> list[HostRecord]:
+        with self._lock:
+            hosts = sorted(self._hosts.values(), key=lambda h: (h.hostname, h.sensor_id))
+            return copy.deepcopy(hosts)
+
+    def update_host_status(self, status: HostStatus) -> None:
+        changes = copy.deepcopy(status.changes())
+        with self._lock:
+            host = self._hosts.get(status.sensor_id)
+            if host is not None:
+                seen = max(host.last_seen_ms, status.seen_ms)
+                self._hosts[status.sensor_id] = replace(host, last_seen_ms=seen, **changes)
+
+    def set_cert_not_after(self, sensor_id: str, not_after_ms: int) -> None:
+        with self._lock:
+            host = self._hosts.get(sensor_id)
+            if host is not None:
+                self._hosts[sensor_id] = replace(host, cert_not_after_ms=not_after_ms)
+
+    def revoke_host(self, sensor_id: str, now_ms: int) -> bool:
+        with self._lock:
+            host = self._hosts.get(sensor_id)
+            if host is None:
+                return False
+            self._hosts[sensor_id] = replace(host, revoked=True, revoked_ms=now_ms)
+            return True
+
+    def is_revoked(self, sensor_id: str) -> bool:
+        with self._lock:
+            host = self._hosts.get(sensor_id)
+            return host is None or host.revoked
+
+    def mark_all_disconnected(self) -> None:
+        with self._lock:
+            for sensor_id, host in self._hosts.items():
+                if host.connected:
+                    self._hosts[sensor_id] = replace(host, connected=False)

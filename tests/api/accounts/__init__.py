@@ -1,0 +1,1 @@
+"""The account store contract: per-area suites (``suites.py``) and one module per backend."""
