@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from aurora.collector.store import TokenRecord, TokenRejected
@@ -20,3 +22,24 @@ class TokensSuite:
             store.consume_token("h2", 1000)
         with pytest.raises(TokenRejected, match="unknown"):
             store.consume_token("nope", 1)
+
+    def test_racing_enrolments_never_overspend_a_token(self, store: TokenStore) -> None:
+        store.add_token(TokenRecord("h1", created_ms=0, expires_ms=10**6, uses_allowed=5))
+        barrier = threading.Barrier(20)
+        outcomes: list[str] = []
+
+        def enrol() -> None:
+            barrier.wait()
+            try:
+                store.consume_token("h1", 1)
+                outcomes.append("ok")
+            except TokenRejected:
+                outcomes.append("rejected")
+
+        threads = [threading.Thread(target=enrol) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["ok"] * 5 + ["rejected"] * 15
+        assert [t.uses for t in store.list_tokens()] == [5]

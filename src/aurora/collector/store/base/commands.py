@@ -14,6 +14,12 @@ FINAL_COMMAND_STATES: frozenset[str] = frozenset(
 )
 
 
+def stays_final(current: str, update: str | None) -> bool:
+    """True when an update must leave a command as it is: a final state is final, and a late
+    progress message must not reopen it (only another final state replaces it)."""
+    return current in FINAL_COMMAND_STATES and update not in FINAL_COMMAND_STATES
+
+
 @dataclass(frozen=True)
 class CommandRecord:
     command_id: str

@@ -7,7 +7,8 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from aurora.collector.store.base import FINAL_COMMAND_STATES, CommandRecord
+from aurora.collector.store.base import CommandRecord
+from aurora.collector.store.base.commands import stays_final
 
 
 class MemoryCommands:
@@ -83,8 +84,7 @@ class MemoryCommands:
             command = self._commands.get(command_id)
             if command is None:
                 return False
-            # A final state is final: a late progress message must not reopen it.
-            if command.state in FINAL_COMMAND_STATES and state not in FINAL_COMMAND_STATES:
+            if stays_final(command.state, state):
                 return True
             self._commands[command_id] = replace(command, updated_ms=now_ms, **changes)
         return True

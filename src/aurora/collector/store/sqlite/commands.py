@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 
 from aurora.collector.store import sql_records
-from aurora.collector.store.base import FINAL_COMMAND_STATES, CommandRecord
+from aurora.collector.store.base import CommandRecord
+from aurora.collector.store.base.commands import stays_final
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 
 
@@ -87,8 +88,7 @@ class SQLiteCommands(SQLiteDatabase):
             ).fetchone()
             if row is None:
                 return False
-            # A final state is final: a late progress message must not reopen it.
-            if row[0] in FINAL_COMMAND_STATES and state not in FINAL_COMMAND_STATES:
+            if stays_final(row[0], state):
                 return True
             conn.execute(
                 f"UPDATE commands SET {', '.join(sets)} WHERE command_id = ?",
