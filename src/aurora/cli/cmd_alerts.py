@@ -6,14 +6,14 @@ import argparse
 from typing import Any
 
 from aurora.cli.common import config_from_args, print_json_line
-from aurora.collector.cli_support import (
+from aurora.cli.local_store import (
     add_state_dir,
     open_existing_store,
     positive_int,
     print_table,
 )
+from aurora.cli.timespec import format_ms, parse_time_ms
 from aurora.collector.store import ALERT_STATUSES, AlertRecord
-from aurora.collector.timespec import format_ms, parse_time_ms
 from aurora.errors import UsageError
 
 # OCSF Detection Finding status ids for our three states ("acknowledged" is "In Progress").

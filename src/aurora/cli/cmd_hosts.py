@@ -7,14 +7,14 @@ import time
 from typing import Any
 
 from aurora.cli.common import config_from_args, print_json_line
-from aurora.collector.cli_support import (
+from aurora.cli.local_store import (
     add_state_dir,
     open_existing_store,
     print_table,
     resolve_one,
 )
+from aurora.cli.timespec import format_ms
 from aurora.collector.store import HostRecord
-from aurora.collector.timespec import format_ms
 
 
 def register(subparsers: Any) -> None:

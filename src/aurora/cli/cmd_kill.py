@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aurora.api.cli_support import run_action
+    from aurora.cli.actions_support import run_action
 
     params = {"pid": args.pid, "tree": args.tree, "start_time_unix_ms": args.start_time}
     return run_action(args, "kill", params)

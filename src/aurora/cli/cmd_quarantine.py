@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aurora.api.cli_support import run_action
+    from aurora.cli.actions_support import run_action
 
     if args.restore:
         return run_action(args, "restore", {"quarantine_id": args.target})

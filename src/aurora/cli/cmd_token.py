@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from aurora.cli.common import config_from_args, print_json_line
-from aurora.collector.cli_support import add_state_dir, positive_int, state_dir_of
+from aurora.cli.local_store import add_state_dir, positive_int, state_dir_of
 
 
 def register(subparsers: Any) -> None:

@@ -11,7 +11,7 @@ from aurora.cli.target_args import add_target_args
 from aurora.errors import UsageError
 
 if TYPE_CHECKING:
-    from aurora.api.cli_support import Target
+    from aurora.cli.actions_support import Target
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aurora.api.cli_support import run_action
+    from aurora.cli.actions_support import run_action
 
     out: Path | None = args.out
     if out is not None:

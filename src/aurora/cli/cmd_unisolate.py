@@ -20,6 +20,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aurora.api.cli_support import run_action
+    from aurora.cli.actions_support import run_action
 
     return run_action(args, "unisolate", {})

@@ -1,6 +1,6 @@
 """Arguments of the commands that act on a host through a collector (isolate, kill, triage...).
 
-Kept apart from :mod:`aurora.api.cli_support`, which does the work, because every `aurora`
+Kept apart from :mod:`aurora.cli.actions_support`, which does the work, because every `aurora`
 invocation builds every subcommand's parser: defining options must not import the API client.
 """
 

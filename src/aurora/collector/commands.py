@@ -18,8 +18,7 @@ import orjson
 from aurora.collector.store.base import CommandRecord, Store
 from aurora.errors import UsageError
 from aurora.v1 import stream_pb2
-
-ACTIONS = ("isolate", "unisolate", "kill", "quarantine", "restore", "triage", "update", "config")
+from aurora.wire.action_codec import check_sendable, to_command
 
 _STATUS_STATE = {
     stream_pb2.COMMAND_STATUS_SUCCEEDED: "succeeded",
@@ -35,53 +34,13 @@ def _now_ms() -> int:
 
 def to_message(cmd: CommandRecord) -> stream_pb2.Command:
     """The wire form of a stored command. Unknown params are ignored, missing ones default."""
-    p = cmd.params
-    msg = stream_pb2.Command(
-        command_id=cmd.command_id, expires_at_unix_ms=cmd.expires_ms, requested_by=cmd.requested_by
+    return to_command(
+        cmd.action,
+        cmd.params,
+        command_id=cmd.command_id,
+        expires_ms=cmd.expires_ms,
+        requested_by=cmd.requested_by,
     )
-    if cmd.action == "isolate":
-        msg.isolate.allow.extend(str(a) for a in p.get("allow", []))
-    elif cmd.action == "unisolate":
-        msg.unisolate.SetInParent()
-    elif cmd.action == "kill":
-        msg.kill.pid = int(p["pid"])
-        msg.kill.start_time_unix_ms = int(p.get("start_time") or 0)
-        msg.kill.tree = bool(p.get("tree", False))
-    elif cmd.action == "quarantine":
-        msg.quarantine.path = str(p["path"])
-    elif cmd.action == "restore":
-        msg.restore.quarantine_id = str(p["quarantine_id"])
-    elif cmd.action == "triage":
-        msg.triage.artifacts.extend(str(a) for a in p.get("artifacts", []))
-        msg.triage.max_bytes = int(p.get("max_bytes", 0))
-    elif cmd.action == "update":
-        msg.update.version = str(p["version"])
-        msg.update.package_sha256 = bytes.fromhex(str(p.get("package_sha256", "")))
-        msg.update.url = str(p.get("url", ""))
-    elif cmd.action == "config":
-        msg.config.toml = str(p.get("toml", ""))
-    else:
-        raise UsageError(f"unknown action {cmd.action!r}; one of {', '.join(ACTIONS)}")
-    return msg
-
-
-def validate(action: str, params: dict[str, Any]) -> None:
-    """Refuse a command that could never be sent, at the time it is requested."""
-    if action not in ACTIONS:
-        raise UsageError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
-    required = {
-        "kill": "pid",
-        "quarantine": "path",
-        "restore": "quarantine_id",
-        "update": "version",
-    }
-    key = required.get(action)
-    if key is not None and key not in params:
-        raise UsageError(f"action {action!r} needs the parameter {key!r}")
-    try:
-        to_message(CommandRecord("check", "check", action, params, 0))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"bad parameters for {action!r}: {exc}") from None
 
 
 class CommandQueue:
@@ -102,7 +61,7 @@ class CommandQueue:
         requested_by: str = "",
     ) -> CommandRecord:
         params = dict(params or {})
-        validate(action, params)
+        check_sendable(action, params)
         if self.store.get_host(sensor_id) is None:
             raise UsageError(f"no enrolled sensor {sensor_id!r}")
         now = _now_ms()

@@ -3,8 +3,8 @@
 Off by default: only rules named in configuration act. The alert pipeline calls :meth:`plan` for
 every match of such a rule while a group of batches is evaluated (before the commit), and
 :meth:`dispatch` after the commit, so no command is queued for evidence that was never stored.
-Each command goes through :func:`aurora.api.actions.request_action`, the same path as an analyst's
-request, so it is validated and audited the same way, with ``rule:<rule id>`` as the actor.
+Each command goes through :func:`aurora.collector.actions.request_action`, the same path as an
+analyst's request, so it is validated and audited the same way, with ``rule:<rule id>`` as actor.
 
 Every match acts, not only the first alert of a suppression window (a second malicious process
 must be killed too); identical commands (same host, action and parameters, e.g. one process that
@@ -21,6 +21,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aurora.collector.actions import request_action
 from aurora.collector.store.base import Store
 from aurora.errors import AuroraError
 
@@ -127,8 +128,6 @@ class RuleResponder:
         """Queue and audit the planned actions (called once the evidence is committed)."""
         if not self._pending:
             return
-        from aurora.api.actions import request_action
-
         pending, self._pending = self._pending, []
         now = time.monotonic()
         while self._recent and next(iter(self._recent.values())) < now - self.window_s:

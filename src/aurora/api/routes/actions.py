@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from aurora.api.actions import command_view, request_action
+from aurora.api.actions import command_view
 from aurora.api.auth import Principal
 from aurora.api.deps import Page, context, require, resolve_host
+from aurora.collector.actions import request_action
 from aurora.collector.store.base import UnknownHost
 from aurora.errors import AuroraError, UsageError
+from aurora.wire.actions import REQUESTABLE
 
 router = APIRouter(prefix="/api/v1", tags=["actions"])
 
 
+if TYPE_CHECKING:
+    ActionName = str
+else:
+    # The registry's list, as a Literal, so an unknown action is refused (and the OpenAPI schema
+    # lists the choices) before anything is audited, exactly as a hand-written Literal would.
+    ActionName = Literal[REQUESTABLE]
+
+
 class ActionBody(BaseModel):
-    action: Literal["isolate", "unisolate", "kill", "quarantine", "restore", "triage"]
+    action: ActionName
     params: dict[str, Any] = {}
 
 

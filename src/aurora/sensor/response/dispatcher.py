@@ -28,13 +28,16 @@ from aurora.sensor.response.isolation_linux import NftIsolation
 from aurora.sensor.response.isolation_windows import WfpIsolation
 from aurora.sensor.response.quarantine import Vault
 from aurora.sensor.response.result import ActionResult
+from aurora.wire.actions import REQUESTABLE
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 MIN_TRIAGE_BYTES = 1024**2
 PID_MAX_LIMIT = 4 * 1024**2  # the kernel's ceiling for pid_max on 64-bit
-ACTIONS = ("isolate", "unisolate", "kill", "quarantine", "restore", "triage")
+# The registry shared with the collector says which actions run here; a test checks that each one
+# has a handler below.
+ACTIONS = REQUESTABLE
 
 
 _REQUIRED = object()

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import orjson
 
 from aurora.v1 import stream_pb2
+from aurora.wire.action_codec import for_executor, from_command
+from aurora.wire.actions import REQUESTABLE
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +59,10 @@ class Executor(Protocol):
 
 def command_params(cmd: stream_pb2.Command) -> tuple[str | None, dict[str, Any]]:
     """The executor's action name and parameters for a Command (None: not a host action)."""
-    action = cmd.WhichOneof("action")
-    if action == "isolate":
-        return action, {"allow": list(cmd.isolate.allow)}
-    if action == "unisolate":
-        return action, {}
-    if action == "kill":
-        params: dict[str, Any] = {"pid": cmd.kill.pid, "tree": cmd.kill.tree}
-        if cmd.kill.start_time_unix_ms:
-            params["start_time"] = cmd.kill.start_time_unix_ms
-        return action, params
-    if action == "quarantine":
-        return action, {"path": cmd.quarantine.path}
-    if action == "restore":
-        return action, {"id": cmd.restore.quarantine_id}
-    if action == "triage":
-        params = {}
-        if cmd.triage.artifacts:
-            params["artifacts"] = list(cmd.triage.artifacts)
-        if cmd.triage.max_bytes:
-            params["max_bytes"] = cmd.triage.max_bytes
-        return action, params
-    return None, {}
+    action, params = from_command(cmd)
+    if action is None or action not in REQUESTABLE:
+        return None, {}
+    return action, for_executor(action, params)
 
 
 def _result(
