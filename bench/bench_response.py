@@ -21,7 +21,7 @@ from aurora.config.response import ResponseConfig
 from aurora.sensor.response import ResponseExecutor
 from aurora.sensor.response.artifacts import load_artifacts
 from aurora.sensor.response.sources import Context
-from aurora.sensor.response.sources_files import special_files
+from aurora.sensor.response.sources.files import special_files
 
 
 def bench_triage(work: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aurora.config.detection import DetectionConfig
 from aurora.detection import DetectionEngine
-from aurora.ocsf.windows import normalise_record
+from aurora.sensor.windows import normalise_record
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SYSMON = "Microsoft-Windows-Sysmon/Operational"

@@ -15,7 +15,7 @@ import yaml
 from evtx import PyEvtxParser
 
 from aurora.detection import DetectionEngine
-from aurora.ocsf.windows import normalise_record
+from aurora.sensor.windows import normalise_record
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from evtx import PyEvtxParser
 
-from aurora.detection.mapping import default_mapping
-from aurora.ocsf.windows import normalise_record
+from aurora.ocsf.field_mapping import default_mapping
+from aurora.sensor.windows import normalise_record
 
 from .helpers import sysmon
 
@@ -156,7 +156,7 @@ def test_unnamed_data_and_userdata_and_spaces() -> None:
 @pytest.mark.shared_data
 def test_rendered_xml_normalises_like_the_evtx_json() -> None:
     """The Windows sensor gets XML from EvtSubscribe; it must give the same OCSF as EVTX JSON."""
-    from aurora.ocsf.windows import record_from_xml
+    from aurora.sensor.windows import record_from_xml
 
     n = 0
     for f in sorted((SHARED / "sigma" / "regression_data").rglob("*.evtx")):
@@ -177,14 +177,14 @@ def test_rendered_xml_normalises_like_the_evtx_json() -> None:
 
 @pytest.mark.parametrize("bad", ["<Event><System>", "<NotEvent/>", ""])
 def test_bad_xml_is_a_clear_error(bad: str) -> None:
-    from aurora.ocsf.windows import EventXmlError, record_from_xml
+    from aurora.sensor.windows import EventXmlError, record_from_xml
 
     with pytest.raises(EventXmlError, match="invalid event XML"):
         record_from_xml(bad)
 
 
 def test_xml_unnamed_data_and_userdata() -> None:
-    from aurora.ocsf.windows import record_from_xml
+    from aurora.sensor.windows import record_from_xml
 
     xml = (
         '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'

@@ -21,7 +21,7 @@ from aurora.sensor.response import ActionResult, ResponseExecutor
 from aurora.sensor.response.archive import open_archive
 from aurora.sensor.response.artifacts import load_artifacts, parse_artifact
 from aurora.sensor.response.errors import ArtifactError
-from aurora.sensor.response.sources_system import parse_utmp
+from aurora.sensor.response.sources.system import parse_utmp
 from aurora.sensor.response.triage import KEEP_ARCHIVES_S, prune_old_archives
 
 from .conftest import need_root

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from aurora.config.sensor import SensorConfig
-from aurora.ocsf.linux import ip_text, parse_dns_question
 from aurora.ocsf.schema import OcsfSchema
 from aurora.sensor.linux.kernel import MIN_KERNEL_VERSION, KernelInfo, KernelTooOld, NoBtf
+from aurora.sensor.linux.normalise.dns import parse_dns_question
+from aurora.sensor.linux.normalise.network import ip_text
 from aurora.sensor.linux.proctable import ProcessTable
 from aurora.sensor.linux.records import WATCH_F_EXEC_ONLY
 from aurora.sensor.linux.watch import build_rules

@@ -1,7 +1,7 @@
 """Inputs of an offline scan: EVTX files (any channel) and JSON logs, walked from paths.
 
 Every input yields OCSF event dicts. Windows records (EVTX, or JSON in the evtx ``{"Event":
-...}`` shape) go through :func:`aurora.ocsf.windows.normalise_record`; JSON that is already OCSF
+...}`` shape) go through :func:`aurora.sensor.windows.normalise_record`; JSON that is already OCSF
 passes through. Problems (a corrupt EVTX chunk, a bad JSON line) are reported to ``on_error``
 and skipped, so one bad chunk never stops a hunt.
 """
@@ -17,7 +17,7 @@ import orjson
 from evtx import PyEvtxParser
 
 from aurora.errors import UsageError
-from aurora.ocsf.windows import normalise_record
+from aurora.sensor.windows import normalise_record
 
 EVTX_SUFFIXES = {".evtx"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson", ".log"}

@@ -15,7 +15,7 @@ from aurora.config.sensor import SensorConfig
 from aurora.errors import AuroraError
 from aurora.sensor.linux import libbpf
 from aurora.sensor.linux.kernel import KernelInfo, ensure_tracefs
-from aurora.sensor.linux.normalize import Normalizer
+from aurora.sensor.linux.normalise import Normaliser
 from aurora.sensor.linux.proctable import ProcessTable
 from aurora.sensor.linux.ringbuf import Rings
 from aurora.sensor.linux.watch import load_watch_rules
@@ -50,7 +50,7 @@ class LinuxSensor:
         self.config = config
         self.objects_dir = objects_dir
         self.table = ProcessTable()
-        self.normalizer = Normalizer(self.table, config.hash_max_bytes)
+        self.normaliser = Normaliser(self.table, config.hash_max_bytes)
         self.kernel: KernelInfo | None = None
         self._objects: dict[str, libbpf.BpfObject] = {}
         self._caps: list[Capability] = []
@@ -78,7 +78,7 @@ class LinuxSensor:
         # Seed after attaching: a process started in between is then both in /proc and in the
         # rings, never in neither.
         self.table.seed_from_proc()
-        self.normalizer.hash_seeded()
+        self.normaliser.hash_seeded()
 
     def _load(self, family: str) -> None:
         path = self.objects_dir / f"{family}.bpf.o"
@@ -107,8 +107,8 @@ class LinuxSensor:
     def poll(self, timeout_ms: int) -> list[dict[str, Any]]:
         pending: list[bytes] = []
         self._rings.poll(timeout_ms, pending)
-        normalize = self.normalizer.normalize
-        out = [ev for ev in map(normalize, pending) if ev is not None]
+        normalise = self.normaliser.normalise
+        out = [ev for ev in map(normalise, pending) if ev is not None]
         now = time.monotonic()
         if now >= self._next_drop_check:
             self._next_drop_check = now + DROP_LOG_INTERVAL_S
@@ -139,7 +139,7 @@ class LinuxSensor:
 
     def stop(self) -> None:
         self._rings.close()
-        self.normalizer.hashes.close()
+        self.normaliser.hashes.close()
         for obj in self._objects.values():
             obj.close()
         self._objects.clear()

@@ -13,16 +13,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 
+from aurora.sensor.transport.contract import SessionOwner
 from aurora.sensor.transport.errors import SensorRevoked
 from aurora.v1 import stream_pb2, stream_pb2_grpc
 from aurora.wire.codec import encode_batch_raw
-
-if TYPE_CHECKING:
-    from aurora.sensor.transport.link import Transport
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,7 @@ _WELCOME_TIMEOUT_S = 30.0
 
 
 class Session:
-    def __init__(self, link: Transport, channel: grpc.Channel, sensor_id: str) -> None:
+    def __init__(self, link: SessionOwner, channel: grpc.Channel, sensor_id: str) -> None:
         self.link = link
         self.channel = channel
         self.sensor_id = sensor_id

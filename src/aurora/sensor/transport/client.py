@@ -1,7 +1,8 @@
-"""The sensor's link to its collector: connect, stream, reconnect, renew the certificate.
+"""``Transport``, the sensor's client of its collector: connect, stream, reconnect, renew the
+certificate.
 
 One stream at a time. When it cannot be opened or breaks, events keep going to the spool and the
-link retries with jittered exponential backoff; the outage is logged once as a
+transport retries with jittered exponential backoff; the outage is logged once as a
 TransportConnectError when it starts and once more when it ends, however many retries lie between.
 """
 
@@ -13,65 +14,21 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
-from aurora.config.sensor import SensorConfig
 from aurora.sensor.enrollment import EnrollmentError, check_issued, new_key_and_csr
 from aurora.sensor.identity import Identity, load_identity, save_renewed
 from aurora.sensor.spool import Spool
 from aurora.sensor.transport.channel import Backoff, open_channel
 from aurora.sensor.transport.commands import CommandRunner
+from aurora.sensor.transport.contract import Counters, TransportSettings
 from aurora.sensor.transport.errors import CertificateExpired, SensorRevoked, TransportConnectError
 from aurora.sensor.transport.session import Session
 from aurora.v1 import common_pb2, stream_pb2
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TransportSettings:
-    endpoint: str = ""  # overrides the endpoint stored at enrolment
-    batch_max_events: int = 1000
-    max_inflight: int = 8
-    heartbeat_interval_s: float = 10.0
-    keepalive_s: float = 30.0
-    compression: str = "zstd"
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    cert_renew_fraction: float = 0.67
-
-    @classmethod
-    def from_config(cls, cfg: SensorConfig) -> TransportSettings:
-        return cls(
-            endpoint=cfg.collector_endpoint,
-            batch_max_events=cfg.batch_max_events,
-            max_inflight=cfg.max_inflight_batches,
-            heartbeat_interval_s=cfg.heartbeat_interval_s,
-            keepalive_s=cfg.keepalive_s,
-            compression=cfg.transport_compression,
-            reconnect_min_s=cfg.reconnect_min_s,
-            reconnect_max_s=cfg.reconnect_max_s,
-            cert_renew_fraction=cfg.cert_renew_fraction,
-        )
-
-
-class Counters:
-    """Cumulative counters for heartbeats; thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[str, int] = {}
-
-    def add(self, name: str, n: int) -> None:
-        with self._lock:
-            self._values[name] = self._values.get(name, 0) + n
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._values)
 
 
 def _describe(exc: grpc.RpcError) -> str:

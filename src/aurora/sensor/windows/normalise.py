@@ -1,7 +1,8 @@
 """Windows event records (EVTX / EvtSubscribe, in the evtx JSON shape) -> OCSF 1.8.0 dicts.
 
-The OCSF class, activity and field paths come from the same mapping data the detection engine
-uses (``aurora/detection/mappings/ocsf.yml``), so a Sigma field always resolves to the path this
+Shared by the Windows sensor and offline EVTX hunting (``aurora.hunt``). The OCSF class, activity
+and field paths come from the same mapping data the detection engine uses
+(``aurora/ocsf/mappings/ocsf.yml``), so a Sigma field always resolves to the path this
 module filled. Every raw EventData / UserData / System field is also kept, flat, under
 ``unmapped`` (System fields as ``Provider_Name``, ``EventID``, ``Channel``, ``Computer``, ...),
 which is where rules find the fields OCSF does not model.
@@ -12,22 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aurora.detection.mapping import FieldMapping, default_mapping
+from aurora.ocsf.builders import CATEGORY_NAMES, CLASS_NAMES
+from aurora.ocsf.field_mapping import FieldMapping, default_mapping
 
-CLASS_NAMES = {
-    0: "Base Event",
-    1001: "File System Activity",
-    1002: "Kernel Extension Activity",
-    1003: "Kernel Activity",
-    1005: "Module Activity",
-    1007: "Process Activity",
-    1009: "Script Activity",
-    4001: "Network Activity",
-    4003: "DNS Activity",
-    201001: "Registry Key Activity",
-    201002: "Registry Value Activity",
-}
-CATEGORY_NAMES = {0: "Uncategorized", 1: "System Activity", 4: "Network Activity"}
 # Windows event Level -> OCSF severity_id (0 LogAlways and 4 Information are informational).
 _SEVERITY = {1: 5, 2: 4, 3: 3, 4: 1, 5: 1, 0: 1}
 _SEVERITY_NAME = {1: "Informational", 3: "Medium", 4: "High", 5: "Critical"}

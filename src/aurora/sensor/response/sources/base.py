@@ -1,4 +1,4 @@
-"""What every triage source shares: its result type, the hashing context, the source registry."""
+"""What every triage source shares: its result type, the hashing context, a stat row."""
 
 from __future__ import annotations
 
@@ -68,18 +68,3 @@ def stat_row(path: str, st: os.stat_result) -> dict[str, Any]:
 
 
 Source = Callable[[dict[str, Any], Context], SourceResult]
-
-
-def registry() -> dict[str, Source]:
-    """Source name (as artifacts spell it) to collector function."""
-    from aurora.sensor.response import sources_files, sources_system
-
-    return {
-        "processes": sources_system.processes,
-        "sockets": sources_system.sockets,
-        "users": sources_system.users,
-        "kernel_modules": sources_system.kernel_modules,
-        "files": sources_files.files,
-        "special_files": sources_files.special_files,
-        "recent_files": sources_files.recent_files,
-    }

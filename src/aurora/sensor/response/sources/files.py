@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aurora.sensor.response.sources import Context, SourceResult, stat_row
+from aurora.sensor.response.sources.base import Context, SourceResult, stat_row
 
 
 def home_dirs(passwd: Path = Path("/etc/passwd")) -> list[str]:

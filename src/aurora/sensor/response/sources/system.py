@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from aurora.sensor.response.sources import Context, SourceResult
+from aurora.sensor.response.sources.base import Context, SourceResult
 
 # struct utmp on Linux (glibc, x86-64 and arm64 alike): 384 bytes, 32-bit time fields.
 _UTMP = struct.Struct("<h2xi32s4s32s256shhiii16s20s")
