@@ -12,6 +12,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from aurora.collector.bus import Bus, CommandQueued
 from aurora.collector.store.accounts import AuditEntry, AuditLog
 from aurora.collector.store.base import (
     FINAL_COMMAND_STATES,
@@ -105,8 +106,10 @@ def request_action(
     action: str,
     params: dict[str, Any],
     ttl_s: int,
+    bus: Bus | None = None,
 ) -> tuple[CommandRecord, bool]:
-    """Queue ``action`` for ``host``; return (command, created). Audited either way."""
+    """Queue ``action`` for ``host``; return (command, created). Audited either way; a new
+    command is announced on ``bus``, so a connected sensor gets it at once."""
     now = int(time.time() * 1000)
     try:
         clean = validate_params(action, params)
@@ -153,6 +156,8 @@ def request_action(
         updated_ms=now,
     )
     store.enqueue_command(command)
+    if bus is not None:
+        bus.publish(CommandQueued(sensor_id, command.command_id, action))
     audit.append(
         AuditEntry(
             now,
