@@ -29,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "collector"))
 
-from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from client import new_key_and_csr  # noqa: E402
 
 from aurora.collector.pki import CertificateAuthority  # noqa: E402
 from aurora.collector.store import HostRecord  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
+from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from collector_process import start_collector, tree_cpu, tree_rss  # noqa: E402
 
 

@@ -34,11 +34,11 @@ sys.path.insert(0, str(REPO / "tests" / "collector"))
 
 import grpc  # noqa: E402
 import orjson  # noqa: E402
-from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from client import Identity, enroll  # noqa: E402
 
 from aurora.collector.store import IncomingBatch  # noqa: E402
 from aurora.collector.store.sqlite import SQLiteStore  # noqa: E402
+from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc  # noqa: E402
 from aurora.wire.codec import decode_events, encode_batch_raw  # noqa: E402
 from collector_process import start_collector, tree_cpu, tree_rss  # noqa: E402
 

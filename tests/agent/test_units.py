@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 import pytest
-from aurora.v1 import common_pb2, stream_pb2
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,6 +31,7 @@ from aurora.sensor.source import Capability
 from aurora.sensor.spool import SpoolStatus
 from aurora.sensor.transport.channel import Backoff
 from aurora.sensor.transport.commands import CommandRunner, command_params
+from aurora.v1 import common_pb2, stream_pb2
 
 from .helpers import wait_until
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from aurora.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, stream_pb2, stream_pb2_grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from aurora.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, stream_pb2, stream_pb2_grpc
 from aurora.wire.codec import encode_batch
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
+from aurora.collector.detect.batch_reader import Read, read_batch
 from aurora.v1 import stream_pb2
-
-from aurora.collector.keyreader import Read, read_batch
 
 
 def read_or_die(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms: int) -> Read:

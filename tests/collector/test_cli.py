@@ -18,13 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from aurora.v1 import stream_pb2
 from client import Stream, enroll, make_event
 
 from aurora.cli.main import main
 from aurora.cli.timespec import parse_time_ms
 from aurora.collector.store import AlertRecord, NewAlert
 from aurora.collector.store.sqlite import SQLiteStore
+from aurora.v1 import stream_pb2
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,12 +14,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from aurora.v1 import stream_pb2
 from client import Identity, Stream, enroll, make_event
 
 from aurora.collector.server import Collector
 from aurora.collector.tokens import create_token
 from aurora.errors import UsageError
+from aurora.v1 import stream_pb2
 from conftest import addr, make_config
 
 
@@ -273,7 +273,9 @@ def test_rules_uploaded_through_the_console_run_after_restart(tmp_path: Path) ->
     c = Collector(cfg)
     c.start()
     try:
-        assert c.alerts is not None
-        assert "5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0001" in {str(r.id) for r in c.alerts.engine.rules}
+        assert c.detection is not None
+        assert "5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0001" in {
+            str(r.id) for r in c.detection.engine.rules
+        }
     finally:
         c.stop()

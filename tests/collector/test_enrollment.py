@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from aurora.v1 import enrollment_pb2, enrollment_pb2_grpc
 from client import (
     Identity,
     PinMismatch,
@@ -29,6 +28,7 @@ from aurora.collector.pki import CertificateAuthority, PKIError, fingerprint
 from aurora.collector.server import Collector
 from aurora.collector.store import TokenRecord
 from aurora.collector.tokens import create_token, hash_token
+from aurora.v1 import enrollment_pb2, enrollment_pb2_grpc
 from conftest import addr
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from aurora.collector.store import packed_batch
-from aurora.collector.store.packed_batch import PackError, keys_of, scan_keys
+from aurora.collector.store.packed_batch import keys_of, scan_keys
+from aurora.wire.codec import BatchDecodeError
 
 ODD_EVENTS: list[dict[str, Any]] = [
     {"time": 5, "class_uid": 1007, "process": {"pid": 7, "name": "curl"}},
@@ -69,7 +70,7 @@ def test_index_keys_follow_the_documented_rules() -> None:
     ],
 )
 def test_unreadable_batches_are_refused(payload: bytes, count: int, reason: str) -> None:
-    with pytest.raises(PackError, match=reason):
+    with pytest.raises(BatchDecodeError, match=reason):
         scan_keys(payload, count, default_time=0)
 
 

@@ -172,7 +172,7 @@ def test_without_the_config_key_nothing_is_enqueued(
     start: Callable[[dict[str, str] | None], Collector],
 ) -> None:
     c = start(None)
-    assert c.alerts is not None and c.alerts.responder is None
+    assert c.detection is not None and c.responder is None
     s, sid = _connect(c)
     try:
         s.batch(1, [_payload(1, 4242)])

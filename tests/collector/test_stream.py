@@ -15,12 +15,12 @@ from cryptography import x509
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from aurora.v1 import common_pb2, stream_pb2
 from client import Identity, Stream, make_event, new_key_and_csr
 
 from aurora.collector.server import Collector
 from aurora.collector.store import EventQuery
 from aurora.collector.store.sqlite import SQLiteStore
+from aurora.v1 import common_pb2, stream_pb2
 from aurora.wire.codec import encode_batch
 from conftest import addr, make_config
 

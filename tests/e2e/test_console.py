@@ -95,14 +95,14 @@ def stack(tmp_path: Path, netns: str) -> Iterator[Stack]:
         {
             "collector": {"state_dir": str(state), "listen": "127.0.0.1:0"},
             "detection": {"enabled": True, "suppression_window_s": 0},
-            "api": {"listen": "127.0.0.1:0", "live_poll_interval_s": 0.3},
+            "api": {"listen": "127.0.0.1:0"},
         }
     )
     collector = Collector(config)
     collector.start()
-    assert collector.store is not None and collector.alerts is not None
+    assert collector.store is not None and collector.detection is not None
     # What `aurora collector` does: first admin (password printed once), then the API.
-    server, password = start_api(collector.store, config, state, engine=collector.alerts.engine)
+    server, password = start_api(collector.store, config, state, engine=collector.detection.engine)
     assert password is not None
 
     # The sensor's nftables run inside the namespace: isolation is real, but confined.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 import zstandard
-from aurora.v1 import stream_pb2
 
+from aurora.v1 import stream_pb2
 from aurora.wire import BatchDecodeError, decode_events, encode_batch, encode_batch_raw
 
 EVENTS = [

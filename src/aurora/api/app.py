@@ -24,6 +24,7 @@ from aurora.api.auth import Authenticator
 from aurora.api.deps import ApiContext
 from aurora.api.routes import actions, alerts, audit, console, events, hosts, live, rules, session
 from aurora.api.routes import users as users_routes
+from aurora.collector.bus import Bus, MemoryBus
 from aurora.collector.store.accounts import AccountStore, AuditLog, SQLiteAccounts
 from aurora.collector.store.base import Store
 from aurora.config import AuroraConfig
@@ -99,8 +100,11 @@ def create_app(
     engine: Any | None = None,
     accounts: AccountStore | None = None,
     audit_log: AuditLog | None = None,
+    bus: Bus | None = None,
 ) -> FastAPI:
-    """The API + console over ``store``. ``accounts`` defaults to tables in <state>/aurora.db."""
+    """The API + console over ``store``. ``accounts`` defaults to tables in <state>/aurora.db;
+    ``bus`` should be the collector's (without one, the app makes its own, which hears only
+    what the API itself does)."""
     owns_accounts = accounts is None
     if accounts is None:
         accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
@@ -121,8 +125,10 @@ def create_app(
         ),
         config=config,
         state_dir=Path(state_dir),
+        bus=bus if bus is not None else MemoryBus(),
         engine=engine,
         owns_accounts=owns_accounts,
+        owns_bus=bus is None,
     )
     if engine is not None:
         # Rules disabled through the console stay disabled across collector restarts.

@@ -18,6 +18,7 @@ from fastapi import Path as PathParam
 
 from aurora.api.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Principal, now_ms
 from aurora.api.rbac import allowed
+from aurora.collector.bus import Bus
 from aurora.collector.store.accounts import AccountStore, AuditEntry, AuditLog
 from aurora.collector.store.base import HostRecord, Store
 from aurora.config import AuroraConfig
@@ -36,17 +37,22 @@ class ApiContext:
     auth: Authenticator
     config: AuroraConfig
     state_dir: Path
+    bus: Bus  # the collector's, so live updates see what it commits
     engine: Any | None = None  # aurora.detection.DetectionEngine when detection runs in-process
     stopping: threading.Event = field(default_factory=threading.Event)
     # Rules uploaded through the API, waiting for the collector to reload (id -> Rule).
     pending_rules: dict[str, Any] = field(default_factory=dict)
     # True when create_app opened the account store itself (and so closes it at stop).
     owns_accounts: bool = False
+    # True when create_app made its own bus (no collector in this process).
+    owns_bus: bool = False
 
     def close(self) -> None:
         self.stopping.set()
         if self.owns_accounts:
             self.accounts.close()
+        if self.owns_bus:
+            self.bus.close()
 
     def record(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from aurora.collector.bus import Bus
 from aurora.collector.pki import CertificateAuthority
 from aurora.collector.store.base import Store
 from aurora.config import AuroraConfig
@@ -137,7 +138,12 @@ class ApiServer:
 
 
 def start_api(
-    store: Store, config: AuroraConfig, state_dir: Path, *, engine: Any | None = None
+    store: Store,
+    config: AuroraConfig,
+    state_dir: Path,
+    *,
+    engine: Any | None = None,
+    bus: Bus | None = None,
 ) -> tuple[ApiServer, str | None]:
     """What `aurora collector` and `aurora run` call: ensure the first admin, build the app over
     ``store``, serve it on ``[api] listen``. Returns the server and, on the very first start only,
@@ -148,7 +154,7 @@ def start_api(
 
     accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
     password = ensure_first_admin(accounts)
-    app = create_app(store, config, state_dir, engine=engine, accounts=accounts)
+    app = create_app(store, config, state_dir, engine=engine, accounts=accounts, bus=bus)
     app.state.aurora.owns_accounts = True
     server = ApiServer(app, config.api.listen, *tls_files(config.api, state_dir))
     try:

@@ -81,8 +81,10 @@ def start_console(collector: Any, config: AuroraConfig) -> Any:
     password the one time it is created (only its hash is kept)."""
     from aurora.api.server import start_api
 
-    engine = collector.alerts.engine if collector.alerts is not None else None
-    api, password = start_api(collector.store, config, config.collector.state_dir, engine=engine)
+    engine = collector.detection.engine if collector.detection is not None else None
+    api, password = start_api(
+        collector.store, config, config.collector.state_dir, engine=engine, bus=collector.bus
+    )
     if password is not None:
         print(f"first console login: user 'admin', password '{password}'", flush=True)
     return api

@@ -11,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+from aurora.collector.bus import Bus, CommandQueued
 from aurora.collector.store.accounts import AuditEntry, AuditLog
 from aurora.collector.store.base import (
     FINAL_COMMAND_STATES,
@@ -49,8 +50,10 @@ def request_action(
     action: str,
     params: dict[str, Any],
     ttl_s: int,
+    bus: Bus | None = None,
 ) -> tuple[CommandRecord, bool]:
-    """Queue ``action`` for ``host``; return (command, created). Audited either way."""
+    """Queue ``action`` for ``host``; return (command, created). Audited either way; a new
+    command is announced on ``bus``, so a connected sensor gets it at once."""
     now = int(time.time() * 1000)
     try:
         clean = check_request(action, params)
@@ -97,6 +100,8 @@ def request_action(
         updated_ms=now,
     )
     store.enqueue_command(command)
+    if bus is not None:
+        bus.publish(CommandQueued(sensor_id, command.command_id, action))
     audit.append(
         AuditEntry(
             now,

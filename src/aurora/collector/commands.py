@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from aurora.collector.bus import Bus, CommandQueued
 from aurora.collector.store.base import CommandRecord, Store
 from aurora.errors import UsageError
 from aurora.v1 import stream_pb2
@@ -44,12 +44,12 @@ def to_message(cmd: CommandRecord) -> stream_pb2.Command:
 
 
 class CommandQueue:
-    """Queue commands for sensors; ``notify`` (set by the server) pushes them to a live stream."""
+    """Queue commands for sensors; :class:`CommandQueued` on the bus has a live stream send them."""
 
-    def __init__(self, store: Store, default_ttl_s: int) -> None:
+    def __init__(self, store: Store, default_ttl_s: int, bus: Bus | None = None) -> None:
         self.store = store
         self.default_ttl_s = default_ttl_s
-        self.notify: Callable[[str], None] | None = None
+        self.bus = bus
 
     def enqueue(
         self,
@@ -77,16 +77,17 @@ class CommandQueue:
             updated_ms=now,
         )
         self.store.enqueue_command(cmd)
-        if self.notify is not None:
-            self.notify(sensor_id)
+        if self.bus is not None:
+            self.bus.publish(CommandQueued(sensor_id, cmd.command_id, action))
         return cmd
 
 
-def apply_result(store: Store, sensor_id: str, res: stream_pb2.CommandResult) -> bool:
-    """Record a sensor's final answer; False when the command is not this sensor's."""
+def apply_result(store: Store, sensor_id: str, res: stream_pb2.CommandResult) -> str | None:
+    """Record a sensor's final answer and return the command's new state; None when the command
+    is not this sensor's."""
     cmd = store.get_command(res.command_id)
     if cmd is None or cmd.sensor_id != sensor_id:
-        return False
+        return None
     result: dict[str, Any] = {}
     if res.result_json:
         try:
@@ -94,15 +95,17 @@ def apply_result(store: Store, sensor_id: str, res: stream_pb2.CommandResult) ->
             result = parsed if isinstance(parsed, dict) else {"value": parsed}
         except orjson.JSONDecodeError:
             result = {"raw": res.result_json.decode("utf-8", "replace")}
-    return store.update_command(
+    state = _STATUS_STATE.get(res.status, "failed")
+    updated = store.update_command(
         res.command_id,
         now_ms=_now_ms(),
-        state=_STATUS_STATE.get(res.status, "failed"),
+        state=state,
         progress=1.0 if res.status == stream_pb2.COMMAND_STATUS_SUCCEEDED else None,
         error_code=res.error_code,
         message=res.message,
         result=result,
     )
+    return state if updated else None
 
 
 def apply_progress(store: Store, sensor_id: str, prog: stream_pb2.CommandProgress) -> bool:

@@ -2,14 +2,16 @@
 writer thread that commits them in groups.
 
 Every stream hands its batches to :meth:`IngestWriter.submit` and gets a future back. The decoder
-has the batch reader process (:mod:`aurora.collector.keyreader`) check each batch and read the
-index keys of its events (see :mod:`aurora.collector.store.packed_batch`); with detection on, the
-reader also runs the rules' matchers and returns the events they matched. The writer takes
-whatever has been decoded (from all sensors), turns the matches of new events into alerts, and
-stores everything in ONE transaction: one fsync acknowledges many batches (group commit), which
-is what makes durable-before-ack affordable. Both queues are FIFO and each stage is one thread,
-so one sensor's batches are applied in the order they arrived. Reading and matching run in
-another process and SQLite's work releases the GIL, so the stages overlap on two cores.
+has the batch reader process (:mod:`aurora.collector.detect.batch_reader`) check each batch and read
+the index keys of its events (see :mod:`aurora.collector.store.packed_batch`); with detection on,
+the reader also runs the rules' matchers and returns the events they matched. The writer takes
+whatever has been decoded (from all sensors), has the detection stage turn the matches of new events
+into alerts, and stores everything in ONE transaction: one fsync acknowledges many batches (group
+commit), which is what makes durable-before-ack affordable. Both queues are FIFO and each stage is
+one thread, so one sensor's batches are applied in the order they arrived. Reading and matching run
+in another process and SQLite's work releases the GIL, so the stages overlap on two cores. After
+each commit the writer publishes :class:`~aurora.collector.bus.BatchCommitted` per batch, and the
+detection stage the alerts it raised.
 """
 
 from __future__ import annotations
@@ -18,24 +20,19 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from aurora.collector.keyreader import Hit, KeyReader, RuleSource
+from aurora.collector.bus import BatchCommitted, Bus
+from aurora.collector.detect import BatchReader, DetectionStage, Hit
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
 from aurora.wire.codec import BatchDecodeError
 
 log = logging.getLogger("aurora.collector.ingest")
-
-#: Called before the commit with (sensor_id, the new events some rule matched, each with the ids
-#: of those rules); returns the alerts to store with them.
-Evaluator = Callable[[str, Sequence[tuple[dict[str, Any], Sequence[str]]]], list[NewAlert]]
 
 # Bounds one transaction, so a busy writer never holds the store lock for long.
 _MAX_GROUP_EVENTS = 20_000
@@ -72,22 +69,19 @@ class IngestWriter:
         store: Store,
         *,
         max_uncompressed: int,
-        evaluate: Evaluator | None = None,
-        rules: RuleSource | None = None,
-        after_commit: Callable[[], None] | None = None,
+        detection: DetectionStage | None = None,
+        bus: Bus | None = None,
     ) -> None:
-        """With ``evaluate``, ``rules`` says where the rules come from: the batch reader
-        process loads the same ones to find which rules each event matches."""
-        if (evaluate is None) != (rules is None):
-            raise ValueError("evaluate and rules go together")
+        """With ``detection``, the batch reader process loads the stage's rules and matches
+        every event; ``bus`` hears of every commit."""
         self.store = store
         self.max_uncompressed = max_uncompressed
-        self.evaluate = evaluate
-        self.after_commit = after_commit
+        self.detection = detection
+        self.bus = bus
         self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[_Decoded | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
-        self._reader = KeyReader(rules=rules)
+        self._reader = BatchReader(rules=detection.rules if detection else None)
         # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
         # releases it); one thread each keeps every sensor's batches in order.
         self._decoder = threading.Thread(
@@ -126,7 +120,7 @@ class IngestWriter:
             assert isinstance(job, _Job)
             try:
                 decoded = self._prepare(job)
-            except (BatchDecodeError, packed_batch.PackError) as exc:
+            except BatchDecodeError as exc:
                 job.future.set_result(Outcome(False, str(exc)))
                 continue
             except Exception as exc:  # whatever a hostile batch triggers, the stream carries on
@@ -182,48 +176,57 @@ class IngestWriter:
 
     def _process(self, accepted: list[_Decoded]) -> None:
         alerts: list[NewAlert] = []
-        if self.evaluate is not None:
+        if self.detection is not None:
             for job, incoming, hits in accepted:
                 new = self._new_hits(incoming, hits)
                 if new:
                     alerts.extend(self._safe_evaluate(job.sensor_id, new))
-        if not accepted:
-            return
         try:
             results = self.store.ingest([inc for _, inc, _ in accepted], alerts)
         except Exception:
             # The cached marks may now be ahead of what was committed.
             self._hwm.clear()
+            if self.detection is not None:
+                self.detection.abandoned()
             raise
         self.commits += 1
         for (job, _, _), res in zip(accepted, results, strict=True):
             self._hwm[res.sensor_id] = res.high_water
             self.stored_events += res.stored
             job.future.set_result(Outcome(True, "", res))
-        if self.after_commit is not None:
-            try:
-                self.after_commit()
-            except Exception:
-                log.exception("post-commit hook failed")
+        try:
+            self._announce(results)
+        except Exception:
+            log.exception("post-commit work failed")
+
+    def _announce(self, results: list[IngestResult]) -> None:
+        if self.detection is not None:
+            self.detection.committed(self.store, self.bus)
+        if self.bus is not None:
+            for res in results:
+                self.bus.publish(
+                    BatchCommitted(
+                        res.sensor_id, res.first_seq, res.count, res.stored, res.high_water
+                    )
+                )
 
     def _new_hits(
         self, b: IncomingBatch, hits: list[Hit]
     ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
-        """The matched events above the high-water mark (duplicates are not evaluated twice),
-        parsed."""
+        """The matched events above the high-water mark (duplicates are not evaluated twice)."""
         hwm = self._hwm.get(b.sensor_id)
         if hwm is None:
             hwm = self.store.high_water(b.sensor_id)
         skip = max(0, hwm - b.first_seq + 1)
         self._hwm[b.sensor_id] = max(hwm, b.first_seq + b.count - 1)
-        return [(orjson.loads(raw), rule_ids) for i, raw, rule_ids in hits if i >= skip]
+        return [(event, rule_ids) for i, event, rule_ids in hits if i >= skip]
 
     def _safe_evaluate(
         self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
     ) -> list[NewAlert]:
-        assert self.evaluate is not None
+        assert self.detection is not None
         try:
-            return self.evaluate(sensor_id, events)
+            return self.detection.evaluate(sensor_id, events)
         except Exception:
             # A detection bug must not stop ingest: the events are still stored and acked.
             log.exception(

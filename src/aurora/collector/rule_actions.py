@@ -1,16 +1,17 @@
 """Rule-driven response: a finding of a rule listed in ``[response] rule_actions`` queues an action.
 
-Off by default: only rules named in configuration act. The alert pipeline calls :meth:`plan` for
-every match of such a rule while a group of batches is evaluated (before the commit), and
-:meth:`dispatch` after the commit, so no command is queued for evidence that was never stored.
-Each command goes through :func:`aurora.collector.actions.request_action`, the same path as an
-analyst's request, so it is validated and audited the same way, with ``rule:<rule id>`` as actor.
+Off by default: only rules named in configuration act. The responder subscribes to
+:class:`~aurora.collector.bus.AlertRaised`, which the detection stage publishes for every match once
+its evidence is committed, so no command is queued for evidence that was never stored, and the work
+happens on the bus's delivery thread, not the ingest writer's. Each command goes through
+:func:`aurora.collector.actions.request_action`, the same path as an analyst's request, so it is
+validated and audited the same way, with ``rule:<rule id>`` as the actor.
 
-Every match acts, not only the first alert of a suppression window (a second malicious process
-must be killed too); identical commands (same host, action and parameters, e.g. one process that
-matched twice) are queued once per ``window_s``. If a commit fails, what its group planned is
-queued after the next successful one; the sensor resends that batch, and the same match then
-plans the same command, which this deduplication drops.
+Every match acts, not only the first alert of a suppression window (a second malicious process must
+be killed too); identical commands (same host, action and parameters, e.g. one process that matched
+twice) are queued once per ``window_s``. If a commit fails, nothing of its group is published; the
+sensor resends that batch, and its matches are published once it is stored. A match delivered twice
+(the bus delivers at least once) plans the same command, which this deduplication drops.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aurora.collector.actions import request_action
+from aurora.collector.bus import AlertRaised, Bus, Message
 from aurora.collector.store.base import Store
 from aurora.errors import AuroraError
 
 if TYPE_CHECKING:
-    from aurora.collector.commands import CommandQueue
     from aurora.collector.store.accounts import AuditLog
     from aurora.config.response import ResponseConfig
 
@@ -71,18 +72,17 @@ class RuleResponder:
         self,
         store: Store,
         audit: AuditLog,
-        commands: CommandQueue | None,
+        bus: Bus | None,
         actions: dict[str, str],
         ttl_s: int,
         window_s: float = 60.0,
     ) -> None:
         self.store = store
         self.audit = audit
-        self.commands = commands
+        self.bus = bus
         self.actions = dict(actions)
         self.ttl_s = ttl_s
         self.window_s = window_s
-        self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
         self._recent: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._owned: Any = None
         self.queued = 0
@@ -92,7 +92,7 @@ class RuleResponder:
         cls,
         state_dir: Path,
         store: Store,
-        commands: CommandQueue | None,
+        bus: Bus | None,
         config: ResponseConfig,
         window_s: float,
         known_rules: set[str] | None = None,
@@ -107,7 +107,7 @@ class RuleResponder:
 
         accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
         responder = cls(
-            store, accounts, commands, dict(config.rule_actions), config.command_ttl_s, window_s
+            store, accounts, bus, dict(config.rule_actions), config.command_ttl_s, window_s
         )
         responder._owned = accounts
         log.info("rule-driven response enabled for %d rules", len(config.rule_actions))
@@ -118,45 +118,43 @@ class RuleResponder:
             self._owned.close()
             self._owned = None
 
-    def plan(self, rule_id: str, sensor_id: str, event: dict[str, Any]) -> None:
-        """Remember the action for a match of ``rule_id``; queued by :meth:`dispatch`."""
-        action = self.actions.get(rule_id)
-        if action is not None:
-            self._pending.append((rule_id, sensor_id, action, action_params(action, event)))
-
-    def dispatch(self) -> None:
-        """Queue and audit the planned actions (called once the evidence is committed)."""
-        if not self._pending:
+    def handle(self, message: Message) -> None:
+        """Queue the configured action of a matched rule (a bus handler for AlertRaised)."""
+        if not isinstance(message, AlertRaised):
             return
-        pending, self._pending = self._pending, []
+        action = self.actions.get(message.rule_uid)
+        if action is not None:
+            self.act(message.rule_uid, message.sensor_id, action, message.evidence)
+
+    def act(self, rule_id: str, sensor_id: str, action: str, event: dict[str, Any]) -> None:
+        """Queue and audit ``action`` for the process (or host) ``event`` is about."""
+        params = action_params(action, event)
         now = time.monotonic()
         while self._recent and next(iter(self._recent.values())) < now - self.window_s:
             self._recent.popitem(last=False)
-        for rule_id, sensor_id, action, params in pending:
-            key = (sensor_id, action, repr(sorted(params.items())))
-            if key in self._recent:
-                continue
-            self._recent[key] = now
-            if len(self._recent) > _MAX_RECENT:
-                self._recent.popitem(last=False)
-            try:
-                _, created = request_action(
-                    self.store,
-                    self.audit,
-                    actor=f"rule:{rule_id}",
-                    host=sensor_id,
-                    action=action,
-                    params=params,
-                    ttl_s=self.ttl_s,
-                )
-            except AuroraError as exc:
-                # Already audited as refused (e.g. an event without a pid); nothing to send.
-                log.warning("rule %s: %s on %s refused: %s", rule_id, action, sensor_id, exc)
-                continue
-            if created:
-                self.queued += 1
-                log.info("rule %s queued %s on %s (%s)", rule_id, action, sensor_id, params)
-                if self.commands is not None and self.commands.notify is not None:
-                    self.commands.notify(sensor_id)
-            else:
-                log.info("rule %s: %s already pending on %s", rule_id, action, sensor_id)
+        key = (sensor_id, action, repr(sorted(params.items())))
+        if key in self._recent:
+            return
+        self._recent[key] = now
+        if len(self._recent) > _MAX_RECENT:
+            self._recent.popitem(last=False)
+        try:
+            _, created = request_action(
+                self.store,
+                self.audit,
+                actor=f"rule:{rule_id}",
+                host=sensor_id,
+                action=action,
+                params=params,
+                ttl_s=self.ttl_s,
+                bus=self.bus,
+            )
+        except AuroraError as exc:
+            # Already audited as refused (e.g. an event without a pid); nothing to send.
+            log.warning("rule %s: %s on %s refused: %s", rule_id, action, sensor_id, exc)
+            return
+        if created:
+            self.queued += 1
+            log.info("rule %s queued %s on %s (%s)", rule_id, action, sensor_id, params)
+        else:
+            log.info("rule %s: %s already pending on %s", rule_id, action, sensor_id)

@@ -1,8 +1,9 @@
-"""Collector assembly: CA, store, ingest writer, detection, the gRPC services and the TLS front.
+"""Collector assembly: CA, store, bus, ingest writer, detection, the gRPC services and the TLS
+front.
 
-``Collector(config).start()`` brings everything up in background threads and returns once the
-port is listening (``collector ready`` is logged); ``stop()`` drains and closes. ``aurora
-collector``, ``aurora run`` and the tests all use this one class.
+``Collector(config).start()`` brings everything up in background threads and returns once the port
+is listening (``collector ready`` is logged); ``stop()`` drains and closes. ``aurora collector``,
+``aurora run`` and the tests all use this one class.
 
 Threads: the gRPC server runs on an asyncio loop of its own, the TLS front on another, and the
 ingest writer on a third; SQLite commits release the GIL, so they overlap with stream handling.
@@ -20,8 +21,16 @@ from pathlib import Path
 
 import grpc
 
-from aurora.collector.alerts import AlertPipeline
+from aurora.collector.bus import (
+    AlertRaised,
+    Bus,
+    CommandQueued,
+    HostChanged,
+    MemoryBus,
+    Subscription,
+)
 from aurora.collector.commands import CommandQueue
+from aurora.collector.detect import DetectionStage
 from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
@@ -62,8 +71,12 @@ class Collector:
         self.writer: IngestWriter | None = None
         self.stream: StreamService | None = None
         self.commands: CommandQueue | None = None
-        self.alerts: AlertPipeline | None = None
+        self.detection: DetectionStage | None = None
+        self.responder: RuleResponder | None = None
+        #: The collector's event bus (in-process); the console subscribes to it too.
+        self.bus: Bus = MemoryBus()
         self.ca: CertificateAuthority | None = None
+        self._subscriptions: list[Subscription] = []
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -80,29 +93,29 @@ class Collector:
         self.store = open_store(self.state_dir, cfg.store)
         self.store.mark_all_disconnected()
         if self.config.detection.enabled:
-            self.alerts = AlertPipeline.from_config(
+            self.detection = DetectionStage.from_config(
                 self.config.detection, uploaded_dir=self.state_dir / "rules"
             )
-        alerts = self.alerts
-        store = self.store
         self.writer = IngestWriter(
-            store,
+            self.store,
             max_uncompressed=cfg.max_batch_bytes,
-            evaluate=alerts.evaluate if alerts else None,
-            rules=alerts.sources if alerts else None,
-            after_commit=(lambda: alerts.after_commit(store)) if alerts else None,
+            detection=self.detection,
+            bus=self.bus,
         )
         self.writer.start()
-        self.commands = CommandQueue(store, self.config.response.command_ttl_s)
-        if alerts is not None:
-            alerts.responder = RuleResponder.open(
+        self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
+        if self.detection is not None:
+            self.responder = RuleResponder.open(
                 self.state_dir,
-                store,
-                self.commands,
+                self.store,
+                self.bus,
                 self.config.response,
                 self.config.detection.suppression_window_s,
-                known_rules={str(r.id) for r in alerts.engine.rules},
+                known_rules={str(r.id) for r in self.detection.engine.rules},
             )
+            if self.responder is not None:
+                # Durable: one collector node of several takes each match (scale-out).
+                self.bus.subscribe([AlertRaised], self.responder.handle, durable="rule-response")
         ready: Future[int] = Future()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name="aurora-grpc", daemon=True
@@ -159,6 +172,7 @@ class Collector:
         uploads = UploadReceiver(self.store, self.state_dir / "uploads", cfg.max_upload_bytes)
         self.stream = StreamService(
             store=self.store,
+            bus=self.bus,
             ca=self.ca,
             writer=self.writer,
             uploads=uploads,
@@ -166,8 +180,10 @@ class Collector:
             cert_lifetime=lifetime,
             max_batch_bytes=cfg.max_batch_bytes,
         )
-        assert self.commands is not None
-        self.commands.notify = self.stream.notify
+        stream = self.stream
+        self._subscriptions.append(
+            self.bus.subscribe([CommandQueued], lambda m: stream.notify(m.sensor_id))
+        )
         enrollment_pb2_grpc.add_EnrollmentServicer_to_server(
             EnrollmentService(self.store, self.ca, lifetime, cfg.advertised_endpoint), server
         )
@@ -220,8 +236,10 @@ class Collector:
             self._thread.join(timeout=30)
         if self.writer is not None:
             self.writer.stop()
-        if self.alerts is not None:
-            self.alerts.close()
+        self.bus.drain()
+        self.bus.close()
+        if self.responder is not None:
+            self.responder.close()
         if self.store is not None:
             self.store.mark_all_disconnected()
             self.store.close()
@@ -240,5 +258,6 @@ class Collector:
         assert self.store is not None and self.stream is not None
         ok = self.store.revoke_host(sensor_id, int(time.time() * 1000))
         if ok:
+            self.bus.publish(HostChanged(sensor_id))
             self.stream.end(sensor_id, stream_pb2.Goodbye.REASON_REVOKED, "sensor revoked")
         return ok

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 
 from aurora.collector import commands as cmds
+from aurora.collector.bus import Bus, CommandUpdated, HostChanged
 from aurora.collector.ingest import IngestWriter, Outcome
 from aurora.collector.pki import CertificateAuthority, PKIError
 from aurora.collector.store.base import HostStatus, Store
@@ -78,6 +79,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         self,
         *,
         store: Store,
+        bus: Bus,
         ca: CertificateAuthority,
         writer: IngestWriter,
         uploads: UploadReceiver,
@@ -86,6 +88,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         max_batch_bytes: int,
     ) -> None:
         self.store = store
+        self.bus = bus
         self.ca = ca
         self.writer = writer
         self.uploads = uploads
@@ -145,10 +148,11 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
             log.info("sensor %s (%s) disconnected: %s", sid, hostname, session.end_reason)
             if self.sessions.get(sid) is session:
                 del self.sessions[sid]
-                await asyncio.to_thread(
-                    self.store.update_host_status,
-                    HostStatus(sid, _now_ms(), connected=False),
-                )
+                await self.update_host(HostStatus(sid, _now_ms(), connected=False))
+
+    async def update_host(self, status: HostStatus) -> None:
+        await asyncio.to_thread(self.store.update_host_status, status)
+        self.bus.publish(HostChanged(status.sensor_id))
 
     def notify(self, sensor_id: str) -> None:
         """Thread-safe: new commands were queued for ``sensor_id``."""
@@ -223,6 +227,7 @@ class Session:
                 await asyncio.to_thread(
                     self.svc.store.update_command, cmd.command_id, now_ms=_now_ms(), state="sent"
                 )
+                self.svc.bus.publish(CommandUpdated(self.sensor_id, cmd.command_id, "sent"))
 
     # --- main loop -------------------------------------------------------------------------------
 
@@ -231,7 +236,7 @@ class Session:
     ) -> None:
         store = self.svc.store
         status = HostStatus(self.sensor_id, _now_ms(), connected=True, host=_host_dict(hello.host))
-        await asyncio.to_thread(store.update_host_status, status)
+        await self.svc.update_host(status)
         hwm = await asyncio.to_thread(store.high_water, self.sensor_id)
         self.send(welcome=stream_pb2.Welcome(acked_through_seq=hwm, server_time_unix_ms=_now_ms()))
         await self._send_commands()
@@ -264,24 +269,28 @@ class Session:
         if kind == "batch":
             await self.acks.put(self._submit(msg.batch))
         elif kind == "heartbeat":
-            await asyncio.to_thread(
-                store.update_host_status, heartbeat_status(self.sensor_id, msg.heartbeat)
-            )
+            await self.svc.update_host(heartbeat_status(self.sensor_id, msg.heartbeat))
             if await asyncio.to_thread(store.is_revoked, self.sensor_id):
                 log.warning("sensor %s is revoked; ending its stream", self.sensor_id)
                 self.goodbye(stream_pb2.Goodbye.REASON_REVOKED, "this sensor has been revoked")
                 return
             await self._send_commands()
         elif kind == "result":
-            if not await asyncio.to_thread(cmds.apply_result, store, self.sensor_id, msg.result):
+            state = await asyncio.to_thread(cmds.apply_result, store, self.sensor_id, msg.result)
+            if state is None:
                 log.warning(
                     "sensor %s: result for unknown command %s",
                     self.sensor_id,
                     msg.result.command_id,
                 )
+            else:
+                self.svc.bus.publish(CommandUpdated(self.sensor_id, msg.result.command_id, state))
             self.sent_commands.discard(msg.result.command_id)
         elif kind == "progress":
-            await asyncio.to_thread(cmds.apply_progress, store, self.sensor_id, msg.progress)
+            if await asyncio.to_thread(cmds.apply_progress, store, self.sensor_id, msg.progress):
+                self.svc.bus.publish(
+                    CommandUpdated(self.sensor_id, msg.progress.command_id, "running")
+                )
         elif kind == "renew":
             await self._renew(msg.renew)
         elif kind == "chunk":

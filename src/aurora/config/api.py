@@ -13,7 +13,6 @@ class ApiConfig(Section):
     session_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_s: int = Field(default=300, ge=1, le=86400)
-    live_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
     max_rule_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024**2)
 
     @model_validator(mode="after")

@@ -81,15 +81,20 @@ def decode_events(
     batch: stream_pb2.EventBatch, *, max_uncompressed: int = MAX_UNCOMPRESSED_BYTES
 ) -> list[dict[str, Any]]:
     """Decompress and parse a batch, checking every claim it makes about itself."""
-    payload = decode_payload(batch, max_uncompressed=max_uncompressed)
+    return parse_events(decode_payload(batch, max_uncompressed=max_uncompressed), batch.count)
+
+
+def parse_events(payload: bytes, count: int) -> list[dict[str, Any]]:
+    """Parse a batch's JSON array, which must hold exactly ``count`` objects. The one full parse
+    of a batch: the collector's detection stage and every tool read batches through it."""
     try:
         events = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise BatchDecodeError("events must be a JSON array of objects")
-    if len(events) != batch.count:
-        raise BatchDecodeError(f"batch claims {batch.count} events but holds {len(events)}")
+    if len(events) != count:
+        raise BatchDecodeError(f"batch claims {count} events but holds {len(events)}")
     return events
 
 

@@ -50,6 +50,7 @@ def post_action(
             action=body.action,
             params=body.params,
             ttl_s=ctx.config.response.command_ttl_s,
+            bus=ctx.bus,
         )
     except UnknownHost as exc:
         raise HTTPException(404, exc.message) from None

@@ -1,14 +1,15 @@
 """Live updates over server-sent events: new alerts, host state changes, action progress.
 
-The stream polls the store (every ``[api] live_poll_interval_s``) instead of listening to the
-collector in-process, so it sees changes whichever process wrote them: the collector, the CLI
-working on the state directory, or another collector over a shared database.
+Each stream subscribes to the collector's bus (:mod:`aurora.collector.bus`) and, when a message
+says something changed, reads that thing back from the store and sends its view: the bus says
+what changed, the store stays the record. Nothing polls. A process that writes the state
+directory without publishing (say, a CLI command in local mode while no collector runs) is seen
+on the next page load, not live.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -21,9 +22,22 @@ from aurora.api.actions import command_view
 from aurora.api.auth import Principal
 from aurora.api.deps import ApiContext, context, require
 from aurora.api.views import alert_summary, host_view
+from aurora.collector.bus import (
+    AlertRaised,
+    CommandQueued,
+    CommandUpdated,
+    HostChanged,
+    Message,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 KEEPALIVE_S = 15.0
+#: How often an idle stream checks whether the client left or the server is stopping.
+IDLE_CHECK_S = 1.0
+#: Changes one client may have waiting; a client that falls this far behind is disconnected
+#: (the page reconnects and reloads, which costs less than buffering without bound).
+MAX_PENDING = 10_000
+TOPICS = (AlertRaised, HostChanged, CommandQueued, CommandUpdated)
 
 
 def _sse(kind: str, data: Any) -> bytes:
@@ -31,7 +45,7 @@ def _sse(kind: str, data: Any) -> bytes:
 
 
 class Watcher:
-    """Remembers what the client has seen and reports what changed since."""
+    """Turns bus messages into the views a client has not seen yet."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx
@@ -40,23 +54,33 @@ class Watcher:
         self.commands: dict[str, tuple[Any, ...]] = {}
 
     def prime(self) -> None:
-        self.poll()
+        """Remember the newest alert, so a client is sent changes, not history."""
+        newest = self.ctx.store.list_alerts(limit=1)
+        self.last_alert = newest[0].alert_id if newest else 0
 
-    def poll(self) -> list[bytes]:
+    def changes(self, messages: list[Message]) -> list[bytes]:
         store = self.ctx.store
         out: list[bytes] = []
-        fresh = [a for a in store.list_alerts(limit=200) if a.alert_id > self.last_alert]
-        if fresh:
-            owners = self.ctx.accounts.assignees([a.alert_id for a in fresh])
-            for a in sorted(fresh, key=lambda a: a.alert_id):
-                out.append(_sse("alert", alert_summary(a, owners.get(a.alert_id, ""))))
-            self.last_alert = max(a.alert_id for a in fresh)
-        for h in store.list_hosts():
+        if any(isinstance(m, AlertRaised) and not m.suppressed for m in messages):
+            fresh = [a for a in store.list_alerts(limit=200) if a.alert_id > self.last_alert]
+            if fresh:
+                owners = self.ctx.accounts.assignees([a.alert_id for a in fresh])
+                for a in sorted(fresh, key=lambda a: a.alert_id):
+                    out.append(_sse("alert", alert_summary(a, owners.get(a.alert_id, ""))))
+                self.last_alert = max(a.alert_id for a in fresh)
+        for sensor_id in dict.fromkeys(m.sensor_id for m in messages if isinstance(m, HostChanged)):
+            h = store.get_host(sensor_id)
+            if h is None:
+                continue
             host_sig = (h.connected, h.health, h.isolation, h.revoked, h.hostname)
             if self.hosts.get(h.sensor_id) != host_sig:
                 self.hosts[h.sensor_id] = host_sig
                 out.append(_sse("host", host_view(h)))
-        for c in store.list_commands(limit=100):
+        commands = (m for m in messages if isinstance(m, CommandQueued | CommandUpdated))
+        for command_id in dict.fromkeys(m.command_id for m in commands):
+            c = store.get_command(command_id)
+            if c is None:
+                continue
             cmd_sig = (c.state, c.progress, c.stage, c.message)
             if self.commands.get(c.command_id) != cmd_sig:
                 self.commands[c.command_id] = cmd_sig
@@ -75,26 +99,49 @@ async def stream(
 ) -> StreamingResponse:
     ctx = context(request)
     watcher = Watcher(ctx)
-    # The first poll only records the present, so a client is sent changes, not history.
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[Message | None] = asyncio.Queue(MAX_PENDING)
+
+    def deliver(message: Message) -> None:
+        # Runs on the bus's delivery thread; the queue belongs to this request's loop.
+        loop.call_soon_threadsafe(_offer, message)
+
+    def _offer(message: Message | None) -> None:
+        try:
+            inbox.put_nowait(message)
+        except asyncio.QueueFull:
+            inbox.get_nowait()  # make room for the end marker
+            inbox.put_nowait(None)
+
     await to_thread.run_sync(watcher.prime)
-    interval = ctx.config.api.live_poll_interval_s
+    subscription = ctx.bus.subscribe(TOPICS, deliver)
 
     async def events() -> AsyncIterator[bytes]:
-        yield b"retry: 2000\n\n"
-        quiet_since = time.monotonic()
-        while not ctx.stopping.is_set():
-            if await request.is_disconnected():
-                return
-            chunks = await to_thread.run_sync(watcher.poll)
-            for chunk in chunks:
-                yield chunk
-            if chunks:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > KEEPALIVE_S:
-                # A comment line keeps proxies from timing the connection out.
-                yield b": keepalive\n\n"
-                quiet_since = time.monotonic()
-            await asyncio.sleep(interval)
+        try:
+            yield b"retry: 2000\n\n"
+            quiet_since = loop.time()
+            while not ctx.stopping.is_set():
+                try:
+                    first = await asyncio.wait_for(inbox.get(), IDLE_CHECK_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    if loop.time() - quiet_since > KEEPALIVE_S:
+                        # A comment line keeps proxies from timing the connection out.
+                        yield b": keepalive\n\n"
+                        quiet_since = loop.time()
+                    continue
+                quiet_since = loop.time()
+                taken = [first]
+                while not inbox.empty():
+                    taken.append(inbox.get_nowait())
+                batch = [m for m in taken if m is not None]
+                if len(batch) < len(taken):
+                    return  # fell too far behind: the client reconnects
+                for chunk in await to_thread.run_sync(watcher.changes, batch):
+                    yield chunk
+        finally:
+            subscription.close()
 
     return StreamingResponse(
         events(),

@@ -24,6 +24,8 @@ import msgspec
 import orjson
 import zstandard
 
+from aurora.wire.codec import BatchDecodeError, parse_events
+
 #: The bytes of a batch: a JSON array as sent (codec 0) or zstd-compressed (codec 1).
 CODEC_JSON = 0
 CODEC_ZSTD = 1
@@ -38,10 +40,6 @@ _ZSTD_LEVEL = 1
 
 #: (time_ms, class_uid, pid, process_name) of one event: the columns its index row holds.
 EventKeys = tuple[int, int, int | None, str]
-
-
-class PackError(ValueError):
-    """A batch's events cannot be read (not JSON, not an array of objects, wrong count)."""
 
 
 @dataclass(frozen=True)
@@ -157,14 +155,14 @@ def _fast_keys(ev: _Event, default_time: int) -> EventKeys:
 
 def scan_keys(payload: bytes, count: int, default_time: int) -> list[EventKeys]:
     """Validate a batch's JSON array and return each event's index keys, without building the
-    events. Raises :class:`PackError` when the array cannot be stored."""
+    events. Raises :class:`BatchDecodeError` when the array cannot be stored."""
     # msgspec skips the fields it is not asked for without checking their UTF-8, so check it
     # here (ASCII, the usual case, needs no decoding).
     if not payload.isascii():
         try:
             payload.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise PackError(
+            raise BatchDecodeError(
                 f"events are not valid UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
     try:
@@ -172,29 +170,16 @@ def scan_keys(payload: bytes, count: int, default_time: int) -> list[EventKeys]:
     except msgspec.ValidationError:
         return _slow_keys(payload, count, default_time)
     except msgspec.DecodeError as exc:
-        raise PackError(f"events are not valid JSON: {exc}") from None
+        raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
     except RecursionError:
-        raise PackError("events are nested too deeply") from None
+        raise BatchDecodeError("events are nested too deeply") from None
     if len(events) != count:
-        raise PackError(f"batch claims {count} events but holds {len(events)}")
+        raise BatchDecodeError(f"batch claims {count} events but holds {len(events)}")
     return [_fast_keys(ev, default_time) for ev in events]
 
 
 def _slow_keys(payload: bytes, count: int, default_time: int) -> list[EventKeys]:
     return [keys_of(ev, default_time) for ev in parse_events(payload, count)]
-
-
-def parse_events(payload: bytes, count: int) -> list[dict[str, Any]]:
-    """Fully parse a batch's JSON array of ``count`` objects (what detection needs)."""
-    try:
-        events = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise PackError(f"events are not valid JSON: {exc}") from None
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise PackError("events must be a JSON array of objects")
-    if len(events) != count:
-        raise PackError(f"batch claims {count} events but holds {len(events)}")
-    return events
 
 
 # --- packing and unpacking --------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Read incoming batches in a worker process: their index keys and, with detection on, which
-rules each event matches.
+"""The batch reader process: checks each incoming batch, reads its index keys and, with detection
+on, runs the Sigma matchers over its events, returning only the events some rule matched.
 
 Reading a batch's keys (decompress, check, walk the JSON with msgspec; see
 :mod:`aurora.collector.store.packed_batch`) is a few C calls that hold the GIL for milliseconds per
@@ -25,23 +25,22 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from aurora.collector.store import packed_batch
 from aurora.gcpolicy import settle_after_startup
 from aurora.v1 import stream_pb2
-from aurora.wire.codec import BatchDecodeError, decode_payload
+from aurora.wire.codec import BatchDecodeError, decode_payload, parse_events
 
 if TYPE_CHECKING:
     from aurora.config.detection import DetectionConfig
     from aurora.detection import DetectionEngine
 
-log = logging.getLogger("aurora.collector.ingest")
+log = logging.getLogger("aurora.collector.detect")
 
-#: One event the collector process must see: (position in the batch, its JSON, matched rule ids).
-Hit = tuple[int, bytes, tuple[str, ...]]
+#: One event the collector process must see: (position in the batch, the event, matched rule ids).
+#: The event crosses to the collector once, pickled as the dict the matchers read.
+Hit = tuple[int, dict[str, Any], tuple[str, ...]]
 #: (uncompressed size, the zstd bytes to store, keys per event, hits; no hits without detection)
 Read = tuple[int, bytes, list[packed_batch.EventKeys], list[Hit]]
 #: What a worker loads its rules from: (rule directories, detection configuration).
@@ -61,13 +60,13 @@ def stored_form(batch: stream_pb2.EventBatch, payload: bytes) -> bytes:
 
 def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms: int) -> Read:
     """Check one batch and return what the store keeps of it (runs in the worker process).
-    Raises BatchDecodeError or packed_batch.PackError for a batch that cannot be stored."""
+    Raises BatchDecodeError for a batch that cannot be stored."""
     payload = decode_payload(batch, max_uncompressed=max_uncompressed)
     engine = _ENGINE
     if engine is None:
         keys = packed_batch.scan_keys(payload, batch.count, received_ms)
         return len(payload), stored_form(batch, payload), keys, []
-    events = packed_batch.parse_events(payload, batch.count)
+    events = parse_events(payload, batch.count)
     keys = [packed_batch.keys_of(e, received_ms) for e in events]
     match = engine.match_rules
     scans = engine.scan_detector is not None
@@ -75,7 +74,7 @@ def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms:
     for i, ev in enumerate(events):
         rules = match(ev)
         if rules or (scans and ev.get("class_uid") == 4001):
-            hits.append((i, orjson.dumps(ev), tuple(r.id for r in rules)))
+            hits.append((i, ev, tuple(r.id for r in rules)))
     return len(payload), stored_form(batch, payload), keys, hits
 
 
@@ -107,7 +106,7 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="aurora-reader-watch", daemon=True).start()
 
 
-class KeyReader:
+class BatchReader:
     """One worker process that reads batches for the collector's decoder thread. ``read`` is the
     function the worker runs (a module-level function, as the worker imports it by name);
     ``rules`` turns detection on in the worker."""

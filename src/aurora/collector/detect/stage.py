@@ -1,0 +1,134 @@
+"""Detection on ingest, the collector's side: matches of new events become alerts, committed with
+their evidence, and are announced on the bus once committed.
+
+The batch reader process (:mod:`.batch_reader`) has already run the rules' matchers and handed
+over each matched event once, as a dict, with the ids of the rules it matched. Before the ingest
+writer commits a group of batches it calls :meth:`DetectionStage.evaluate`; what needs state
+stays here (correlation inside the engine, suppression), so alerts are stored in the same
+transaction as their events and a crash loses neither without the other. Repeats of the same
+(rule, sensor, key) inside the suppression window are not new alerts: after the commit
+(:meth:`DetectionStage.committed`) they bump the count of the alert already stored. Every match,
+new or suppressed, is then published as :class:`~aurora.collector.bus.AlertRaised`, which is
+where the console and rule-driven response pick it up; nothing is announced for a group whose
+commit failed (:meth:`DetectionStage.abandoned`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aurora.collector.bus import AlertRaised, Bus
+from aurora.collector.detect.batch_reader import RuleSource
+from aurora.collector.store.base import NewAlert, Store
+from aurora.config.detection import DetectionConfig
+
+if TYPE_CHECKING:
+    from aurora.detection import DetectionEngine
+
+log = logging.getLogger("aurora.collector.detect")
+
+
+class DetectionStage:
+    def __init__(self, engine: DetectionEngine, window_s: float, rules: RuleSource) -> None:
+        from aurora.detection import Suppressor
+
+        self.engine = engine
+        #: Where the rules came from, so the batch reader process loads the same ones.
+        self.rules = rules
+        self.suppressor = Suppressor(window_s)
+        # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
+        self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
+        # Every match of the group being committed, announced once it is.
+        self._raised: list[AlertRaised] = []
+        self.raised = 0
+
+    @classmethod
+    def from_config(
+        cls, config: DetectionConfig, uploaded_dir: Path | None = None
+    ) -> DetectionStage:
+        """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
+        from aurora.detection import DetectionEngine
+
+        dirs = [Path(p) for p in config.rule_dirs]
+        if uploaded_dir is not None and uploaded_dir.is_dir():
+            dirs.append(uploaded_dir)
+        engine = DetectionEngine.load(dirs, config=config)
+        for failure in engine.errors:
+            log.warning("rule not loaded: %s", failure)
+        log.info("detection: %d rules loaded", len(engine.rules))
+        return cls(engine, config.suppression_window_s, ([str(d) for d in dirs], config))
+
+    def evaluate(
+        self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
+    ) -> list[NewAlert]:
+        """Alerts for new events, each given with the ids of the rules it matched."""
+        from aurora.detection import build_finding
+        from aurora.detection.findings import SEVERITY
+
+        alerts: list[NewAlert] = []
+        loaded = self.engine.rules_by_id
+        for event, rule_ids in events:
+            # An id this engine lacks comes from a reader restarted after a rule upload; like
+            # the upload itself, it takes effect when the collector next starts.
+            hits = [loaded[r] for r in rule_ids if r in loaded]
+            for match in self.engine.match_hits(event, hits):
+                t = event.get("time")
+                t_ms = t if isinstance(t, int) else int(time.time() * 1000)
+                rule_id = str(match.rule.id)
+                title = str(match.rule.title)
+                admitted = self.suppressor.admit(rule_id, sensor_id, match.key, now=t_ms / 1000)
+                if not admitted:
+                    k = (rule_id, sensor_id, match.key)
+                    n, last = self._repeats.get(k, (0, 0))
+                    self._repeats[k] = (n + 1, max(last, t_ms))
+                    severity = SEVERITY.get(match.rule.level, 3)
+                else:
+                    device = event.get("device")
+                    host = dict(device) if isinstance(device, dict) else {}
+                    host["uid"] = sensor_id
+                    finding = build_finding(match, host=host)
+                    severity = int(finding.get("severity_id", 0))
+                    alerts.append(
+                        NewAlert(rule_id, sensor_id, match.key, severity, title, t_ms, finding)
+                    )
+                self._raised.append(
+                    AlertRaised(
+                        sensor_id=sensor_id,
+                        rule_uid=rule_id,
+                        dedup_key=match.key,
+                        severity_id=severity,
+                        title=title,
+                        time_ms=t_ms,
+                        suppressed=not admitted,
+                        evidence=event,
+                    )
+                )
+        self.raised += len(alerts)
+        return alerts
+
+    def committed(self, store: Store, bus: Bus | None) -> None:
+        """The group evaluated last is committed: fold its repeats in and announce its matches."""
+        self._flush_repeats(store)
+        raised, self._raised = self._raised, []
+        if bus is not None:
+            for message in raised:
+                bus.publish(message)
+
+    def abandoned(self) -> None:
+        """The group's commit failed; its batches come again and are evaluated again then."""
+        self._raised.clear()
+
+    def _flush_repeats(self, store: Store) -> None:
+        """Add suppressed repeats to the newest stored alert of the same (rule, sensor, key)."""
+        if not self._repeats:
+            return
+        pending, self._repeats = self._repeats, {}
+        for (rule_id, sensor_id, key), (n, last) in pending.items():
+            for alert in store.list_alerts(sensor_id=sensor_id, limit=200):
+                if alert.rule_uid == rule_id and alert.dedup_key == key:
+                    store.bump_alert(alert.alert_id, last, None, n)
+                    break
