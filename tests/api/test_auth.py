@@ -145,11 +145,13 @@ def test_hash_password_rejects_weak() -> None:
 
 def test_start_api_creates_the_first_admin_once_and_serves(tmp_path: Path) -> None:
     from aurora.api.server import start_api
+    from aurora.collector.bus import MemoryBus
     from aurora.collector.store.sqlite import SQLiteStore
 
     store = SQLiteStore(tmp_path / "aurora.db")
+    bus = MemoryBus()
     config = AuroraConfig.model_validate({"api": {"listen": "127.0.0.1:0"}})
-    server, password = start_api(store, config, tmp_path)
+    server, password = start_api(store, config, tmp_path, bus=bus)
     try:
         assert password is not None
         ca = ssl.create_default_context(cafile=str(tmp_path / "pki" / "ca.crt"))
@@ -161,8 +163,9 @@ def test_start_api_creates_the_first_admin_once_and_serves(tmp_path: Path) -> No
         assert r.status_code == 200 and r.json()["role"] == "admin"
     finally:
         server.stop()
-    again, second = start_api(store, config, tmp_path)
+    again, second = start_api(store, config, tmp_path, bus=bus)
     again.stop()
+    bus.close()
     store.close()
     assert second is None, "the password is printed on the first start only"
 

@@ -102,7 +102,9 @@ def stack(tmp_path: Path, netns: str) -> Iterator[Stack]:
     collector.start()
     assert collector.store is not None and collector.detection is not None
     # What `aurora collector` does: first admin (password printed once), then the API.
-    server, password = start_api(collector.store, config, state, engine=collector.detection.engine)
+    server, password = start_api(
+        collector.store, config, state, engine=collector.detection.engine, bus=collector.bus
+    )
     assert password is not None
 
     # The sensor's nftables run inside the namespace: isolation is real, but confined.

@@ -142,11 +142,12 @@ def start_api(
     config: AuroraConfig,
     state_dir: Path,
     *,
+    bus: Bus,
     engine: Any | None = None,
-    bus: Bus | None = None,
 ) -> tuple[ApiServer, str | None]:
     """What `aurora collector` and `aurora run` call: ensure the first admin, build the app over
-    ``store``, serve it on ``[api] listen``. Returns the server and, on the very first start only,
+    the collector's ``store`` and ``bus`` (its live updates come from that bus), serve it on
+    ``[api] listen``. Returns the server and, on the very first start only,
     the first admin's password (the caller prints it once)."""
     from aurora.api.app import create_app
     from aurora.api.bootstrap import ensure_first_admin
