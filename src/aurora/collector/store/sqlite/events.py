@@ -31,6 +31,7 @@ from aurora.collector.store.sqlite.alerts import insert_alerts
 from aurora.collector.store.sqlite.checkpointer import Checkpointer
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.collector.store.sqlite.hosts import add_batch_drops
+from aurora.collector.store.sqlite.retention import delete_older_than, trim_to
 
 _EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 _INSERT_BATCH = (
@@ -279,37 +280,8 @@ class SQLiteEvents(SQLiteDatabase):
         deleted = 0
         if older_than_ms is not None:
             with self._tx() as conn:
-                deleted += conn.execute(
-                    "DELETE FROM events WHERE time_ms < ?", (older_than_ms,)
-                ).rowcount
-                # A batch goes once every event it holds rows for is gone.
-                conn.execute(
-                    "DELETE FROM process_batches WHERE batch IN"
-                    " (SELECT id FROM event_batches WHERE max_time_ms < ?)",
-                    (older_than_ms,),
-                )
-                conn.execute("DELETE FROM event_batches WHERE max_time_ms < ?", (older_than_ms,))
+                deleted += delete_older_than(conn, older_than_ms)
         if max_bytes is not None:
-            deleted += self._trim_to(max_bytes)
+            with self._tx() as conn:
+                deleted += trim_to(conn, max_bytes)
         return deleted
-
-    def _trim_to(self, max_bytes: int) -> int:
-        """Delete the oldest batches (by arrival) until the database's live pages fit
-        ``max_bytes``. Sizes come from page counts and the batch id range, not a scan of the
-        table, so a pass over a large store stays cheap."""
-        with self._tx() as conn:
-            used = conn.execute(
-                "SELECT (p.page_count - f.freelist_count) * s.page_size"
-                " FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
-            ).fetchone()[0]
-            lo, hi = conn.execute("SELECT MIN(id), MAX(id) FROM event_batches").fetchone()
-            if used <= max_bytes or lo is None:
-                return 0
-            # Events are most of the file; delete their share of the excess, at least one batch.
-            cut = lo + max(1, -(-(hi - lo + 1) * (used - max_bytes) // used))
-            n = conn.execute(
-                "DELETE FROM events WHERE id < ?", (cut << packed_batch.ORDINAL_BITS,)
-            ).rowcount
-            conn.execute("DELETE FROM process_batches WHERE batch < ?", (cut,))
-            conn.execute("DELETE FROM event_batches WHERE id < ?", (cut,))
-            return int(n)
