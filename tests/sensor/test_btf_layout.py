@@ -102,11 +102,7 @@ def test_struct_decoders_cover_the_mirrors_byte_for_byte() -> None:
     for fmt, mirror in pairs:
         assert fmt.size == ctypes.sizeof(mirror), mirror.__name__
     hdr = R.EvHdr(ts_ns=1, cgroup_id=2, start_ns=3, kind=R.EV_FORK, pid=4, tid=5, ppid=6, uid=7)
-    assert D.FORK.unpack_from(bytes(hdr)) == (
-        3,
-        4,
-        6,
-    )  # the fork handler's fast path
+    assert D.FORK.unpack_from(bytes(hdr)) == (3, 4, 6)  # the fork handler's fast path
 
 
 def test_decode_round_trips_a_record_built_with_the_mirror() -> None:

@@ -20,6 +20,7 @@ import orjson
 
 from aurora.config import AuroraConfig
 from aurora.errors import AuroraError
+from aurora.sensor import platform as host_platform
 from aurora.sensor.capabilities import build_heartbeat
 from aurora.sensor.enrollment import parse_endpoint
 from aurora.sensor.hostinfo import host_info
@@ -233,12 +234,7 @@ class Agent:
 
 
 def _make_source(config: AuroraConfig) -> EventSource:
-    try:
-        from aurora.sensor.linux import LinuxSensor
-    except ImportError as exc:
-        raise AuroraError(f"the Linux sensor is not available in this build: {exc}") from None
-    source: EventSource = LinuxSensor(config.sensor)
-    return source
+    return host_platform.current().event_source(config.sensor)
 
 
 def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:

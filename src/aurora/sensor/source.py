@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from aurora.errors import AuroraError
+
+
+class NoEventSource(AuroraError):
+    """This build has no event source for the running operating system."""
+
 
 @dataclass(frozen=True)
 class Capability:

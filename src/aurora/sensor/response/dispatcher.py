@@ -19,14 +19,11 @@ from typing import Any
 
 import aurora
 from aurora.config.response import ResponseConfig
-from aurora.sensor.response import kill as kill_mod
+from aurora.sensor import platform as host_platform
 from aurora.sensor.response import triage as triage_mod
 from aurora.sensor.response.artifacts import load_artifacts
 from aurora.sensor.response.errors import BadParams, ResponseError, UnknownAction
 from aurora.sensor.response.isolation import Isolation, IsolationBackend
-from aurora.sensor.response.isolation_linux import NftIsolation
-from aurora.sensor.response.isolation_windows import WfpIsolation
-from aurora.sensor.response.quarantine import Vault
 from aurora.sensor.response.result import ActionResult
 from aurora.wire.actions import REQUESTABLE
 
@@ -79,9 +76,9 @@ class ResponseExecutor:
         self._dir = state_dir / "response"
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self._dir, 0o700)  # also when an older install left it wider
+        self._platform = host_platform.current()
         if backend is None:
-            linux = sys.platform.startswith("linux")
-            backend = NftIsolation(config.nft_path) if linux else WfpIsolation()
+            backend = self._platform.isolation_backend(config)
         self._isolation = Isolation(
             self._dir,
             backend,
@@ -92,7 +89,7 @@ class ResponseExecutor:
             config.isolation_check_timeout_s,
         )
         refused = sensor_own_paths(state_dir) + [Path(p) for p in config.quarantine_refuse]
-        self.vault = Vault(self._dir / "quarantine", refused)
+        self.vault = self._platform.quarantine_vault(self._dir / "quarantine", refused)
         self._lock = threading.Lock()
         self._triage_lock = threading.Lock()
         self._handlers: dict[str, Callable[[dict[str, Any], Progress | None], ActionResult]] = {
@@ -175,7 +172,7 @@ class ResponseExecutor:
             raise BadParams(f"parameter 'start_time' must be milliseconds, got {start!r}")
         tree = _param(params, "tree", bool, False)
         tolerance = self._config.kill_start_time_tolerance_ms
-        data = kill_mod.kill_process(pid, start, tree, tolerance, os.getpid())
+        data = self._platform.kill_process(pid, start, tree, tolerance, os.getpid())
         what = f"process tree of {pid}" if tree else f"process {pid}"
         return ActionResult.success(f"killed {what} ({len(data['killed'])} processes)", data)
 
@@ -206,7 +203,7 @@ class ResponseExecutor:
         extra = [Path(d) for d in self._config.triage_artifact_dirs]
         chosen = triage_mod.select(load_artifacts(extra), names)
         with self._triage_lock:
-            path, data = triage_mod.collect(
+            path, data = self._platform.collect_triage(
                 self._dir / "triage",
                 chosen,
                 cap,

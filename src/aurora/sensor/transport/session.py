@@ -29,8 +29,8 @@ _WELCOME_TIMEOUT_S = 30.0
 
 
 class Session:
-    def __init__(self, link: SessionOwner, channel: grpc.Channel, sensor_id: str) -> None:
-        self.link = link
+    def __init__(self, owner: SessionOwner, channel: grpc.Channel, sensor_id: str) -> None:
+        self.owner = owner
         self.channel = channel
         self.sensor_id = sensor_id
         self.welcomed = threading.Event()
@@ -58,17 +58,17 @@ class Session:
 
     def close(self) -> None:
         self.closed.set()
-        self.link.wake.set()
+        self.owner.wake.set()
         if self._call is not None:
             self._call.cancel()
 
     # ------------------------------------------------------------------ sending
     def _requests(self) -> Iterator[stream_pb2.SensorMessage]:
-        link = self.link
-        status = link.spool.status()
+        owner = self.owner
+        status = owner.spool.status()
         yield stream_pb2.SensorMessage(
             hello=stream_pb2.Hello(
-                sensor_id=self.sensor_id, host=link.host, next_seq=status.next_seq
+                sensor_id=self.sensor_id, host=owner.host, next_seq=status.next_seq
             )
         )
         # Nothing else until Welcome says what the collector already holds.
@@ -82,15 +82,15 @@ class Session:
                 self.close()
                 return
         while not self.closed.is_set():
-            link.wake.clear()
+            owner.wake.clear()
             sent = False
-            while (msg := link.next_outgoing()) is not None:
+            while (msg := owner.next_outgoing()) is not None:
                 yield msg
                 sent = True
             if time.monotonic() >= self._next_heartbeat:
-                self._next_heartbeat = time.monotonic() + link.settings.heartbeat_interval_s
-                link.check_renewal()
-                yield stream_pb2.SensorMessage(heartbeat=link.heartbeat())
+                self._next_heartbeat = time.monotonic() + owner.settings.heartbeat_interval_s
+                owner.check_renewal()
+                yield stream_pb2.SensorMessage(heartbeat=owner.heartbeat())
                 sent = True
             batch = self._next_batch()
             if batch is not None:
@@ -98,18 +98,18 @@ class Session:
                 sent = True
             if not sent:
                 wait = min(_IDLE_WAIT_S, max(0.0, self._next_heartbeat - time.monotonic()))
-                link.wake.wait(wait)
+                owner.wake.wait(wait)
 
     def _next_batch(self) -> stream_pb2.EventBatch | None:
-        link = self.link
+        owner = self.owner
         with self._lock:
-            if len(self._inflight) >= link.settings.max_inflight:
+            if len(self._inflight) >= owner.settings.max_inflight:
                 return None
             start = self._next_send
-        got = link.spool.read(start, link.settings.batch_max_events)
+        got = owner.spool.read(start, owner.settings.batch_max_events)
         if got is None:
             return None
-        drops = link.spool.take_drops(got.last_seq)
+        drops = owner.spool.take_drops(got.last_seq)
         batch = encode_batch_raw(
             self.sensor_id,
             got.first_seq,
@@ -117,35 +117,35 @@ class Session:
             kernel_drops=drops["kernel"],
             spool_evicted=drops["spool_evicted"],
             spool_corrupt=drops["spool_corrupt"],
-            compress=link.settings.compression == "zstd",
+            compress=owner.settings.compression == "zstd",
         )
         with self._lock:
             self._inflight.append((got.first_seq, len(got.events)))
             self._next_send = got.last_seq + 1
-        link.counters.add("batches_sent", 1)
-        link.counters.add("events_sent", len(got.events))
+        owner.counters.add("batches_sent", 1)
+        owner.counters.add("events_sent", len(got.events))
         return batch
 
     # ---------------------------------------------------------------- receiving
     def _on_message(self, msg: stream_pb2.CollectorMessage) -> None:
         kind = msg.WhichOneof("body")
-        link = self.link
+        owner = self.owner
         if kind == "welcome":
-            acked = link.on_welcome(msg.welcome)
+            acked = owner.on_welcome(msg.welcome)
             with self._lock:
                 self._next_send = acked + 1
             self.welcomed.set()
         elif kind == "ack":
             self._on_ack(msg.ack)
         elif kind == "command":
-            link.runner.handle(msg.command)
+            owner.runner.handle(msg.command)
         elif kind == "chunk_ack":
-            link.runner.on_chunk_ack(msg.chunk_ack)
+            owner.runner.on_chunk_ack(msg.chunk_ack)
         elif kind == "renewed":
-            link.on_renewed(msg.renewed)
+            owner.on_renewed(msg.renewed)
         elif kind == "goodbye":
             self._on_goodbye(msg.goodbye)
-        link.wake.set()
+        owner.wake.set()
 
     def _on_ack(self, ack: stream_pb2.BatchAck) -> None:
         last = ack.first_seq + ack.count - 1
@@ -159,11 +159,11 @@ class Session:
             log.error(
                 "collector rejected batch %d-%d: %s", ack.first_seq, last, ack.reason or "no reason"
             )
-            self.link.counters.add("batches_rejected", 1)
-            self.link.counters.add("events_rejected", ack.count)
+            self.owner.counters.add("batches_rejected", 1)
+            self.owner.counters.add("events_rejected", ack.count)
         else:
-            self.link.counters.add("events_acked", ack.count)
-        self.link.spool.ack(last)
+            self.owner.counters.add("events_acked", ack.count)
+        self.owner.spool.ack(last)
 
     def _on_goodbye(self, bye: stream_pb2.Goodbye) -> None:
         reason = stream_pb2.Goodbye.Reason.Name(bye.reason)
