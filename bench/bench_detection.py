@@ -42,8 +42,8 @@ from sigma.backends.sqlite import sqliteBackend  # noqa: E402
 from sigma.collection import SigmaCollection  # noqa: E402
 
 from aurora.detection import DetectionEngine  # noqa: E402
-from aurora.detection.mapping import default_mapping  # noqa: E402
 from aurora.detection.rules import BUILTIN_RULES, iter_rule_files  # noqa: E402
+from aurora.ocsf.field_mapping import default_mapping  # noqa: E402
 from aurora.sensor.windows import normalise_record  # noqa: E402
 
 WINDOWS_RULES = [

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aurora.detection.mapping import MAPPING_FILE, MappingError, parse_mapping
 from aurora.detection.mapping_doc import render
+from aurora.ocsf.field_mapping import MAPPING_FILE, MappingError, parse_mapping
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "field-mapping.md"
 

@@ -11,14 +11,22 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "aurora"
 # Packages whose modules must not import each other in a circle.
-ACYCLIC = ("sensor", "ocsf", "hunt", "plugins")
+ACYCLIC = ("sensor", "ocsf", "hunt", "plugins", "wire", "collector", "detection", "api")
 
-# package -> packages it must never import
+DEPLOYABLES = ("aurora.collector", "aurora.api", "aurora.sensor", "aurora.hunt", "aurora.cli")
+# package -> packages it must never import. Layers, bottom up: errors/config, wire/ocsf,
+# detection, then the deployables (sensor and collector never import each other), api over the
+# collector, cli over everything; nothing imports the cli.
 FORBIDDEN = {
-    "sensor": ("aurora.collector", "aurora.api", "aurora.detection", "aurora.hunt"),
-    "ocsf": ("aurora.collector", "aurora.api", "aurora.sensor", "aurora.detection", "aurora.hunt"),
-    "wire": ("aurora.collector", "aurora.api", "aurora.sensor"),
-    "detection": ("aurora.collector", "aurora.api", "aurora.sensor"),
+    "config": (*DEPLOYABLES, "aurora.detection"),
+    "wire": (*DEPLOYABLES, "aurora.detection"),
+    "ocsf": (*DEPLOYABLES, "aurora.detection"),
+    "detection": DEPLOYABLES,
+    "sensor": ("aurora.collector", "aurora.api", "aurora.detection", "aurora.hunt", "aurora.cli"),
+    "plugins": ("aurora.collector", "aurora.api", "aurora.detection", "aurora.hunt", "aurora.cli"),
+    "collector": ("aurora.api", "aurora.sensor", "aurora.hunt", "aurora.cli"),
+    "hunt": ("aurora.collector", "aurora.api", "aurora.cli"),
+    "api": ("aurora.sensor", "aurora.hunt", "aurora.cli"),
 }
 
 

@@ -71,7 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from aurora.detection import DetectionEngine
-    from aurora.detection.mapping import default_mapping
+    from aurora.ocsf.field_mapping import default_mapping
 
     config = config_from_args(args).detection
     dirs = args.rules if args.rules is not None else list(config.rule_dirs)

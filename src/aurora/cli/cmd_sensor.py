@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return int(run_agent(args, config))
     if args.collector:
         raise UsageError("--stdout and --collector exclude each other: pick one")
-    if not sys.platform.startswith("linux"):
-        raise UsageError("aurora sensor --stdout runs the eBPF sensor and needs Linux")
-    from aurora.sensor.linux import LinuxSensor
+    from aurora.sensor import platform
     from aurora.sensor.standalone import run_standalone
 
-    return run_standalone(LinuxSensor(config.sensor))
+    # On an OS without an event source yet, the platform says so with a typed error.
+    return run_standalone(platform.current().event_source(config.sensor))

@@ -4,8 +4,7 @@ pySigma parses rules; :mod:`~aurora.detection.ir` reduces them to tests, :mod:`~
 events to the rules of their logsource, :mod:`~.matcher` indexes literals per field and runs only
 candidate rules. Correlations, the network scan detector and alert suppression sit on top.
 
-Exports resolve lazily so that the Windows sensor can use :mod:`~.mapping` (through
-``aurora.ocsf.windows``) without importing pySigma.
+Exports resolve lazily, so a tool that needs one submodule does not import pySigma with it.
 """
 
 from __future__ import annotations

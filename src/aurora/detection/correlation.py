@@ -27,9 +27,9 @@ from sigma.correlations import (
 
 from aurora.config.detection import DetectionConfig
 from aurora.detection.findings import Finding
-from aurora.detection.mapping import default_mapping
 from aurora.detection.predicates import Getter, make_getter
 from aurora.detection.rules import Rule, RuleFailure
+from aurora.ocsf.field_mapping import default_mapping
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "lt": operator.lt,

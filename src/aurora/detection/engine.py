@@ -1,6 +1,6 @@
 """DetectionEngine: Sigma rules (plus correlations and built-in detectors) over OCSF events.
 
-Each event is routed by :mod:`aurora.detection.mapping` to a :class:`RouteMatcher` that holds
+Each event is routed by :mod:`aurora.ocsf.field_mapping` to a :class:`RouteMatcher` that holds
 only the rules of its logsource, compiled for that route's OCSF paths. Matchers are built the
 first time a route is seen, so loading stays fast and unseen logsources cost nothing.
 """
@@ -15,11 +15,11 @@ from typing import Any
 from aurora.config.detection import DetectionConfig
 from aurora.detection.correlation import CorrelationEngine
 from aurora.detection.findings import Finding
-from aurora.detection.mapping import FieldMapping, Route, default_mapping
 from aurora.detection.matcher import RouteMatcher
 from aurora.detection.netscan import ScanDetector
 from aurora.detection.rules import BUILTIN_RULES, Rule, RuleFailure, load_rules
 from aurora.errors import UsageError
+from aurora.ocsf.field_mapping import FieldMapping, Route, default_mapping
 
 
 class DetectionEngine:

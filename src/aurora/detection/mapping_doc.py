@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from aurora.detection.mapping import MAPPING_FILE, Category, FieldMapping, default_mapping
+from aurora.ocsf.field_mapping import MAPPING_FILE, Category, FieldMapping, default_mapping
 
 
 def _category_table(cats: list[Category], windows: bool) -> list[str]:
@@ -34,7 +34,7 @@ def render(mapping: FieldMapping | None = None) -> str:
     lines = [
         "# Field mapping: Sigma onto OCSF 1.8.0",
         "",
-        f"Generated from `src/aurora/detection/mappings/{MAPPING_FILE.name}` by "
+        f"Generated from `src/aurora/ocsf/mappings/{MAPPING_FILE.name}` by "
         "`python -m aurora.detection.mapping_doc`; do not edit by hand.",
         "",
         "Each Sigma logsource maps onto OCSF classes and activities, and each Sigma field onto an",

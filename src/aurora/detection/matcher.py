@@ -26,7 +26,6 @@ from aurora.detection.index import (
     windows_keywords,
 )
 from aurora.detection.ir import INDEXED_KINDS, Node, Test, map_tests, prefilter, simplify
-from aurora.detection.mapping import Route
 from aurora.detection.predicates import (
     WINDOWS_SYSTEM_FIELDS,
     Getter,
@@ -40,6 +39,7 @@ from aurora.detection.predicates import (
     text_predicate,
 )
 from aurora.detection.rules import Rule
+from aurora.ocsf.field_mapping import Route
 
 KEYWORD_PATH = "<keywords>"  # virtual field: the whole record's text, for field-less rules
 KEYWORD_TEXT_SUFFIXES = ("cmd_line", ".path", "file.name", "kernel.name", "hostname")

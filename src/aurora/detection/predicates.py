@@ -133,7 +133,7 @@ class KeywordText:
         return self._text
 
 
-# System header fields of a Windows record (see aurora.ocsf.windows): not searched by keywords.
+# System header fields of a Windows record (see aurora.sensor.windows): not searched by keywords.
 WINDOWS_SYSTEM_FIELDS = frozenset(
     {
         "Provider_Name", "Provider_Guid", "Provider_EventSourceName", "EventID",
