@@ -133,4 +133,4 @@ def test_with_rules_the_worker_returns_the_matched_events_and_rule_ids() -> None
     finally:
         r.close()
     assert len(keys) == 5
-    assert hits == [(3, attack, want)]
+    assert [(i, orjson.loads(raw), ids) for i, raw, ids in hits] == [(3, attack, want)]

@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from aurora.collector.bus import BatchCommitted, Bus
 from aurora.collector.detect import BatchReader, DetectionStage, Hit
 from aurora.collector.store import packed_batch
@@ -213,13 +215,14 @@ class IngestWriter:
     def _new_hits(
         self, b: IncomingBatch, hits: list[Hit]
     ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
-        """The matched events above the high-water mark (duplicates are not evaluated twice)."""
+        """The matched events above the high-water mark (duplicates are not evaluated twice),
+        parsed: the one parse of a matched event in this process."""
         hwm = self._hwm.get(b.sensor_id)
         if hwm is None:
             hwm = self.store.high_water(b.sensor_id)
         skip = max(0, hwm - b.first_seq + 1)
         self._hwm[b.sensor_id] = max(hwm, b.first_seq + b.count - 1)
-        return [(event, rule_ids) for i, event, rule_ids in hits if i >= skip]
+        return [(orjson.loads(raw), rule_ids) for i, raw, rule_ids in hits if i >= skip]
 
     def _safe_evaluate(
         self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
 import orjson
 import zstandard
 
@@ -19,6 +20,7 @@ from aurora.v1 import stream_pb2
 MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_BATCH_EVENTS = 100_000
 ZSTD_LEVEL = 3
+_SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class BatchDecodeError(AuroraError):
@@ -84,18 +86,36 @@ def decode_events(
     return parse_events(decode_payload(batch, max_uncompressed=max_uncompressed), batch.count)
 
 
-def parse_events(payload: bytes, count: int) -> list[dict[str, Any]]:
-    """Parse a batch's JSON array, which must hold exactly ``count`` objects. The one full parse
-    of a batch: the collector's detection stage and every tool read batches through it."""
+def split_events(payload: bytes, count: int) -> list[msgspec.Raw]:
+    """Cut a batch's JSON array into its ``count`` events, each still JSON (not parsed)."""
     try:
-        events = orjson.loads(payload)
+        raws = _SPLIT.decode(payload)
+    except msgspec.ValidationError:
+        raise BatchDecodeError("events must be a JSON array of objects") from None
+    except msgspec.DecodeError as exc:
+        raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BatchDecodeError("events are nested too deeply") from None
+    if len(raws) != count:
+        raise BatchDecodeError(f"batch claims {count} events but holds {len(raws)}")
+    return raws
+
+
+def parse_event(raw: msgspec.Raw | bytes) -> dict[str, Any]:
+    """One event of :func:`split_events`, parsed; it must be a JSON object."""
+    try:
+        event = orjson.loads(memoryview(raw))  # orjson takes a buffer, not a msgspec.Raw
     except orjson.JSONDecodeError as exc:
         raise BatchDecodeError(f"events are not valid JSON: {exc}") from None
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+    if not isinstance(event, dict):
         raise BatchDecodeError("events must be a JSON array of objects")
-    if len(events) != count:
-        raise BatchDecodeError(f"batch claims {count} events but holds {len(events)}")
-    return events
+    return event
+
+
+def parse_events(payload: bytes, count: int) -> list[dict[str, Any]]:
+    """Parse a batch's JSON array, which must hold exactly ``count`` objects. The one full parse
+    of a batch: the collector's batch reader and every tool read batches through it."""
+    return [parse_event(raw) for raw in split_events(payload, count)]
 
 
 def decode_payload(

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aurora.collector.store import packed_batch
 from aurora.gcpolicy import settle_after_startup
 from aurora.v1 import stream_pb2
-from aurora.wire.codec import BatchDecodeError, decode_payload, parse_events
+from aurora.wire.codec import BatchDecodeError, decode_payload, parse_event, split_events
 
 if TYPE_CHECKING:
     from aurora.config.detection import DetectionConfig
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aurora.collector.detect")
 
-#: One event the collector process must see: (position in the batch, the event, matched rule ids).
-#: The event crosses to the collector once, pickled as the dict the matchers read.
-Hit = tuple[int, dict[str, Any], tuple[str, ...]]
+#: One event the collector process must see: (position in the batch, its JSON exactly as the
+#: sensor sent it, matched rule ids). Never serialised again: the collector parses it once.
+Hit = tuple[int, bytes, tuple[str, ...]]
 #: (uncompressed size, the zstd bytes to store, keys per event, hits; no hits without detection)
 Read = tuple[int, bytes, list[packed_batch.EventKeys], list[Hit]]
 #: What a worker loads its rules from: (rule directories, detection configuration).
@@ -64,17 +64,19 @@ def read_batch(batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms:
     payload = decode_payload(batch, max_uncompressed=max_uncompressed)
     engine = _ENGINE
     if engine is None:
-        keys = packed_batch.scan_keys(payload, batch.count, received_ms)
-        return len(payload), stored_form(batch, payload), keys, []
-    events = parse_events(payload, batch.count)
-    keys = [packed_batch.keys_of(e, received_ms) for e in events]
+        scanned = packed_batch.scan_keys(payload, batch.count, received_ms)
+        return len(payload), stored_form(batch, payload), scanned, []
+    raws = split_events(payload, batch.count)
+    keys: list[packed_batch.EventKeys] = []
     match = engine.match_rules
     scans = engine.scan_detector is not None
     hits: list[Hit] = []
-    for i, ev in enumerate(events):
+    for i, raw in enumerate(raws):
+        ev = parse_event(raw)
+        keys.append(packed_batch.keys_of(ev, received_ms))
         rules = match(ev)
         if rules or (scans and ev.get("class_uid") == 4001):
-            hits.append((i, ev, tuple(r.id for r in rules)))
+            hits.append((i, bytes(raw), tuple(r.id for r in rules)))
     return len(payload), stored_form(batch, payload), keys, hits
 
 
