@@ -113,11 +113,13 @@ async def stream(
             inbox.get_nowait()  # make room for the end marker
             inbox.put_nowait(None)
 
-    await to_thread.run_sync(watcher.prime)
-    subscription = ctx.bus.subscribe(TOPICS, deliver)
-
     async def events() -> AsyncIterator[bytes]:
+        # Subscribed here, not before the response starts, so that the finally below always
+        # runs for a subscription that exists; subscribed before priming, so nothing committed
+        # after the newest alert primed is missed.
+        subscription = ctx.bus.subscribe(TOPICS, deliver)
         try:
+            await to_thread.run_sync(watcher.prime)
             yield b"retry: 2000\n\n"
             quiet_since = loop.time()
             while not ctx.stopping.is_set():
