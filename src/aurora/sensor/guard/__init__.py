@@ -2,7 +2,7 @@
 driver's callbacks still attached?) and tamper resistance (detect and report attempts to stop,
 unload or blind the sensor).
 
-Empty on purpose: a later issue of the second half (tamper resistance, DESIGN.md ``guard``)
+Empty on purpose: issue 13 (tamper resistance, kernel-hook health; DESIGN.md ``guard``)
 builds it. It reads hook state through :mod:`aurora.sensor.platform`, so each OS's checks sit in
 that OS's platform module.
 """

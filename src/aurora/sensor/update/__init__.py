@@ -2,6 +2,6 @@
 ``Update`` command already carries ``package_sha256``), install it beside the running one, switch
 over and roll back if the new sensor does not report healthy.
 
-Empty on purpose: a later issue of the second half (signed self-update, DESIGN.md ``update``)
+Empty on purpose: issue 13 (signed self-update; DESIGN.md ``update``)
 builds it.
 """

@@ -1,7 +1,7 @@
 """The Windows sensor: today its normaliser (event records -> OCSF), shared with offline hunting.
 
 The live event source (ETW through ctypes, the Sysmon channel through EvtSubscribe) lands here in a
-later issue, beside ``normalise`` and ``eventxml`` which already turn its records into OCSF.
+issue 14, beside ``normalise`` and ``eventxml`` which already turn its records into OCSF.
 """
 
 from aurora.sensor.windows.eventxml import EventXmlError, record_from_xml
