@@ -1,6 +1,6 @@
 """The Windows sensor: today its normaliser (event records -> OCSF), shared with offline hunting.
 
-The live event source (ETW through ctypes, the Sysmon channel through EvtSubscribe) lands here in a
+The live event source (ETW through ctypes, the Sysmon channel through EvtSubscribe) lands here with
 issue 14, beside ``normalise`` and ``eventxml`` which already turn its records into OCSF.
 """
 
