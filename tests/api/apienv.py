@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import ssl
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,30 @@ class Env:
         self.server.stop()
         self.accounts.close()
         self.store.close()
+
+
+def all_routes(routes: list[Any]) -> Iterator[Any]:
+    """The app's routes, descending into included routers (FastAPI keeps them nested)."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from all_routes(nested.routes)
+        else:
+            yield route
+
+
+def old_tls_client() -> ssl.SSLContext:
+    """A client that offers only TLS 1.0/1.1 (SECLEVEL=0 lets it really offer them), so a failed
+    handshake is the server's refusal."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # deprecated is what we test
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    return ctx
 
 
 @functools.cache

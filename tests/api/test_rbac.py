@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from api.apienv import PASSWORD, SENSOR, Env, make_env, seed
+from api.apienv import PASSWORD, SENSOR, Env, all_routes, make_env, seed
 from aurora.collector.store.base import CommandRecord, UploadRecord
 
 PUBLIC = "public"
@@ -120,16 +120,6 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
     e.close()
 
 
-def _all_routes(routes: list[Any]) -> Iterator[Any]:
-    """Routes, descending into included routers (FastAPI keeps them nested; no prefix is used)."""
-    for route in routes:
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            yield from _all_routes(nested.routes)
-        else:
-            yield route
-
-
 def _url(path: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
@@ -153,7 +143,7 @@ def _call(env: Env, role: str | None, method: str, path: str, values: dict[str, 
 def test_every_route_is_in_the_matrix(matrix_env: tuple[Env, dict[str, str]]) -> None:
     env, _ = matrix_env
     api, pages = set(), set()
-    for route in _all_routes(env.app.routes):
+    for route in all_routes(env.app.routes):
         if isinstance(route, APIRoute):
             for method in route.methods:
                 if route.path.startswith("/api/"):

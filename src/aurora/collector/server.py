@@ -123,7 +123,14 @@ class Collector:
         self._thread.start()
         backend_port = ready.result(timeout=60)
         ctx = server_ssl_context(self.state_dir / "pki", self.ca.cert_pem)
-        self.front = TLSFront(self.host, self.port, backend_port, ctx)
+        self.front = TLSFront(
+            self.host,
+            self.port,
+            backend_port,
+            ctx,
+            handshake_timeout_s=cfg.tls_handshake_timeout_s,
+            preface_timeout_s=cfg.http2_preface_timeout_s,
+        )
         try:
             self.port = self.front.start()
         except OSError as exc:

@@ -12,6 +12,10 @@ gRPC server listening on loopback without TLS. Each relayed connection comes fro
 port; the front records port -> verified peer before relaying a byte, and the handlers look the
 peer up from ``context.peer()``. The backend only trusts connections whose source port is in that
 map, which only the front's own open sockets can hold.
+
+Hostile peers are bounded here, before they cost the gRPC server anything: a TLS handshake must
+finish within ``handshake_timeout_s`` and the HTTP/2 client preface must follow within
+``preface_timeout_s``; a connection that opens with anything else is closed at once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ log = logging.getLogger("aurora.collector.tls")
 
 _HIGH_WATER = 4 * 1024 * 1024
 _READ_BUFFER = 64 * 1024
+# RFC 9113 section 3.4: every HTTP/2 client connection starts with exactly these bytes.
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,60 @@ class _Relay(asyncio.Protocol):
             self.other.transport.close()
 
 
+class _ClientSide(_Relay):
+    """The sensor's end: relays only after the HTTP/2 preface, which must arrive in time."""
+
+    def __init__(self, preface_timeout_s: float) -> None:
+        super().__init__()
+        self.preface_timeout_s = preface_timeout_s
+        self.seen = b""
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.preface_timeout_s, self._refuse, "sent no HTTP/2 preface")
+
+    def data_received(self, data: bytes) -> None:
+        if len(self.seen) < len(HTTP2_PREFACE):
+            self.seen += data[: len(HTTP2_PREFACE) - len(self.seen)]
+            if not HTTP2_PREFACE.startswith(self.seen):
+                self._refuse("opened with bytes that are not HTTP/2")
+                return
+            if len(self.seen) == len(HTTP2_PREFACE) and self.timer is not None:
+                self.timer.cancel()
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        super().connection_lost(exc)
+
+    def _refuse(self, why: str) -> None:
+        tr = self.transport
+        if tr is None or tr.is_closing():
+            return
+        peer = tr.get_extra_info("peername")
+        log.warning("closing sensor-port connection from %s: %s", peer[0] if peer else "?", why)
+        tr.abort()
+
+
 class TLSFront:
     """Listens on the public address and relays each TLS connection to ``backend_port``."""
 
-    def __init__(self, host: str, port: int, backend_port: int, ctx: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        backend_port: int,
+        ctx: ssl.SSLContext,
+        *,
+        handshake_timeout_s: float = 10.0,
+        preface_timeout_s: float = 10.0,
+    ) -> None:
         self.host, self.port, self.backend_port, self.ctx = host, port, backend_port, ctx
+        self.handshake_timeout_s = handshake_timeout_s
+        self.preface_timeout_s = preface_timeout_s
         self._peers: dict[int, Peer] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -149,7 +204,12 @@ class TLSFront:
                 reuse_port=False,
             )
             self._server = loop.run_until_complete(
-                loop.create_server(self._accept, sock=sock, ssl=self.ctx, ssl_handshake_timeout=15)
+                loop.create_server(
+                    self._accept,
+                    sock=sock,
+                    ssl=self.ctx,
+                    ssl_handshake_timeout=self.handshake_timeout_s,
+                )
             )
         except OSError as exc:
             ready.set_exception(exc)
@@ -186,7 +246,7 @@ class TLSFront:
     # --- per connection --------------------------------------------------------------------------
 
     def _accept(self) -> _Relay:
-        front = _Relay()
+        front = _ClientSide(self.preface_timeout_s)
         # With TLS, connection_made runs only once the handshake is done.
         front.on_made.append(self._handshake_done)
         return front

@@ -19,3 +19,7 @@ class CollectorConfig(Section):
     server_names: list[str] = []
     max_upload_bytes: int = Field(default=1024**3, ge=1024)
     retention_interval_s: int = Field(default=600, ge=1)
+    # Bounds on the sensor port (seconds): a TLS handshake must finish, and the HTTP/2 preface
+    # follow it, within these, so idle or slow peers cannot pile up connections.
+    tls_handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    http2_preface_timeout_s: float = Field(default=10.0, gt=0, le=300)
