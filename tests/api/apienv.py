@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 import ssl
 import time
 import warnings
@@ -88,6 +89,16 @@ def old_tls_client() -> ssl.SSLContext:
     return ctx
 
 
+def old_tls_refused(port: int) -> bool:
+    """True when the server on ``port`` refuses a TLS 1.0/1.1-only handshake."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        try:
+            old_tls_client().wrap_socket(raw, server_hostname="localhost").close()
+        except (ssl.SSLError, ConnectionResetError):
+            return True
+    return False
+
+
 @functools.cache
 def _password_hash() -> str:
     # argon2 is slow by design; one hash serves every test user (salts need not differ here).
@@ -104,8 +115,9 @@ def make_env(tmp: Path, config: AuroraConfig | None = None) -> Env:
         token = new_api_token()
         accounts.add_api_token(hash_secret(token), user.user_id, "test", now_ms(), 0)
         tokens[role] = token
-    cert, key = tls_files((config or AuroraConfig()).api, tmp)
-    server = ApiServer(app, "127.0.0.1:0", cert, key)
+    api = (config or AuroraConfig()).api
+    cert, key = tls_files(api, tmp)
+    server = ApiServer(app, "127.0.0.1:0", cert, key, trusted_proxies=api.trusted_proxies)
     server.start()
     return Env(tmp, store, accounts, app, server, tokens, [])
 

@@ -4,6 +4,7 @@ hardening headers on every kind of response, and TLS 1.2 as the oldest protocol 
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from api.apienv import Env, all_routes, make_env, old_tls_client, seed
+from api.apienv import PASSWORD, Env, all_routes, make_env, old_tls_client, old_tls_refused, seed
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # The one state-changing route a browser reaches without a session: it is what creates one.
@@ -82,12 +83,12 @@ HEADERS = {
 def _check_headers(resp: httpx.Response) -> list[str]:
     where = f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}"
     problems = [
-        f"{where}: {k}={resp.headers.get(k)!r}" for k, v in HEADERS.items() if resp.headers.get(k) != v
+        f"{where}: {k}={resp.headers.get(k)!r}"
+        for k, v in HEADERS.items()
+        if resp.headers.get(k) != v
     ]
     csp = resp.headers.get("content-security-policy", "")
-    directives = dict(
-        (d.strip().split(" ", 1) + [""])[:2] for d in csp.split(";") if d.strip()
-    )
+    directives = dict([*d.strip().split(" ", 1), ""][:2] for d in csp.split(";") if d.strip())
     script = directives.get("script-src", directives.get("default-src", ""))
     if not script or "unsafe-inline" in script or "unsafe-eval" in script or "*" in script:
         problems.append(f"{where}: script-src {script!r}")
@@ -142,7 +143,7 @@ def test_pages_carry_no_inline_script(site: tuple[Env, dict[str, Any]]) -> None:
     browser, _ = env.browser("admin")
     pages = ["/alerts", f"/alerts/{data['alert_id']}", "/hosts", "/hosts/web-1", "/events"]
     pages += ["/rules", "/users", "/audit"]
-    for path in pages + ["/login"]:
+    for path in [*pages, "/login"]:
         html = browser.get(path).text
         for script in re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.S | re.I):
             assert not script.strip(), f"inline script on {path}"
@@ -152,9 +153,7 @@ def test_pages_carry_no_inline_script(site: tuple[Env, dict[str, Any]]) -> None:
 
 def test_the_console_refuses_tls_older_than_1_2(site: tuple[Env, dict[str, Any]]) -> None:
     env, _ = site
-    with socket.create_connection(("127.0.0.1", env.server.port), timeout=10) as raw:
-        with pytest.raises((ssl.SSLError, ConnectionResetError)):
-            old_tls_client().wrap_socket(raw, server_hostname="localhost")
+    assert old_tls_refused(env.server.port)
 
 
 def test_the_old_tls_client_really_offers_tls_1_1(site: tuple[Env, dict[str, Any]]) -> None:
@@ -177,8 +176,17 @@ def test_the_old_tls_client_really_offers_tls_1_1(site: tuple[Env, dict[str, Any
 
         thread = threading.Thread(target=accept)
         thread.start()
-        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
-            with old_tls_client().wrap_socket(raw, server_hostname="localhost") as tls:
-                versions.append(tls.version())
+        raw = socket.create_connection(listener.getsockname(), timeout=10)
+        with old_tls_client().wrap_socket(raw, server_hostname="localhost") as tls:
+            versions.append(tls.version())
         thread.join(timeout=10)
     assert versions == ["TLSv1.1", "TLSv1.1"]
+
+
+def test_login_refuses_a_cross_site_form_post(site: tuple[Env, dict[str, Any]]) -> None:
+    # An HTML form on another site can POST text/plain without a CORS preflight; a login it
+    # could make would put the victim's browser in the attacker's session (login CSRF).
+    env, _ = site
+    body = json.dumps({"name": "viewer", "password": PASSWORD})
+    r = env.client().post("/api/v1/login", content=body, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 422 and "set-cookie" not in r.headers

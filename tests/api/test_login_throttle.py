@@ -47,9 +47,7 @@ def test_one_address_guessing_many_accounts_is_throttled(throttled: Env) -> None
 
 
 def test_forwarded_for_does_not_buy_a_fresh_budget(throttled: Env) -> None:
-    codes = [
-        _login(throttled, f"user{i}", forwarded=f"203.0.113.{i}") for i in range(LIMIT + 2)
-    ]
+    codes = [_login(throttled, f"user{i}", forwarded=f"203.0.113.{i}") for i in range(LIMIT + 2)]
     assert codes[LIMIT:] == [429, 429], f"X-Forwarded-For bypassed the limit: {codes}"
     audit = throttled.client("admin").get("/api/v1/audit", params={"action": "login"}).json()
     clients = {a["detail"].get("client") for a in audit["items"]}

@@ -66,6 +66,14 @@ class SecurityHeaders:
         await self.app(scope, receive, wrapped)
 
 
+class _ConsoleApp(FastAPI):
+    """FastAPI with :class:`SecurityHeaders` outside everything, Starlette's error middleware
+    included: added as an ordinary middleware, it never saw the 500 page that one sends."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def _one_line(errors: list[Any]) -> str:
     parts = []
     for err in errors[:3]:
@@ -135,7 +143,7 @@ def create_app(
         for rule in getattr(engine, "rules", []):
             if rule.id in accounts.disabled_rules():
                 rule.enabled = False
-    app = FastAPI(
+    app = _ConsoleApp(
         title="Aurora EDR API",
         version=__version__,
         description="Hosts, events, alerts, response actions, rules, users and the audit log. "
@@ -151,5 +159,4 @@ def create_app(
     app.include_router(console.router)
     static = resources.files("aurora.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(SecurityHeaders)
     return app

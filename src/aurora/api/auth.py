@@ -12,7 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -104,8 +108,28 @@ class Authenticator:
         self.session_ttl_ms = session_ttl_s * 1000
         self.max_failures = max_failures
         self.window_ms = window_s * 1000
+        # Attempts being checked right now count against the limit as if they had failed, so
+        # guesses sent in parallel cannot all pass the check before the first failure lands.
+        self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
 
     # --- login -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _attempt(self, keys: tuple[str, ...]) -> Iterator[None]:
+        """Admit one login attempt against ``keys``' budgets or raise :class:`LoginThrottled`."""
+        with self._lock:
+            since = now_ms() - self.window_ms
+            for k in keys:
+                if self.accounts.login_failures(k, since) + self._in_flight[k] >= self.max_failures:
+                    raise LoginThrottled(self.window_ms // 1000)
+            self._in_flight.update(keys)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight.subtract(keys)
+                self._in_flight += Counter()  # drops the keys that reached zero
 
     def login(self, name: str, password: str, client: str) -> tuple[str, SessionRecord] | None:
         """Return (cookie value, session) or None for bad credentials.
@@ -113,17 +137,15 @@ class Authenticator:
         Failures are counted per user name and per client address; past the limit within the
         window every attempt is refused, right or wrong, so guessing gains nothing.
         """
-        now = now_ms()
         keys = (f"user:{name.lower()}", f"addr:{client}")
-        since = now - self.window_ms
-        if any(self.accounts.login_failures(k, since) >= self.max_failures for k in keys):
-            raise LoginThrottled(self.window_ms // 1000)
-        user = self.accounts.get_user(name)
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-        if not ok or user is None:
-            for k in keys:
-                self.accounts.record_login_failure(k, now)
-            return None
+        with self._attempt(keys):
+            user = self.accounts.get_user(name)
+            ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+            now = now_ms()
+            if not ok or user is None:
+                for k in keys:
+                    self.accounts.record_login_failure(k, now)
+                return None
         self.accounts.clear_login_failures(keys[0])
         token = secrets.token_urlsafe(32)
         session = SessionRecord(

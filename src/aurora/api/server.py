@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +64,16 @@ class ApiServer:
     """uvicorn serving ``app`` on ``listen`` with TLS; :meth:`start` returns once it accepts."""
 
     def __init__(
-        self, app: FastAPI, listen: str, certfile: Path | str, keyfile: Path | str
+        self,
+        app: FastAPI,
+        listen: str,
+        certfile: Path | str,
+        keyfile: Path | str,
+        *,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.app = app
+        self.trusted_proxies = list(trusted_proxies)
         self.host, self._port = split_listen(listen)
         self.certfile, self.keyfile = str(certfile), str(keyfile)
         self._server: uvicorn.Server | None = None
@@ -104,12 +113,20 @@ class ApiServer:
             lifespan="off",
             # Live-update streams never end by themselves; do not wait long for them at stop.
             timeout_graceful_shutdown=1,
+            # The client address throttles logins and goes to the audit log, so it is taken from
+            # X-Forwarded-For only when a configured proxy sent the request (uvicorn would
+            # otherwise believe any local process).
+            proxy_headers=bool(self.trusted_proxies),
+            forwarded_allow_ips=self.trusted_proxies or None,
         )
         try:
             config.load()
         except (OSError, ValueError) as exc:
             sock.close()
             raise ApiServerError(f"api TLS setup failed: {exc}") from None
+        assert config.ssl is not None
+        # Explicit, not left to the system's OpenSSL policy, which may still allow TLS 1.0/1.1.
+        config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="aurora-api", daemon=True
@@ -157,7 +174,12 @@ def start_api(
     password = ensure_first_admin(accounts)
     app = create_app(store, config, state_dir, engine=engine, accounts=accounts, bus=bus)
     app.state.aurora.owns_accounts = True
-    server = ApiServer(app, config.api.listen, *tls_files(config.api, state_dir))
+    server = ApiServer(
+        app,
+        config.api.listen,
+        *tls_files(config.api, state_dir),
+        trusted_proxies=config.api.trusted_proxies,
+    )
     try:
         server.start()
     except BaseException:

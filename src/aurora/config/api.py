@@ -1,6 +1,8 @@
 """[api] section: the REST API and web console."""
 
-from pydantic import Field, model_validator
+import ipaddress
+
+from pydantic import Field, field_validator, model_validator
 
 from aurora.config.base import Section
 
@@ -14,6 +16,19 @@ class ApiConfig(Section):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_s: int = Field(default=300, ge=1, le=86400)
     max_rule_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024**2)
+    # Addresses or networks of reverse proxies whose X-Forwarded-For names the real client.
+    # Empty: the header is ignored, so a client cannot choose the address it is throttled by.
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
 
     @model_validator(mode="after")
     def _tls_pair(self) -> "ApiConfig":
