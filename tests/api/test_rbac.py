@@ -76,6 +76,7 @@ PAGES: dict[str, str] = {
     "/hosts/{host}": "read",
     "/events": "read",
     "/rules": "read",
+    "/rules/{rule_id}": "read",
     "/users": "users:manage",
     "/audit": "audit:read",
 }

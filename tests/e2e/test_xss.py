@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -24,6 +25,7 @@ PAYLOADS = (
     "<script>alert(2)</script>",
     '"><svg onload=alert(3)>',
 )
+RULE_ID = "5b0c8a48-1d8e-4b8c-9a3c-000000000018"
 SENSOR = "sensor-xss"
 HOST = 'web-"><svg onload=alert(4)>'
 # Anything a payload would create if it were parsed as HTML.
@@ -35,7 +37,7 @@ def _hostile_rule() -> str:
     title, description, ref = PAYLOADS
     return (
         f"title: '{title}'\n"
-        "id: 5b0c8a48-1d8e-4b8c-9a3c-000000000018\n"
+        f"id: {RULE_ID}\n"
         "status: experimental\n"
         f"description: '{description}'\n"
         f"references:\n  - '{ref}'\n  - 'javascript:alert(5)'\n"
@@ -114,6 +116,9 @@ def test_markup_is_shown_as_text_on_every_page(site: tuple[Env, dict[str, Any]])
         f"/hosts/{SENSOR}": ("#host-title", HOST),
         "/events": ("#events-table tbody tr", PAYLOADS[1]),
         "/rules": ("#rules-table tbody tr", PAYLOADS[0]),
+        f"/rules/{RULE_ID}": ("#rule-references li", PAYLOADS[1]),
+        # Reflected: markup in the URL itself, echoed by the page and the API's 404.
+        "/rules/" + quote(PAYLOADS[0], safe=""): ("#rule-title", PAYLOADS[0]),
         "/audit": ("#audit-table tbody tr", PAYLOADS[0]),
         "/users": ("#users-table tbody tr", "viewer"),
     }
@@ -138,6 +143,17 @@ def test_markup_is_shown_as_text_on_every_page(site: tuple[Env, dict[str, Any]])
                 assert page.locator(INJECTED).count() == 0, f"markup became elements on {path}"
                 hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
                 assert not [h for h in hrefs if h.lower().startswith("javascript:")], path
+            page.goto(f"{url}/rules/{RULE_ID}")
+            expect(page.locator("#rule-references")).to_contain_text(PAYLOADS[2])
+            expect(page.locator("#rule-references")).to_contain_text("javascript:alert(5)")
+            expect(page.locator("#rule-facts")).to_contain_text(
+                "attack.<img src=x onerror=alert(6)>"
+            )
+            page.goto(f"{url}/rules")
+            page.fill("#rule-upload textarea", f"title: '{PAYLOADS[0]}'\ndetection: {{}}\n")
+            page.click("#rule-upload button")
+            expect(page.locator("#rule-errors li").first).to_be_visible()
+            assert page.locator(INJECTED).count() == 0, "markup in an upload error became elements"
             page.goto(f"{url}/alerts/{data['alert_id']}")
             expect(page.locator("#process-tree .node.focus")).to_be_visible()
             expect(page.locator("#process-tree")).to_contain_text(PAYLOADS[1])

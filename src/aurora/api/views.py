@@ -115,6 +115,7 @@ def rule_view(rule: Any, disabled: set[str]) -> dict[str, Any]:
         "logsource": dict(rule.logsource),
         "status": rule.status,
         "description": rule.description,
+        "references": list(getattr(rule, "references", [])),
         "path": str(rule.path) if rule.path else "",
         "enabled": bool(rule.enabled) and rule.id not in disabled,
     }

@@ -111,6 +111,11 @@ def rules_page(request: Request) -> Response:
     return _page(request, "rules")
 
 
+@router.get("/rules/{rule_id}")
+def rule_page(rule_id: str, request: Request) -> Response:
+    return _page(request, "rule", rule_id=rule_id)
+
+
 @router.get("/users")
 def users_page(request: Request) -> Response:
     return _page(request, "users", "users:manage")

@@ -363,7 +363,7 @@ pages.rules = () => {
         try { await api("PUT", `/api/v1/rules/${encodeURIComponent(r.id)}/enabled`, { enabled: box.checked }); toast((box.checked ? "Enabled " : "Disabled ") + r.title); } catch (err) { box.checked = !box.checked; toast(err.message, "bad"); }
       });
       const ls = Object.values(r.logsource).filter(Boolean).join(" / ");
-      return el("tr", {}, el("td", {}, r.level), el("td", { title: r.id }, r.title, r.pending_reload ? " (after reload)" : ""), el("td", {}, ls), el("td", {}, r.tags.join(" ")), el("td", {}, box));
+      return el("tr", {}, el("td", {}, r.level), el("td", { title: r.id }, el("a", { href: "/rules/" + encodeURIComponent(r.id) }, r.title), r.pending_reload ? " (after reload)" : ""), el("td", {}, ls), el("td", {}, r.tags.join(" ")), el("td", {}, box));
     }));
     pager($("#rules-pager"), page, load);
     $("#rule-failures").replaceChildren(...page.errors.slice(0, 200).map((f) => el("li", {}, `${f.path} ${f.rule_id || ""}: ${f.reason}`)));
@@ -383,6 +383,23 @@ pages.rules = () => {
     }
   });
   load(0);
+};
+
+// A reference becomes a link only when it is a web address: a rule's author chose the text, and
+// a javascript: or data: URL would run in the console when clicked.
+const webLink = (text) => /^https?:\/\//i.test(text) ? el("a", { href: text, rel: "noreferrer noopener", target: "_blank" }, text) : text;
+
+pages.rule = () => {
+  const id = $("#rule").dataset.ruleId;
+  api("GET", "/api/v1/rules/" + encodeURIComponent(id)).then((r) => {
+    $("#rule-title").replaceChildren(r.title);
+    const facts = [["Id", r.id], ["Level", r.level], ["Status", r.status || "—"],
+      ["Logsource", Object.values(r.logsource).filter(Boolean).join(" / ")], ["Tags", r.tags.join(" ") || "—"],
+      ["Enabled", r.enabled ? "yes" : "no"], ["File", r.path || "uploaded"]];
+    $("#rule-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+    $("#rule-description").textContent = r.description || "—";
+    $("#rule-references").replaceChildren(...(r.references || []).map((ref) => el("li", {}, webLink(ref))));
+  }, (err) => { $("#rule-title").textContent = err.message; });
 };
 
 pages.users = () => {
