@@ -117,7 +117,14 @@ def make_env(tmp: Path, config: AuroraConfig | None = None) -> Env:
         tokens[role] = token
     api = (config or AuroraConfig()).api
     cert, key = tls_files(api, tmp)
-    server = ApiServer(app, "127.0.0.1:0", cert, key, trusted_proxies=api.trusted_proxies)
+    server = ApiServer(
+        app,
+        "127.0.0.1:0",
+        cert,
+        key,
+        trusted_proxies=api.trusted_proxies,
+        request_head_timeout_s=api.request_head_timeout_s,
+    )
     server.start()
     return Env(tmp, store, accounts, app, server, tokens, [])
 

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from aurora.api.slow_clients import head_bounded_h11
 from aurora.collector.bus import Bus
 from aurora.collector.pki import CertificateAuthority
 from aurora.collector.store.base import Store
@@ -71,9 +72,11 @@ class ApiServer:
         keyfile: Path | str,
         *,
         trusted_proxies: Sequence[str] = (),
+        request_head_timeout_s: float = 10.0,
     ) -> None:
         self.app = app
         self.trusted_proxies = list(trusted_proxies)
+        self.request_head_timeout_s = request_head_timeout_s
         self.host, self._port = split_listen(listen)
         self.certfile, self.keyfile = str(certfile), str(keyfile)
         self._server: uvicorn.Server | None = None
@@ -111,6 +114,7 @@ class ApiServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            http=head_bounded_h11(self.request_head_timeout_s),
             # Live-update streams never end by themselves; do not wait long for them at stop.
             timeout_graceful_shutdown=1,
             # The client address throttles logins and goes to the audit log, so it is taken from
@@ -179,6 +183,7 @@ def start_api(
         config.api.listen,
         *tls_files(config.api, state_dir),
         trusted_proxies=config.api.trusted_proxies,
+        request_head_timeout_s=config.api.request_head_timeout_s,
     )
     try:
         server.start()

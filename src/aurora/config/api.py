@@ -16,6 +16,9 @@ class ApiConfig(Section):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_s: int = Field(default=300, ge=1, le=86400)
     max_rule_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024**2)
+    # Seconds a client has to send a complete request head once connected (and after each
+    # response), so idle or slow connections cannot pile up.
+    request_head_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # Addresses or networks of reverse proxies whose X-Forwarded-For names the real client.
     # Empty: the header is ignored, so a client cannot choose the address it is throttled by.
     trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
