@@ -120,6 +120,7 @@ def test_every_kind_of_response_carries_the_hardening_headers(
         anonymous.get("/login"),
         anonymous.get("/alerts", follow_redirects=False),  # 303 to the login page
         anonymous.get("/static/app.js"),
+        anonymous.get("/static/pages.js"),
         anonymous.get("/static/app.css"),
         anonymous.get("/static/no-such-file.js"),
         anonymous.get("/no/such/page"),

@@ -226,6 +226,6 @@ def test_viewer_never_acts_on_hosts(matrix_env: tuple[Env, dict[str, str]]) -> N
 
 def test_static_assets_are_public(matrix_env: tuple[Env, dict[str, str]]) -> None:
     env, _ = matrix_env
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/app.js", "/static/pages.js", "/static/app.css"):
         resp = env.client().get(asset)
         assert resp.status_code == 200 and len(resp.content) > 500

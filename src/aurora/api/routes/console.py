@@ -1,4 +1,5 @@
-"""The web console: server-rendered page shells (Jinja2, autoescaped) filled by static/app.js.
+"""The web console: server-rendered page shells (Jinja2, autoescaped) filled by static/app.js
+and static/pages.js.
 
 Each page is rendered with the caller's name, role and CSRF token; the data comes from the same
 REST API scripts use, so the console can never do more than the API allows. Anonymous visitors
