@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from client import Identity, Stream, make_event
 
+from aurora.collector.refusals import RefusalLimiter
 from aurora.collector.server import Collector
 from aurora.collector.store import EventQuery, packed_batch
 from aurora.collector.store.sqlite import SQLiteStore
@@ -172,3 +173,24 @@ def test_a_hostile_loop_never_delays_an_honest_sensor(
     finally:
         reader.close()
     assert "storing" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_sensor_whose_batches_keep_being_refused_is_slowed_and_only_it(
+    collector: Collector, two_sensors: tuple[Stream, Stream], caplog: pytest.LogCaptureFixture
+) -> None:
+    hostile, honest = two_sensors
+    evil = hostile.ident.sensor_id
+    budget = RefusalLimiter().budget
+    caplog.set_level(logging.WARNING, logger="aurora.collector")
+    for _ in range(budget + 1):
+        hostile.send(batch=encode_batch_raw(evil, U64_MAX, [_raw(1)]))
+    assert not any(hostile.recv_kind("ack").accepted for _ in range(budget + 1))
+    start = time.monotonic()
+    hostile.send(batch=encode_batch_raw(evil, 1, [_raw(1)]))
+    honest.batch(1, [make_event(1)])
+    assert honest.recv_kind("ack").accepted
+    honest_s = time.monotonic() - start
+    assert hostile.recv_kind("ack").accepted  # slowed down, not cut off
+    hostile_s = time.monotonic() - start
+    assert honest_s < 0.3 <= hostile_s, (honest_s, hostile_s)
+    assert "not reading its stream" in caplog.text
