@@ -194,3 +194,20 @@ def test_a_sensor_whose_batches_keep_being_refused_is_slowed_and_only_it(
     hostile_s = time.monotonic() - start
     assert honest_s < 0.3 <= hostile_s, (honest_s, hostile_s)
     assert "not reading its stream" in caplog.text
+
+
+def test_a_nan_progress_does_not_mark_a_command_done(
+    collector: Collector, two_sensors: tuple[Stream, Stream]
+) -> None:
+    hostile, _ = two_sensors
+    sid = hostile.ident.sensor_id
+    cmd = collector.commands.enqueue(sid, "triage")
+    hostile.recv_kind("command")
+    hostile.send(
+        progress=stream_pb2.CommandProgress(command_id=cmd.command_id, fraction=float("nan"))
+    )
+    hostile.send(batch=encode_batch_raw(sid, 1, [_raw(1)]))  # handled after the progress
+    assert hostile.recv_kind("ack").accepted
+    assert collector.store is not None
+    got = collector.store.get_command(cmd.command_id)
+    assert got is not None and got.state == "running" and got.progress != 1.0
