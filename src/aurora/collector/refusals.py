@@ -13,14 +13,15 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger("aurora.collector.stream")
 
 
 @dataclass
 class _Record:
-    refusals: deque[float] = field(default_factory=deque)
+    refusals: deque[float]
+    last: float = float("-inf")
     paused_until: float = 0.0
     strikes: int = 0
 
@@ -49,9 +50,13 @@ class RefusalLimiter:
     def refused(self, sensor_id: str) -> float:
         """Note one refused batch; return the pause it starts (0.0 while within the budget)."""
         now = self._clock()
-        rec = self._records.setdefault(sensor_id, _Record())
-        if rec.refusals and now - rec.refusals[-1] > self.window_s:
+        rec = self._records.get(sensor_id)
+        if rec is None:
+            # Only the last budget + 1 refusals matter, so no more are kept.
+            rec = self._records[sensor_id] = _Record(deque(maxlen=self.budget + 1))
+        if now - rec.last > self.window_s:
             rec.strikes = 0  # a quiet window: the sensor starts afresh
+        rec.last = now
         rec.refusals.append(now)
         while rec.refusals and now - rec.refusals[0] > self.window_s:
             rec.refusals.popleft()
