@@ -150,7 +150,8 @@ def test_a_hostile_loop_never_delays_an_honest_sensor(
     collector: Collector, two_sensors: tuple[Stream, Stream], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The hostile sensor resends its worst batches in a loop (as a sensor told to retry
-    would); the honest sensor's events stay visible within a second each."""
+    would); the honest sensor's events stay visible within 2 s each (the issue's goal; without an
+    attacker it is a few milliseconds)."""
     hostile, honest = two_sensors
     evil, good = hostile.ident.sensor_id, honest.ident.sensor_id
     reader = SQLiteStore(collector.state_dir / "aurora.db")
@@ -166,7 +167,7 @@ def test_a_hostile_loop_never_delays_an_honest_sensor(
             start = time.monotonic()
             honest.batch(seq, [make_event(seq)])
             while reader.count_events(good) < seq:
-                assert time.monotonic() - start < 1.0, f"honest event {seq} not visible in 1 s"
+                assert time.monotonic() - start < 2.0, f"honest event {seq} not visible in 2 s"
                 time.sleep(0.005)
         ack = honest.recv_kind("ack")
         assert ack.accepted and ack.first_seq == 1
@@ -192,7 +193,8 @@ def test_a_sensor_whose_batches_keep_being_refused_is_slowed_and_only_it(
     honest_s = time.monotonic() - start
     assert hostile.recv_kind("ack").accepted  # slowed down, not cut off
     hostile_s = time.monotonic() - start
-    assert honest_s < 0.3 <= hostile_s, (honest_s, hostile_s)
+    # The hostile stream waited out its first pause (0.5 s); the honest one did not wait for it.
+    assert honest_s < hostile_s and hostile_s >= 0.45, (honest_s, hostile_s)
     assert "not reading its stream" in caplog.text
 
 
