@@ -8,6 +8,7 @@ sensor's actions are idempotent.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any
@@ -112,10 +113,12 @@ def apply_progress(store: Store, sensor_id: str, prog: stream_pb2.CommandProgres
     cmd = store.get_command(prog.command_id)
     if cmd is None or cmd.sensor_id != sensor_id:
         return False
+    fraction = float(prog.fraction)
     return store.update_command(
         prog.command_id,
         now_ms=_now_ms(),
         state="running",
-        progress=max(0.0, min(1.0, float(prog.fraction))),
+        # A NaN would pass min/max as 1.0 ("done"); it says nothing, so the progress is kept.
+        progress=max(0.0, min(1.0, fraction)) if math.isfinite(fraction) else None,
         stage=prog.stage,
     )

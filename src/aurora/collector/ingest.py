@@ -7,11 +7,17 @@ the index keys of its events (see :mod:`aurora.collector.store.packed_batch`); w
 the reader also runs the rules' matchers and returns the events they matched. The writer takes
 whatever has been decoded (from all sensors), has the detection stage turn the matches of new events
 into alerts, and stores everything in ONE transaction: one fsync acknowledges many batches (group
-commit), which is what makes durable-before-ack affordable. Both queues are FIFO and each stage is
-one thread, so one sensor's batches are applied in the order they arrived. Reading and matching run
-in another process and SQLite's work releases the GIL, so the stages overlap on two cores. After
-each commit the writer publishes :class:`~aurora.collector.bus.BatchCommitted` per batch, and the
-detection stage the alerts it raised.
+commit), which is what makes durable-before-ack affordable. Each stage is one thread, so one
+sensor's batches are applied in the order they arrived; the decoder serves the sensors in turn, so
+no sensor's flood holds up another's batches. Reading and matching run in another process and
+SQLite's work releases the GIL, so the stages overlap on two cores. After each commit the writer
+publishes :class:`~aurora.collector.bus.BatchCommitted` per batch, and the detection stage the
+alerts it raised.
+
+A batch's integers are checked at decode (:func:`~aurora.wire.codec.decode_payload`, the index keys
+in :mod:`~aurora.collector.store.packed_batch`, the drop counters here), so the store never sees
+one it cannot hold. Should a batch still fail to store, the group is retried one batch at a time:
+the batch at fault is refused alone, once, and the others are stored.
 """
 
 from __future__ import annotations
@@ -29,15 +35,22 @@ import orjson
 
 from aurora.collector.bus import BatchCommitted, Bus
 from aurora.collector.detect import BatchReader, DetectionStage, Hit
+from aurora.collector.fair_queue import FairQueue
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
 from aurora.v1 import stream_pb2
-from aurora.wire.codec import BatchDecodeError
+from aurora.wire.codec import BatchDecodeError, saturate
 
 log = logging.getLogger("aurora.collector.ingest")
 
 # Bounds one transaction, so a busy writer never holds the store lock for long.
 _MAX_GROUP_EVENTS = 20_000
+
+# What a store raises for a value it cannot keep (sqlite3 raises OverflowError for an integer past
+# 64 bits): the batch's fault, so it is refused. Anything else (a full disk, a locked database)
+# is the store's, and the batch is left for the sensor to resend.
+_BATCH_FAULTS = (OverflowError, ValueError, TypeError)
+_CLAMP_LOG_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class _Job:
 _Decoded = tuple[_Job, IncomingBatch, list[Hit]]
 
 _STOP = object()
+_STOP_KEY = "\0stop"  # no sensor id: those are UUIDs
 
 
 class IngestWriter:
@@ -80,9 +94,11 @@ class IngestWriter:
         self.max_uncompressed = max_uncompressed
         self.detection = detection
         self.bus = bus
-        self._decode_q: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        # Sensors take turns at the decoder: a flood from one delays the others by one batch.
+        self._decode_q: FairQueue[_Job | object] = FairQueue()
         self._write_q: queue.SimpleQueue[_Decoded | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
+        self._clamp_logged: dict[str, float] = {}  # sensor -> when a clamp was last logged
         self._reader = BatchReader(rules=detection.rules if detection else None)
         # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
         # releases it); one thread each keeps every sensor's batches in order.
@@ -101,14 +117,14 @@ class IngestWriter:
     def stop(self) -> None:
         """Finish what is queued, then stop."""
         if self._thread.is_alive():
-            self._decode_q.put(_STOP)
+            self._decode_q.put(_STOP_KEY, _STOP)
             self._decoder.join(timeout=60)
             self._thread.join(timeout=60)
         self._reader.close()
 
     def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
-        self._decode_q.put(_Job(sensor_id, batch, int(time.time() * 1000), fut))
+        self._decode_q.put(sensor_id, _Job(sensor_id, batch, int(time.time() * 1000), fut))
         return fut
 
     # --- the decoder thread ----------------------------------------------------------------------
@@ -116,10 +132,17 @@ class IngestWriter:
     def _decode_loop(self) -> None:
         while True:
             job = self._decode_q.get()
+            if job is _STOP and len(self._decode_q):
+                self._decode_q.put(_STOP_KEY, _STOP)  # other sensors' batches are still queued
+                continue
             if job is _STOP:
                 self._write_q.put(_STOP)
                 return
             assert isinstance(job, _Job)
+            # A stream that ended cancels its pending batches: none is read (the sensor resends
+            # them), and the others can no longer be cancelled, so settling them cannot fail.
+            if not job.future.set_running_or_notify_cancel():
+                continue
             try:
                 decoded = self._prepare(job)
             except BatchDecodeError as exc:
@@ -141,10 +164,30 @@ class IngestWriter:
             first_seq=b.first_seq,
             events=[],
             packed=packed_batch.PackedBatch(packed_batch.CODEC_ZSTD, size, data, keys),
-            drops=DropDelta(b.drops.kernel, b.drops.spool_evicted, b.drops.spool_corrupt),
+            drops=self._drops(job),
             received_ms=job.received_ms,
         )
         return job, incoming, hits
+
+    def _drops(self, job: _Job) -> DropDelta:
+        """The batch's drop counters, clamped to what a store holds (they are uint64 on the
+        wire); a clamp is logged, as no honest sensor loses 2^63 events, but at most once a
+        minute per sensor, so a sensor sending nothing else cannot flood the log."""
+        d = job.batch.drops
+        sent = (d.kernel, d.spool_evicted, d.spool_corrupt)
+        kept = DropDelta(*(saturate(v) for v in sent))
+        if (kept.kernel, kept.spool_evicted, kept.spool_corrupt) == sent:
+            return kept
+        now = time.monotonic()
+        if now - self._clamp_logged.get(job.sensor_id, -_CLAMP_LOG_EVERY_S) >= _CLAMP_LOG_EVERY_S:
+            self._clamp_logged[job.sensor_id] = now
+            log.warning(
+                "sensor %s: drop counters %s of batch %d clamped to 2^63-1 (logged once a minute)",
+                job.sensor_id,
+                "/".join(str(v) for v in sent),
+                job.batch.first_seq,
+            )
+        return kept
 
     # --- the writer thread -----------------------------------------------------------------------
 
@@ -168,13 +211,42 @@ class IngestWriter:
                 assert isinstance(nxt, tuple)
                 items.append(nxt)
                 events += nxt[1].count
+            self._store_group(items)
+
+    def _store_group(self, items: list[_Decoded]) -> None:
+        """Store a group in one commit; if that fails, store each batch alone, so one bad batch
+        never fails the others (nor, as they would be resent, the next groups)."""
+        try:
+            self._process(items)
+            return
+        except Exception as exc:  # the writer must survive anything a batch can cause
+            if len(items) == 1:
+                self._settle_failure(items[0], exc)
+                return
+            log.warning(
+                "storing %d batches in one commit failed (%s); storing them one by one",
+                len(items),
+                exc,
+            )
+        for item in items:
             try:
-                self._process(items)
-            except Exception as exc:  # the writer must survive anything a batch can cause
-                log.exception("storing %d batches failed", len(items))
-                for job, _, _ in items:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                self._process([item])
+            except Exception as exc:
+                self._settle_failure(item, exc)
+
+    @staticmethod
+    def _settle_failure(item: _Decoded, exc: Exception) -> None:
+        job = item[0]
+        if job.future.done():
+            return
+        if isinstance(exc, _BATCH_FAULTS):
+            # Refused once, with the reason in the ack: the sensor drops it and never resends.
+            reason = f"batch cannot be stored: {exc}"
+            log.error("sensor %s: batch %d refused: %s", job.sensor_id, job.batch.first_seq, reason)
+            job.future.set_result(Outcome(False, reason))
+        else:
+            log.exception("storing a batch from %s failed", job.sensor_id)
+            job.future.set_exception(exc)
 
     def _process(self, accepted: list[_Decoded]) -> None:
         alerts: list[NewAlert] = []

@@ -3,7 +3,8 @@
 Per stream, three coroutines cooperate: the reader handles what the sensor sends (batches go to the
 ingest writer in arrival order), the acker awaits each batch's durable commit *in order* and queues
 its BatchAck, and the handler itself is the only one writing to the stream (gRPC allows one
-writer). A sensor may therefore pipeline many batches; acks still come back in sequence.
+writer). A sensor may therefore pipeline many batches; acks still come back in sequence. A
+sensor whose batches keep being refused has its stream read more slowly (:mod:`.refusals`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from aurora.collector import commands as cmds
 from aurora.collector.bus import Bus, CommandUpdated, HostChanged
 from aurora.collector.ingest import IngestWriter, Outcome
 from aurora.collector.pki import CertificateAuthority, PKIError
+from aurora.collector.refusals import RefusalLimiter
 from aurora.collector.store.base import HostStatus, Store
 from aurora.collector.tlsfront import Peer
 from aurora.collector.uploads import UploadReceiver
 from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc
+from aurora.wire.codec import saturate
 
 log = logging.getLogger("aurora.collector.stream")
 
@@ -58,6 +61,7 @@ def _host_dict(h: common_pb2.HostInfo) -> dict[str, Any]:
 
 
 def heartbeat_status(sensor_id: str, hb: stream_pb2.Heartbeat) -> HostStatus:
+    """A heartbeat as the store keeps it; its uint64 figures are clamped to 64-bit signed."""
     return HostStatus(
         sensor_id=sensor_id,
         seen_ms=_now_ms(),
@@ -65,11 +69,11 @@ def heartbeat_status(sensor_id: str, hb: stream_pb2.Heartbeat) -> HostStatus:
         capabilities=[
             {"name": c.name, "loaded": c.loaded, "reason": c.reason} for c in hb.capabilities
         ],
-        spool_bytes=hb.spool.bytes_used,
-        spool_max_bytes=hb.spool.bytes_max,
-        queue_depth=hb.spool.events_queued,
+        spool_bytes=saturate(hb.spool.bytes_used),
+        spool_max_bytes=saturate(hb.spool.bytes_max),
+        queue_depth=saturate(hb.spool.events_queued),
         isolation=_enum_name(common_pb2.IsolationState, hb.isolation, "ISOLATION_STATE_"),
-        counters=dict(hb.counters),
+        counters={name: saturate(value) for name, value in hb.counters.items()},
         connected=True,
     )
 
@@ -97,6 +101,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         self.max_batch_bytes = max_batch_bytes
         self.sessions: dict[str, Session] = {}
         self.rejected_batches = 0
+        self.refusals = RefusalLimiter()
 
     async def Connect(
         self,
@@ -257,6 +262,10 @@ class Session:
     async def _read(self, it: AsyncIterator[stream_pb2.SensorMessage]) -> None:
         try:
             async for msg in it:
+                # A sensor over its budget of refused batches waits here, and only it waits.
+                pause = self.svc.refusals.pause_left(self.sensor_id)
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 await self._handle(msg)
         except grpc.aio.AioRpcError:
             self.end_reason = "connection lost"
@@ -332,6 +341,7 @@ class Session:
                     return
             if not outcome.accepted:
                 self.svc.rejected_batches += 1
+                self.svc.refusals.refused(self.sensor_id)
                 log.warning(
                     "rejected batch %d+%d from sensor %s: %s",
                     first,

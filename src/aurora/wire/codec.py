@@ -19,6 +19,9 @@ from aurora.v1 import stream_pb2
 
 MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_BATCH_EVENTS = 100_000
+#: The largest integer a store column holds (SQLite's and PostgreSQL's signed 64 bits). The wire's
+#: uint64 fields go up to twice that, so every one of them is checked against it at decode.
+INT64_MAX = (1 << 63) - 1
 ZSTD_LEVEL = 3
 _SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
 
@@ -75,6 +78,11 @@ def encode_batch_raw(
     )
 
 
+def saturate(value: int) -> int:
+    """A wire counter (uint64) as a store can keep it: clamped to :data:`INT64_MAX`."""
+    return min(value, INT64_MAX)
+
+
 def _join(raw_events: Iterable[bytes]) -> bytes:
     return b"[" + b",".join(raw_events) + b"]"
 
@@ -129,6 +137,11 @@ def decode_payload(
         raise BatchDecodeError(f"batch claims {batch.count} events, limit is {MAX_BATCH_EVENTS}")
     if batch.first_seq == 0:
         raise BatchDecodeError("first_seq must start at 1")
+    if batch.first_seq + batch.count - 1 > INT64_MAX:
+        # Sequence numbers are stored and compared as integers; past this they cannot be.
+        raise BatchDecodeError(
+            f"sequence numbers {batch.first_seq}+{batch.count} exceed the store's 64-bit range"
+        )
     if batch.uncompressed_size > max_uncompressed:
         raise BatchDecodeError(
             f"batch is {batch.uncompressed_size} bytes uncompressed, limit is {max_uncompressed}"

@@ -24,7 +24,7 @@ import msgspec
 import orjson
 import zstandard
 
-from aurora.wire.codec import BatchDecodeError, parse_events
+from aurora.wire.codec import INT64_MAX, BatchDecodeError, parse_events
 
 #: The bytes of a batch: a JSON array as sent (codec 0) or zstd-compressed (codec 1).
 CODEC_JSON = 0
@@ -35,7 +35,6 @@ CODEC_ZSTD = 1
 ORDINAL_BITS = 17
 MAX_EVENTS_PER_BATCH = (1 << ORDINAL_BITS) - 1
 
-_INT64 = (-(1 << 63), (1 << 63) - 1)
 _ZSTD_LEVEL = 1
 
 #: (time_ms, class_uid, pid, process_name) of one event: the columns its index row holds.
@@ -60,17 +59,18 @@ class PackedBatch:
 # --- index keys -------------------------------------------------------------------------------
 
 
-def _int(value: Any, default: int) -> int:
-    # bool is an int to Python but not a time or a class; out-of-range values cannot be stored.
-    if isinstance(value, int) and not isinstance(value, bool) and _INT64[0] <= value <= _INT64[1]:
-        return value
-    return default
-
-
-def _pid(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and _INT64[0] <= value <= _INT64[1]:
+def _stored_int(value: Any) -> int | None:
+    """An integer a store can hold, else None: the index key is unknown. The event keeps the
+    value verbatim in the batch's JSON, so nothing is lost."""
+    # bool is an int to Python but not a time, a class or a pid.
+    if isinstance(value, int) and not isinstance(value, bool) and ~INT64_MAX <= value <= INT64_MAX:
         return value
     return None
+
+
+def _int(value: Any, default: int) -> int:
+    stored = _stored_int(value)
+    return default if stored is None else stored
 
 
 def _name(name: Any, path: Any) -> str:
@@ -100,7 +100,7 @@ def keys_of(ev: dict[str, Any], default_time: int) -> EventKeys:
     return (
         _int(ev.get("time"), default_time),
         _int(ev.get("class_uid"), 0),
-        _pid(proc.get("pid")),
+        _stored_int(proc.get("pid")),
         _name(proc.get("name"), path),
     )
 
@@ -148,7 +148,7 @@ def _fast_keys(ev: _Event, default_time: int) -> EventKeys:
     return (
         _int(ev.time, default_time),
         _int(ev.class_uid, 0),
-        _pid(proc.pid),
+        _stored_int(proc.pid),
         _name(proc.name, path),
     )
 

@@ -7,16 +7,24 @@ import sqlite3
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import DropDelta, HostRecord, HostStatus
 from aurora.collector.store.sqlite.database import SQLiteDatabase
+from aurora.wire.codec import INT64_MAX
+
+# Each total saturates at the largest integer SQLite holds: past it, SQLite would silently turn
+# the sum into an inexact REAL. Written as "add at most what is left", which never overflows.
+_ADD_DROPS = (
+    "UPDATE hosts SET "
+    + ", ".join(
+        f"drops_{c} = drops_{c} + MIN(?, {INT64_MAX} - drops_{c})"
+        for c in ("kernel", "spool_evicted", "spool_corrupt")
+    )
+    + " WHERE sensor_id = ?"
+)
 
 
 def add_batch_drops(conn: sqlite3.Connection, sensor_id: str, drops: DropDelta) -> None:
-    """Add a batch's drop deltas to its host's totals (inside the ingest transaction)."""
-    conn.execute(
-        "UPDATE hosts SET drops_kernel = drops_kernel + ?,"
-        " drops_spool_evicted = drops_spool_evicted + ?,"
-        " drops_spool_corrupt = drops_spool_corrupt + ? WHERE sensor_id = ?",
-        (drops.kernel, drops.spool_evicted, drops.spool_corrupt, sensor_id),
-    )
+    """Add a batch's drop deltas (already clamped to 64 bits at decode) to its host's totals,
+    inside the ingest transaction."""
+    conn.execute(_ADD_DROPS, (drops.kernel, drops.spool_evicted, drops.spool_corrupt, sensor_id))
 
 
 class SQLiteHosts(SQLiteDatabase):
