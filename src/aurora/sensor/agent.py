@@ -101,7 +101,6 @@ class Agent:
         self._producer: threading.Thread | None = None
         self._kernel_drops = 0
         self._losses_at_last_heartbeat = 0
-        self._write_failing = False
 
     # ---------------------------------------------------------------- running
     def run(self) -> int:
@@ -184,20 +183,10 @@ class Agent:
     def _flush(self, buf: list[bytes]) -> None:
         if not buf:
             return
-        try:
-            self.spool.append(buf)
-        except OSError as exc:
-            # A full or failing disk loses these events; they are counted like an eviction
-            # rather than stopping the sensor, which would lose everything after them too.
-            self.spool.add_drops("spool_evicted", len(buf))
+        if not self.spool.append_or_count(buf):
+            # A full or failing disk: the spool has counted these as lost and carries on.
             self.counters.add("spool_write_errors", 1)
-            if not self._write_failing:
-                log.error("spool write failed, events are being lost: %s", exc)
-            self._write_failing = True
             return
-        if self._write_failing:
-            log.info("spool writes work again")
-            self._write_failing = False
         self.counters.add("events_spooled", len(buf))
         self.transport.wake.set()
 
