@@ -20,15 +20,15 @@ from pathlib import Path
 
 from aurora.sensor.spool.files import Segment, SegmentFiles
 from aurora.sensor.spool.ledger import DropLedger, SpoolState, StateFile
+from aurora.sensor.spool.recovery import recover_tail
 from aurora.sensor.spool.segment import (
     SEGMENT_HEADER,
     Damage,
-    Record,
     SegmentReader,
     encode_record,
     header_ok,
-    scan,
 )
+from aurora.sensor.spool.status import SpoolBatch, SpoolStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +43,6 @@ class _Cursor:
     first_seq: int  # of the segment being read
     offset: int
     expected: int  # the sequence number the next record should carry
-
-
-@dataclass(frozen=True)
-class SpoolBatch:
-    first_seq: int
-    events: list[bytes]
-
-    @property
-    def last_seq(self) -> int:
-        return self.first_seq + len(self.events) - 1
-
-
-@dataclass(frozen=True)
-class SpoolStatus:
-    bytes_used: int
-    bytes_max: int
-    events_queued: int
-    next_seq: int
-    acked_through: int
-    disk_error: str = ""  # why the last write to the spool's disk failed; empty when healthy
 
 
 class Spool:
@@ -111,29 +91,13 @@ class Spool:
         self._save()
 
     def _recover_tail(self, seg: Segment) -> int:
-        """Cut a torn tail off the newest segment; returns the last good sequence number there."""
-        data = seg.path.read_bytes()
-        if not header_ok(data):
-            log.warning("spool: segment %s has no valid header, discarding it", seg.path.name)
-            self._files.drop_last()
-            self.ledger.add("spool_corrupt", 1 if data else 0)
-            return seg.first_seq - 1
-        last_seq = seg.first_seq - 1
-        good_end = SEGMENT_HEADER.size
-        torn = False
-        for item in scan(data[SEGMENT_HEADER.size :], SEGMENT_HEADER.size):
-            if isinstance(item, Record):
-                last_seq, good_end, torn = item.seq, item.end, False
-            else:
-                torn = True
-        if torn:
-            # Only unsynced writes can be torn; how many events they held is unknowable, so at
-            # least one is counted.
-            log.warning("spool: torn tail in %s cut at byte %d", seg.path.name, good_end)
-            self._files.truncate(seg, good_end)
-            self.ledger.add("spool_corrupt", 1)
-            self._state.loss_counted_through = max(self._state.loss_counted_through, last_seq + 1)
-        return last_seq
+        tail = recover_tail(self._files, seg)
+        self.ledger.add("spool_corrupt", tail.lost)
+        if tail.torn:
+            self._state.loss_counted_through = max(
+                self._state.loss_counted_through, tail.last_seq + 1
+            )
+        return tail.last_seq
 
     # ------------------------------------------------------------------ writing
     def append(self, events: Sequence[bytes]) -> int:
