@@ -35,6 +35,7 @@ from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
 from aurora.collector.rule_actions import RuleResponder
+from aurora.collector.state_lock import StateDirLock
 from aurora.collector.store import Store, open_store
 from aurora.collector.stream_service import StreamService
 from aurora.collector.tlsfront import TLSFront, server_ssl_context
@@ -77,12 +78,22 @@ class Collector:
         self.bus: Bus = MemoryBus()
         self.ca: CertificateAuthority | None = None
         self._subscriptions: list[Subscription] = []
+        self._state_lock: StateDirLock | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        cfg = self.config.collector
         ensure_private_dir(self.state_dir)
+        # First, before anything in the directory is read or written.
+        self._state_lock = StateDirLock.acquire(self.state_dir)
+        try:
+            self._start_services()
+        except BaseException:
+            self._state_lock.release()
+            raise
+
+    def _start_services(self) -> None:
+        cfg = self.config.collector
         self.ca = CertificateAuthority.load_or_create(self.state_dir / "pki")
         names = [*cfg.server_names]
         if cfg.advertised_endpoint:
@@ -244,6 +255,8 @@ class Collector:
             self.store.mark_all_disconnected()
             self.store.close()
             self.store = None
+        if self._state_lock is not None:
+            self._state_lock.release()
         log.info("collector stopped")
 
     # --- in-process operations -------------------------------------------------------------------
