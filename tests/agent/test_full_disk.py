@@ -126,6 +126,13 @@ def test_full_disk_counts_losses_recovers_and_shuts_down_cleanly(
         time.sleep(2)  # the rest of the 1,000 events meet the full disk too
         assert proc.poll() is None, sensor_log.read_text()[-3000:]
 
+        def says_disk_failing() -> bool:
+            host = store.get_host(sid)
+            reasons = [c.get("reason", "") for c in host.capabilities] if host else []
+            return any("spool disk failing" in r for r in reasons)
+
+        wait_until(says_disk_failing, 10, "the heartbeat to report the failing disk")
+
         make_room(small_disk)
         control.write_text("2000")
 
@@ -178,15 +185,16 @@ def test_spool_on_a_full_disk_acks_frees_space_and_keeps_its_state_whole(small_d
     spool_dir = small_disk / "spool"
     sp = Spool(spool_dir, 2 * 1024 * 1024, segment_bytes=64 * 1024, fsync=True)
     payload = b"x" * 1000
-    assert sp.append_or_count([payload] * 300)  # several segments
+    sp.append([payload] * 300)  # several segments
     fill(small_disk)
-    assert not sp.append_or_count([payload] * 5)
-    assert sp.status().disk_error
+    with pytest.raises(OSError):
+        sp.append([payload] * 5)
     # The collector acknowledges everything while the disk is full: no error, space comes back.
     sp.ack(300)
     assert sp.append_or_count([payload] * 5), "acknowledged segments were not freed"
-    assert sp.status().disk_error == ""
     fill(small_disk)
+    assert not sp.append_or_count([payload] * 5)  # full again: counted as lost
+    assert sp.status().disk_error
     sp.close()
     assert not list(spool_dir.glob("*.tmp"))
     state = json.loads((spool_dir / "spool.state").read_text())
