@@ -47,14 +47,13 @@ class SQLiteDatabase:
             self._version = migrate(self._conn)
         except DamagedDatabase as exc:
             raise error(
-                f"the {what} cannot start: {exc.path} is damaged ({exc.detail}); "
-                f"{advice(Path(self.path))}"
+                f"cannot open the {what} {self.path}: {exc}; {advice(Path(self.path))}"
             ) from None
         except sqlite3.OperationalError as exc:  # locked, unreadable, I/O error: not damage
             raise error(f"cannot open the {what} {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
             raise error(
-                f"the {what} cannot start: {self.path} is damaged ({exc}); "
+                f"cannot open the {what} {self.path}: it is damaged ({exc}); "
                 f"{advice(Path(self.path))}"
             ) from None
         if self.path != ":memory:":

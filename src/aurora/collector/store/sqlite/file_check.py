@@ -22,7 +22,7 @@ class DamagedDatabase(Exception):
     """One of the database's files fails its header check; ``path`` names it."""
 
     def __init__(self, path: Path, detail: str) -> None:
-        super().__init__(f"{path}: {detail}")
+        super().__init__(f"{path} {detail}")
         self.path = path
         self.detail = detail
 
@@ -57,7 +57,7 @@ def _page_size(raw: int) -> int:
 def _check_db(db: Path, wal_in_use: bool) -> None:
     head = _read_head(db, _DB_HEADER)
     if len(head) < _DB_HEADER or not head.startswith(_DB_MAGIC):
-        raise DamagedDatabase(db, "not an SQLite database (damaged, or another kind of file)")
+        raise DamagedDatabase(db, "is not an SQLite database file")
     page_size = _page_size(struct.unpack_from(">H", head, 16)[0])
     change_counter, pages = struct.unpack_from(">II", head, 24)
     (valid_for,) = struct.unpack_from(">I", head, 92)
@@ -66,7 +66,7 @@ def _check_db(db: Path, wal_in_use: bool) -> None:
     size = db.stat().st_size
     if change_counter == valid_for and not wal_in_use and size < pages * page_size:
         raise DamagedDatabase(
-            db, f"truncated: {size} bytes where its header promises {pages * page_size}"
+            db, f"is truncated ({size} bytes where its header promises {pages * page_size})"
         )
 
 
@@ -83,8 +83,8 @@ def _check_wal(wal: Path) -> None:
     head = _read_head(wal, _WAL_HEADER)
     magic, version, page_size = struct.unpack_from(">III", head, 0)
     if magic not in _WAL_MAGICS or version != _WAL_VERSION:
-        raise DamagedDatabase(wal, "not an SQLite write-ahead log (SQLite would discard it)")
+        raise DamagedDatabase(wal, "is not a valid write-ahead log (SQLite would discard it)")
     if page_size < 512 or page_size > 65536 or page_size & (page_size - 1):
-        raise DamagedDatabase(wal, f"write-ahead log header names page size {page_size}")
+        raise DamagedDatabase(wal, f"names an impossible page size {page_size} in its header")
     if _wal_checksum(head[:24], magic & 1 == 1) != struct.unpack_from(">II", head, 24):
-        raise DamagedDatabase(wal, "write-ahead log header checksum does not match")
+        raise DamagedDatabase(wal, "has a header checksum that does not match (damaged)")
