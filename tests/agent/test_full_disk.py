@@ -72,7 +72,10 @@ def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
         proc.stop()
 
 
-def start_sensor(tmp_path: Path, state_dir: Path, endpoint: str) -> subprocess.Popen[bytes]:
+def start_sensor(
+    tmp_path: Path, state_dir: Path, endpoint: str, control: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The real ``aurora sensor`` process; its config and log go in ``tmp_path``."""
     config = tmp_path / "aurora.toml"
     config.write_text(
         "[sensor]\n"
@@ -86,7 +89,7 @@ def start_sensor(tmp_path: Path, state_dir: Path, endpoint: str) -> subprocess.P
         [
             sys.executable,
             str(SENSOR_MAIN),
-            str(tmp_path / "control"),
+            str(control or tmp_path / "control"),
             "--",
             "--config",
             str(config),

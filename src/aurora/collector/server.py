@@ -35,13 +35,13 @@ from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
 from aurora.collector.rule_actions import RuleResponder
-from aurora.collector.state_lock import StateDirLock
 from aurora.collector.store import Store, open_store
 from aurora.collector.stream_service import StreamService
 from aurora.collector.tlsfront import TLSFront, server_ssl_context
 from aurora.collector.uploads import UploadReceiver
 from aurora.config import AuroraConfig
 from aurora.errors import ConfigError
+from aurora.statelock import StateDirLock
 from aurora.v1 import enrollment_pb2_grpc, stream_pb2, stream_pb2_grpc
 
 log = logging.getLogger("aurora.collector")
@@ -85,7 +85,7 @@ class Collector:
     def start(self) -> None:
         ensure_private_dir(self.state_dir)
         # First, before anything in the directory is read or written.
-        self._state_lock = StateDirLock.acquire(self.state_dir)
+        self._state_lock = StateDirLock.acquire(self.state_dir, "collector")
         try:
             self._start_services()
         except BaseException:

@@ -29,6 +29,7 @@ from aurora.sensor.source import EventSource
 from aurora.sensor.spool import Spool
 from aurora.sensor.transport import CommandRunner, Counters, Transport, TransportSettings
 from aurora.sensor.transport.commands import Executor
+from aurora.statelock import StateDirLock
 from aurora.v1 import stream_pb2
 
 log = logging.getLogger(__name__)
@@ -235,8 +236,17 @@ def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
         sensor = config.sensor.model_copy(update={"collector_endpoint": collector})
         config = config.model_copy(update={"sensor": sensor})
     load_identity(state_dir or config.sensor.state_dir)  # not enrolled: say so before loading BPF
-    source = getattr(args, "source", None) or _make_source(config)
-    agent = Agent(config, source, state_dir=state_dir)
+    # One sensor per state directory, for the life of this process: two would append to one
+    # spool and rewrite one state file.
+    lock = StateDirLock.acquire(state_dir or config.sensor.state_dir, "sensor")
+    try:
+        source = getattr(args, "source", None) or _make_source(config)
+        return _run_with_signals(Agent(config, source, state_dir=state_dir))
+    finally:
+        lock.release()
+
+
+def _run_with_signals(agent: Agent) -> int:
     if threading.current_thread() is threading.main_thread():
 
         def _on_signal(signum: int, _frame: object) -> None:
