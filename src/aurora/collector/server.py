@@ -41,6 +41,7 @@ from aurora.collector.tlsfront import TLSFront, server_ssl_context
 from aurora.collector.uploads import UploadReceiver
 from aurora.config import AuroraConfig
 from aurora.errors import ConfigError
+from aurora.statelock import StateDirLock
 from aurora.v1 import enrollment_pb2_grpc, stream_pb2, stream_pb2_grpc
 
 log = logging.getLogger("aurora.collector")
@@ -77,12 +78,22 @@ class Collector:
         self.bus: Bus = MemoryBus()
         self.ca: CertificateAuthority | None = None
         self._subscriptions: list[Subscription] = []
+        self._state_lock: StateDirLock | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        cfg = self.config.collector
         ensure_private_dir(self.state_dir)
+        # First, before anything in the directory is read or written.
+        self._state_lock = StateDirLock.acquire(self.state_dir, "collector")
+        try:
+            self._start_services()
+        except BaseException:
+            self._state_lock.release()
+            raise
+
+    def _start_services(self) -> None:
+        cfg = self.config.collector
         self.ca = CertificateAuthority.load_or_create(self.state_dir / "pki")
         names = [*cfg.server_names]
         if cfg.advertised_endpoint:
@@ -251,6 +262,8 @@ class Collector:
             self.store.mark_all_disconnected()
             self.store.close()
             self.store = None
+        if self._state_lock is not None:
+            self._state_lock.release()
         log.info("collector stopped")
 
     # --- in-process operations -------------------------------------------------------------------

@@ -29,6 +29,7 @@ from aurora.sensor.source import EventSource
 from aurora.sensor.spool import Spool
 from aurora.sensor.transport import CommandRunner, Counters, Transport, TransportSettings
 from aurora.sensor.transport.commands import Executor
+from aurora.statelock import StateDirLock
 from aurora.v1 import stream_pb2
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,6 @@ class Agent:
         self._producer: threading.Thread | None = None
         self._kernel_drops = 0
         self._losses_at_last_heartbeat = 0
-        self._write_failing = False
 
     # ---------------------------------------------------------------- running
     def run(self) -> int:
@@ -184,20 +184,10 @@ class Agent:
     def _flush(self, buf: list[bytes]) -> None:
         if not buf:
             return
-        try:
-            self.spool.append(buf)
-        except OSError as exc:
-            # A full or failing disk loses these events; they are counted like an eviction
-            # rather than stopping the sensor, which would lose everything after them too.
-            self.spool.add_drops("spool_evicted", len(buf))
+        if not self.spool.append_or_count(buf):
+            # A full or failing disk: the spool has counted these as lost and carries on.
             self.counters.add("spool_write_errors", 1)
-            if not self._write_failing:
-                log.error("spool write failed, events are being lost: %s", exc)
-            self._write_failing = True
             return
-        if self._write_failing:
-            log.info("spool writes work again")
-            self._write_failing = False
         self.counters.add("events_spooled", len(buf))
         self.transport.wake.set()
 
@@ -246,8 +236,17 @@ def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
         sensor = config.sensor.model_copy(update={"collector_endpoint": collector})
         config = config.model_copy(update={"sensor": sensor})
     load_identity(state_dir or config.sensor.state_dir)  # not enrolled: say so before loading BPF
-    source = getattr(args, "source", None) or _make_source(config)
-    agent = Agent(config, source, state_dir=state_dir)
+    # One sensor per state directory, for the life of this process: two would append to one
+    # spool and rewrite one state file.
+    lock = StateDirLock.acquire(state_dir or config.sensor.state_dir, "sensor")
+    try:
+        source = getattr(args, "source", None) or _make_source(config)
+        return _run_with_signals(Agent(config, source, state_dir=state_dir))
+    finally:
+        lock.release()
+
+
+def _run_with_signals(agent: Agent) -> int:
     if threading.current_thread() is threading.main_thread():
 
         def _on_signal(signum: int, _frame: object) -> None:

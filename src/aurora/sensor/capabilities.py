@@ -1,8 +1,9 @@
 """The heartbeat's health report: capabilities, health verdict, spool fill, counters, isolation.
 
 Health is derived, not configured: FAILING when nothing could load, DEGRADED when something is
-missing, events are being lost, or the spool is nearly full, OK otherwise. The reason travels as
-a pseudo-capability so the console can show *why* without a schema change.
+missing, events are being lost, the spool's disk is failing or the spool is nearly full, OK
+otherwise. The reason travels as a pseudo-capability so the console can show *why* without a
+schema change.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def assess(
         reasons.append("not loaded: " + ", ".join(missing))
     if new_losses:
         reasons.append(f"{new_losses} events lost since the last heartbeat")
+    if spool.disk_error:
+        reasons.append(f"spool disk failing: {spool.disk_error}")
     if spool.bytes_max and spool.bytes_used >= SPOOL_WARN_FRACTION * spool.bytes_max:
         reasons.append(f"spool {100 * spool.bytes_used // spool.bytes_max}% full")
     if isolation == "isolation_lost":

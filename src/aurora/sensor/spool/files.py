@@ -117,9 +117,12 @@ class SegmentFiles:
 
     def close(self) -> None:
         if self._fd is not None:
-            self.sync()
-            os.close(self._fd)
-            self._fd = None
+            fd, self._fd = self._fd, None
+            try:
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
 
     # ---------------------------------------------------------------- removing
     def remove_first(self) -> Segment:
@@ -128,7 +131,9 @@ class SegmentFiles:
         if not self.segments and self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        with contextlib.suppress(FileNotFoundError):
+        # A file that cannot be deleted (already gone, or a failing disk) is forgotten anyway:
+        # if it is still there at the next start, its sequence numbers are below acked_through.
+        with contextlib.suppress(OSError):
             seg.path.unlink()
         return seg
 

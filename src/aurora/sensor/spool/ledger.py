@@ -10,10 +10,15 @@ a sensor restart loses neither.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt")
 
@@ -86,9 +91,12 @@ def load_state(path: Path) -> SpoolState:
         return SpoolState()
 
 
-def save_state(path: Path, state: SpoolState) -> None:
-    # Written with rename so a crash leaves the old or the new file, never half of one. No fsync:
-    # a stale file only means resending batches the collector will discard as duplicates.
+def save_state(path: Path, state: SpoolState, *, fsync: bool = True) -> None:
+    """Replace the state file whole: a temporary file, made durable, then renamed over it.
+
+    A crash or a full disk leaves the old file or the new one, never half of one; on failure the
+    temporary file is removed and the OSError propagates for the caller to judge.
+    """
     tmp = path.with_suffix(".tmp")
     data = json.dumps(
         {
@@ -97,15 +105,85 @@ def save_state(path: Path, state: SpoolState) -> None:
             "loss_counted_through": state.loss_counted_through,
             "unreported": state.unreported,
         }
-    )
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    ).encode()
     try:
-        os.write(fd, data.encode())
-    finally:
-        os.close(fd)
-    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+RESERVE_BYTES = 16 * 1024
+
+
+class StateFile:
+    """The spool's state file, saved best-effort: a disk refusing the write is logged, not fatal.
+
+    A stale state file costs only resent batches (the collector discards duplicates, and its
+    Welcome tells a restarted sensor what it already holds), so a full disk must not stop the
+    sensor over it. What a stale file would lose is the loss counts not yet reported, so a small
+    reserve file is kept beside it: when the disk is full, the reserve is given up to make room
+    for the state, and taken again once there is space.
+    """
+
+    def __init__(self, path: Path, fsync: bool) -> None:
+        self.path = path
+        self.fsync = fsync
+        self.saved_at = 0.0
+        self.error = ""  # why the last save failed; empty when it worked
+        self._reserve = path.with_suffix(".reserve")
+
+    def load(self) -> SpoolState:
+        return load_state(self.path)
+
+    def save(self, state: SpoolState, *, quiet: bool = False) -> bool:
+        """Write ``state``; False (and logged once, unless ``quiet``) when the disk refuses it."""
+        try:
+            self._write_using_reserve(state)
+        except OSError as exc:
+            if not self.error and not quiet:
+                log.error(
+                    "spool state could not be saved to %s (%s); retrying on the next change",
+                    self.path,
+                    exc.strerror or exc,
+                )
+            self.error = exc.strerror or str(exc)
+            return False
+        if self.error:
+            log.info("spool state saved again to %s", self.path)
+            self.error = ""
+        self.saved_at = time.monotonic()
+        self._take_reserve()
+        return True
+
+    def _write_using_reserve(self, state: SpoolState) -> None:
+        try:
+            save_state(self.path, state, fsync=self.fsync)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or not self._reserve.exists():
+                raise
+            self._reserve.unlink()
+            save_state(self.path, state, fsync=self.fsync)
+
+    def _take_reserve(self) -> None:
+        if self._reserve.exists():
+            return
+        try:
+            with self._reserve.open("wb") as fh:
+                os.chmod(self._reserve, 0o600)
+                fh.write(bytes(RESERVE_BYTES))
+                fh.flush()
+                os.fsync(fh.fileno())  # allocated now, not when the disk is already full
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._reserve.unlink()  # a partial reserve is no reserve; try again later

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aurora.sensor.spool.files import Segment, SegmentFiles
-from aurora.sensor.spool.ledger import DropLedger, SpoolState, load_state, save_state
+from aurora.sensor.spool.ledger import DropLedger, SpoolState, StateFile
+from aurora.sensor.spool.recovery import recover_tail
 from aurora.sensor.spool.segment import (
     SEGMENT_HEADER,
     Damage,
-    Record,
     SegmentReader,
     encode_record,
     header_ok,
-    scan,
 )
+from aurora.sensor.spool.status import SpoolBatch, SpoolStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +43,6 @@ class _Cursor:
     first_seq: int  # of the segment being read
     offset: int
     expected: int  # the sequence number the next record should carry
-
-
-@dataclass(frozen=True)
-class SpoolBatch:
-    first_seq: int
-    events: list[bytes]
-
-    @property
-    def last_seq(self) -> int:
-        return self.first_seq + len(self.events) - 1
-
-
-@dataclass(frozen=True)
-class SpoolStatus:
-    bytes_used: int
-    bytes_max: int
-    events_queued: int
-    next_seq: int
-    acked_through: int
 
 
 class Spool:
@@ -83,14 +64,14 @@ class Spool:
         self._lock = threading.Lock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
-        self._state_path = directory / STATE_FILE
-        self._state: SpoolState = load_state(self._state_path)
+        self._state_file = StateFile(directory / STATE_FILE, fsync)
+        self._state: SpoolState = self._state_file.load()
+        self._append_error = ""
         self.ledger = DropLedger()
         for kind, n in self._state.unreported.items():
             self.ledger.pending[kind] = n
         self._files = SegmentFiles(directory, fsync)
         self._cursor: _Cursor | None = None
-        self._saved_at = 0.0
         self._recover()
 
     @property
@@ -110,29 +91,13 @@ class Spool:
         self._save()
 
     def _recover_tail(self, seg: Segment) -> int:
-        """Cut a torn tail off the newest segment; returns the last good sequence number there."""
-        data = seg.path.read_bytes()
-        if not header_ok(data):
-            log.warning("spool: segment %s has no valid header, discarding it", seg.path.name)
-            self._files.drop_last()
-            self.ledger.add("spool_corrupt", 1 if data else 0)
-            return seg.first_seq - 1
-        last_seq = seg.first_seq - 1
-        good_end = SEGMENT_HEADER.size
-        torn = False
-        for item in scan(data[SEGMENT_HEADER.size :], SEGMENT_HEADER.size):
-            if isinstance(item, Record):
-                last_seq, good_end, torn = item.seq, item.end, False
-            else:
-                torn = True
-        if torn:
-            # Only unsynced writes can be torn; how many events they held is unknowable, so at
-            # least one is counted.
-            log.warning("spool: torn tail in %s cut at byte %d", seg.path.name, good_end)
-            self._files.truncate(seg, good_end)
-            self.ledger.add("spool_corrupt", 1)
-            self._state.loss_counted_through = max(self._state.loss_counted_through, last_seq + 1)
-        return last_seq
+        tail = recover_tail(self._files, seg)
+        self.ledger.add("spool_corrupt", tail.lost)
+        if tail.torn:
+            self._state.loss_counted_through = max(
+                self._state.loss_counted_through, tail.last_seq + 1
+            )
+        return tail.last_seq
 
     # ------------------------------------------------------------------ writing
     def append(self, events: Sequence[bytes]) -> int:
@@ -154,6 +119,31 @@ class Spool:
                 raise
             self._state.next_seq = first + len(events)
             return first
+
+    def append_or_count(self, events: Sequence[bytes]) -> bool:
+        """Store events, or, when the disk refuses them (full, failing), count them as lost.
+
+        The sensor keeps running either way: losing these events is better than stopping, which
+        would lose every event after them too. The loss travels to the collector as
+        ``spool_evicted`` (the spool could not keep them), and the first failure and the
+        recovery are each logged once.
+        """
+        try:
+            self.append(events)
+        except OSError as exc:
+            with self._lock:
+                self.ledger.add("spool_evicted", len(events))
+                if not self._append_error:
+                    log.error(
+                        "spool write failed, events are being lost and counted: %s",
+                        exc.strerror or exc,
+                    )
+                self._append_error = exc.strerror or str(exc)
+            return False
+        if self._append_error:
+            log.info("spool writes work again")
+            self._append_error = ""
+        return True
 
     def _append(self, events: Sequence[bytes], first: int) -> None:
         files = self._files
@@ -319,19 +309,23 @@ class Spool:
                 self._drop_acked_segments()
             # A stale acked_through only means resending what the collector will discard, so
             # the state file is rewritten at most once a second unless loss counts settled.
-            if counts_settled or time.monotonic() - self._saved_at >= _SAVE_INTERVAL_S:
+            if counts_settled or time.monotonic() - self._state_file.saved_at >= _SAVE_INTERVAL_S:
                 self._save()
 
     def _drop_acked_segments(self) -> None:
         # The state goes to disk before any file does: a restart must never mistake an
-        # acknowledged, deleted segment for lost data.
+        # acknowledged, deleted segment for lost data. When the disk refuses the state (full),
+        # older acknowledged segments still go, since that is what frees the space, and the
+        # collector's Welcome tells a restarted sensor what it holds; but the newest segment
+        # stays, because it is what tells a restart which sequence number comes next.
+        saved = True
         if self._segments and self._segments[0].first_seq <= self._state.acked_through:
-            self._save()
+            saved = self._save()
         while (
             len(self._segments) > 1 and self._segments[1].first_seq - 1 <= self._state.acked_through
         ):
             self._remove_first()
-        if self._segments and self._state.acked_through >= self._state.next_seq - 1:
+        if saved and self._segments and self._state.acked_through >= self._state.next_seq - 1:
             # All delivered: drop the segment being written too (the next append starts a new
             # one), so an idle sensor does not sit on a partly filled segment.
             while self._segments:
@@ -344,7 +338,11 @@ class Spool:
                 self._state.next_seq = seq
                 self._state.loss_counted_through = max(self._state.loss_counted_through, seq)
                 if self._files.writable is not None:
-                    self._files.rotate(seq)
+                    try:
+                        self._files.rotate(seq)
+                    except OSError as exc:
+                        # No segment is open now; the next append opens one at next_seq.
+                        log.warning("spool: cannot start a segment at %d: %s", seq, exc)
                 self._save()
 
     # ------------------------------------------------------------------ counters
@@ -374,14 +372,24 @@ class Spool:
                 events_queued=max(0, st.next_seq - 1 - st.acked_through),
                 next_seq=st.next_seq,
                 acked_through=st.acked_through,
+                disk_error=self._append_error or self._state_file.error,
             )
 
     def close(self) -> None:
+        """Close the files and save the state; a failing disk is logged, never raised."""
         with self._lock:
-            self._files.close()
-            self._save()
+            try:
+                self._files.close()
+            except OSError as exc:
+                log.error("spool: closing the current segment failed: %s", exc.strerror or exc)
+            if not self._save(quiet=True):
+                log.error(
+                    "spool closed without saving its state (%s); %d lost-event counts not yet "
+                    "reported to the collector are forgotten",
+                    self._state_file.error,
+                    sum(self._state.unreported.values()),
+                )
 
-    def _save(self) -> None:
+    def _save(self, *, quiet: bool = False) -> bool:
         self._state.unreported = self.ledger.unreported()
-        save_state(self._state_path, self._state)
-        self._saved_at = time.monotonic()
+        return self._state_file.save(self._state, quiet=quiet)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aurora.collector.store.sqlite.file_check import DamagedDatabase, advice, check_database_files
 from aurora.errors import AuroraError
 
 BASE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON")
@@ -36,14 +37,25 @@ class SQLiteDatabase:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                # Before SQLite opens it: SQLite would silently discard a damaged WAL.
+                check_database_files(Path(self.path))
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
             for pragma in (*BASE_PRAGMAS, *pragmas):
                 self._conn.execute(pragma)
             self._version = migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
+        except DamagedDatabase as exc:
+            raise error(
+                f"cannot open the {what} {self.path}: {exc}; {advice(Path(self.path))}"
+            ) from None
+        except sqlite3.OperationalError as exc:  # locked, unreadable, I/O error: not damage
             raise error(f"cannot open the {what} {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+            raise error(
+                f"cannot open the {what} {self.path}: it is damaged ({exc}); "
+                f"{advice(Path(self.path))}"
+            ) from None
         if self.path != ":memory:":
             os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
