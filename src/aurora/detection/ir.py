@@ -44,6 +44,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from aurora.detection import regex
 from aurora.errors import AuroraError
 
 # CPython's own regex parser finds the literals a pattern requires; the public sre_* aliases
@@ -224,9 +225,9 @@ class IRBuilder:
                 }[f]
             pattern = str(v.regexp)
             try:
-                re.compile(pattern, flags)
-            except re.error as exc:
-                raise RuleCompileError(f"regular expression {pattern!r}: {exc}") from None
+                regex.check(pattern, flags)
+            except regex.RegexError as exc:
+                raise RuleCompileError(str(exc)) from None
             return with_literal(field, Test("re", pattern, flags))
         if isinstance(v, SigmaCIDRExpression):
             return ("test", field, Test("cidr", ipaddress.ip_network(v.cidr, strict=False)))

@@ -1,0 +1,129 @@
+"""The one place detection compiles regular expressions: RE2 (linear time) first, a bounded
+backtracking matcher only for the constructs RE2 lacks.
+
+A backtracking engine (Python's ``re``) takes exponential time on patterns such as ``(a+)+$``,
+so one rule could stall detection. RE2 guarantees time linear in the input, and every pattern it
+accepts runs on it. It rejects backreferences and lookaround; those patterns run on the
+``regex`` module (``re``'s syntax and semantics, plus a ``timeout`` argument enforced inside its
+matching loop), so each match is bounded in time. A step count or input-length cap would not do:
+``re`` offers no step budget, and catastrophic patterns blow up on inputs of 30 characters. A
+match that exceeds the bound raises :class:`RegexTimeout`, which the engine turns into disabling
+the rule (see :mod:`aurora.detection.engine`).
+
+Flags are Python's ``re`` flag bits (Sigma's ``re|i``, ``re|m``, ``re|s``); Python's ``\\Z``
+(end of text) is spelled ``\\z`` for RE2.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import re2
+import regex  # type: ignore[import-untyped]  # no stubs; used through `Any` below
+
+from aurora.errors import AuroraError
+
+#: The most one fallback (backtracking) match may take, in seconds.
+FALLBACK_TIMEOUT_S = 0.25
+
+Finder = Callable[[str], bool]
+_SUPPORTED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL
+
+
+class RegexError(AuroraError):
+    """A pattern that neither engine accepts."""
+
+
+class RegexTimeout(AuroraError):
+    """A fallback match ran past :data:`FALLBACK_TIMEOUT_S`; the pattern must not run again."""
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        super().__init__(
+            f"regular expression {pattern!r} took over {FALLBACK_TIMEOUT_S:g} s on one value"
+        )
+        self.pattern = pattern
+        self.flags = flags
+
+
+def _re2_pattern(pattern: str) -> str:
+    """``pattern`` in RE2 spelling: ``\\Z`` (Python's end of text) becomes ``\\z``."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append("\\z" if nxt == "Z" else c + nxt)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _re2_options(flags: int) -> Any:
+    options = re2.Options()
+    options.case_sensitive = not flags & re.IGNORECASE
+    options.dot_nl = bool(flags & re.DOTALL)
+    options.never_capture = True  # only "does it match" is asked; captures cost time
+    options.log_errors = False  # a rejected pattern is reported by us, once, not on stderr
+    return options
+
+
+def _compile_re2(pattern: str, flags: int) -> Any:
+    """The RE2 program for ``pattern``, or raises ``re2.error`` with RE2's reason."""
+    if flags & ~_SUPPORTED_FLAGS:
+        raise re2.error(f"flags {flags:#x} have no RE2 equivalent")
+    spelled = _re2_pattern(pattern)
+    if flags & re.MULTILINE:
+        spelled = "(?m)" + spelled  # RE2's options have no multi-line switch outside POSIX mode
+    return re2.compile(spelled, _re2_options(flags))
+
+
+@functools.lru_cache(maxsize=4096)
+def fallback_reason(pattern: str, flags: int = 0) -> str | None:
+    """Why ``pattern`` cannot run on RE2 (RE2's own message), or None when it can."""
+    try:
+        _compile_re2(pattern, flags)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else str(exc)
+        return reason.decode() if isinstance(reason, bytes) else str(reason)
+    return None
+
+
+def compiled(pattern: str, flags: int = 0) -> Any:
+    """The compiled program: RE2's when it accepts ``pattern``, else the fallback engine's
+    (whose matches need a ``timeout``: use :func:`finder` to run it)."""
+    if fallback_reason(pattern, flags) is None:
+        return _compile_re2(pattern, flags)
+    try:
+        return regex.compile(pattern, flags)
+    except (regex.error, re.error, OverflowError, RecursionError) as exc:
+        raise RegexError(f"regular expression {pattern!r}: {exc}") from None
+
+
+def check(pattern: str, flags: int = 0) -> None:
+    """Raise :class:`RegexError` (one line) unless some engine here accepts ``pattern``."""
+    compiled(pattern, flags)
+
+
+def finder(pattern: str, flags: int = 0, anchored: bool = False) -> Finder:
+    """A test of one string: does ``pattern`` occur in it (or, ``anchored``, match at its
+    start)? RE2 when it accepts the pattern, else the bounded fallback (may raise
+    :class:`RegexTimeout`). Raises :class:`RegexError` for a pattern neither engine accepts."""
+    rx = compiled(pattern, flags)
+    find = rx.match if anchored else rx.search
+    if fallback_reason(pattern, flags) is None:
+        return lambda s: find(s) is not None
+    bound = FALLBACK_TIMEOUT_S
+
+    def bounded(s: str) -> bool:
+        try:
+            return find(s, timeout=bound) is not None
+        except TimeoutError:
+            raise RegexTimeout(pattern, flags) from None
+
+    return bounded

@@ -1,0 +1,82 @@
+"""Rules disabled at run time because a regex of theirs exceeded its time bound, and the notice
+each one leaves for the administrator.
+
+The notice is a :class:`~aurora.detection.rules.Rule` that matched the offending event, so it
+travels wherever rule hits travel (the collector's batch reader hands rule ids to the detection
+stage) and becomes an ordinary high-severity alert there. Its id names the disabled rule.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aurora.detection.ir import Node
+from aurora.detection.regex import RegexTimeout
+from aurora.detection.rules import Rule
+
+log = logging.getLogger("aurora.detection")
+
+NOTICE_PREFIX = "aurora-rule-disabled:"
+NOTICE_TITLE = "Rule disabled: regex too slow"
+
+
+def uses_pattern(node: Node, pattern: str, flags: int) -> bool:
+    """Whether the rule condition ``node`` runs the regex ``pattern`` with ``flags``."""
+    op = node[0]
+    if op == "test":
+        test = node[2]
+        return bool(test.kind == "re" and test.value == pattern and test.flags == flags)
+    if op in ("and", "or"):
+        return any(uses_pattern(c, pattern, flags) for c in node[1])
+    if op == "not":
+        return uses_pattern(node[1], pattern, flags)
+    return False
+
+
+def is_notice(rule_id: str) -> bool:
+    return rule_id.startswith(NOTICE_PREFIX)
+
+
+def notice(rule: Rule, reason: str) -> Rule:
+    """The alert-raising stand-in for ``rule``, disabled for ``reason``."""
+    return Rule(
+        id=NOTICE_PREFIX + rule.id,
+        title=f"{NOTICE_TITLE}: {rule.title}",
+        level="high",
+        tags=[],
+        logsource={},
+        ir=("false",),
+        path=rule.path,
+        description=(
+            f"Rule {rule.id} ({rule.title}) was disabled until the collector restarts: {reason}. "
+            "The event attached is the one it was matching. Fix or remove the rule."
+        ),
+    )
+
+
+class SlowRules:
+    """The rules one engine has disabled for being too slow (for the life of the process)."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}
+
+    def __contains__(self, rule_id: str) -> bool:
+        return rule_id in self.reasons
+
+    def disable(self, rule: Rule, reason: str) -> Rule | None:
+        """Disable ``rule``; its notice, or None when it already was disabled."""
+        if rule.id in self.reasons:
+            return None
+        self.reasons[rule.id] = reason
+        log.warning("rule %s (%s) disabled for the life of this process: %s", rule.id, rule.title, reason)
+        return notice(rule, reason)
+
+    def disable_users(self, rules: list[Rule], exc: RegexTimeout) -> list[Rule]:
+        """Disable every rule that runs the pattern of ``exc``; their notices."""
+        out: list[Rule] = []
+        for rule in rules:
+            if uses_pattern(rule.ir, exc.pattern, exc.flags):
+                n = self.disable(rule, str(exc))
+                if n is not None:
+                    out.append(n)
+        return out
