@@ -65,8 +65,7 @@ def scan(tmp_path: Path, rules: dict[str, str], timeout: float) -> tuple[list[st
     events.write_text(json.dumps(linux_process(HOSTILE_CMDLINE)) + "\n")
     start = time.monotonic()
     proc = subprocess.run(
-        [str(AURORA), "scan", str(events), "--rules", str(rule_dir), "--no-builtin"]
-        + ["--format", "jsonl"],
+        [AURORA, "scan", events, "--rules", rule_dir, "--no-builtin", "--format", "jsonl"],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import re2
+import re2  # type: ignore[import-untyped]
 import regex  # type: ignore[import-untyped]  # no stubs; used through `Any` below
 
 from aurora.errors import AuroraError

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from aurora.detection.ir import Node
-from aurora.detection.regex import RegexTimeout
+from aurora.detection.regex import FALLBACK_TIMEOUT_S, RegexTimeout, fallback_reason
 from aurora.detection.rules import Rule
 
 log = logging.getLogger("aurora.detection")
@@ -31,6 +31,34 @@ def uses_pattern(node: Node, pattern: str, flags: int) -> bool:
     if op == "not":
         return uses_pattern(node[1], pattern, flags)
     return False
+
+
+def _fallback_tests(node: Node, out: list[tuple[str | None, str, str]]) -> None:
+    op = node[0]
+    if op == "test":
+        test = node[2]
+        if test.kind == "re" and (why := fallback_reason(test.value, test.flags)) is not None:
+            out.append((node[1], test.value, why))
+    elif op in ("and", "or"):
+        for c in node[1]:
+            _fallback_tests(c, out)
+    elif op == "not":
+        _fallback_tests(node[1], out)
+
+
+def fallback_warning(rule: Rule) -> str | None:
+    """One line saying which fields of ``rule`` use regexes RE2 cannot run, and why; None when
+    all its regexes run on RE2."""
+    uses: list[tuple[str | None, str, str]] = []
+    _fallback_tests(rule.ir, uses)
+    if not uses:
+        return None
+    where = str(rule.path) if rule.path else "<inline>"
+    what = "; ".join(f"{field or '<keywords>'} {pattern!r} ({why})" for field, pattern, why in uses)
+    return (
+        f"{where}: {rule.id} warning: regex needs the backtracking fallback, bounded to "
+        f"{FALLBACK_TIMEOUT_S:g} s a match (the rule is disabled if it takes longer): {what}"
+    )
 
 
 def is_notice(rule_id: str) -> bool:
@@ -68,7 +96,9 @@ class SlowRules:
         if rule.id in self.reasons:
             return None
         self.reasons[rule.id] = reason
-        log.warning("rule %s (%s) disabled for the life of this process: %s", rule.id, rule.title, reason)
+        log.warning(
+            "rule %s (%s) disabled for the life of this process: %s", rule.id, rule.title, reason
+        )
         return notice(rule, reason)
 
     def disable_users(self, rules: list[Rule], exc: RegexTimeout) -> list[Rule]:

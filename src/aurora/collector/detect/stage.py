@@ -77,7 +77,7 @@ class DetectionStage:
             hits = [loaded[r] for r in rule_ids if r in loaded]
             # The reader disabled a rule whose regex ran past its bound: disable it here too
             # and raise its notice as a high-severity alert for the administrator.
-            hits += [n for r in rule_ids if r not in loaded and (n := self.engine.notice(r))]
+            hits += [x for r in rule_ids if r not in loaded and (x := self.engine.notice(r))]
             for match in self.engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
