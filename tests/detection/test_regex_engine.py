@@ -8,11 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
-
 from sigma.types import SigmaString
 
-from aurora.detection import DetectionEngine
-from aurora.detection import ir
+from aurora.detection import DetectionEngine, ir
 from aurora.detection.predicates import KeywordText, keyword_predicate
 from aurora.detection.regex import RegexTimeout, fallback_reason, finder
 from aurora.detection.slow_rules import NOTICE_PREFIX, fallback_warning

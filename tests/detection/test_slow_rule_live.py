@@ -16,7 +16,7 @@ from aurora.collector.tokens import create_token
 from aurora.config import AuroraConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector"))
-from client import Stream, enroll, make_event  # noqa: E402
+from client import Stream, enroll, make_event
 
 SLOW_ID = "22222222-0000-4000-8000-000000000001"
 EVIL_ID = "22222222-0000-4000-8000-000000000002"
