@@ -1,15 +1,18 @@
-"""Reading rule YAML that may be hostile: size and alias-expansion limits, checked before any
-document is built, and the pySigma policy that runs rule regexes on Aurora's engines.
+"""Reading rule YAML that may be hostile, and the pySigma policy that runs rule regexes on
+Aurora's engines.
 
-A YAML "billion laughs" document is a few hundred bytes whose aliases expand to billions of
-nodes; the loader shares aliased nodes, but pySigma walks (and copies) them, which never ends.
-The guard walks the parser's event stream once, counting the nodes the document expands to,
-and refuses it past :data:`MAX_NODES`, in time linear in the document's size. Real Sigma rules
-use few aliases if any, and their largest files are tens of kilobytes.
+Three limits, each refused with a one-line reason: the file size; nesting depth (libyaml's
+composer recurses in C and crashes the whole process, API or collector, on ~30,000 nested
+``[``: a 60 KB upload); and alias expansion ("billion laughs"), which pySigma's own
+``check_alias_expansion`` refuses on the loaded (shared, so small) structure. Depth is read from
+the parser's event stream, which does not recurse; that walk costs as much as loading, so it
+only runs on texts with enough brackets to nest deeply (block nesting is bounded by the size
+limit: depth d takes d²/2 bytes of indentation, and 16 MiB of it loads fine).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, cast
 
 import yaml
@@ -18,54 +21,33 @@ from sigma.policy.regex_engine import RegexEngine, RegexPattern
 
 from aurora.detection import regex
 
-#: The largest rule file (or upload) read, in bytes.
-MAX_RULE_BYTES = 1 << 20
-#: The most YAML nodes one rule file may expand to, aliases expanded.
-MAX_NODES = 200_000
+#: The largest rule file read, in bytes: the most the console's `[api] max_rule_bytes` allows.
+MAX_RULE_BYTES = 16 << 20
+#: The deepest YAML nesting accepted (SigmaHQ's rules nest 5 or 6 levels).
+MAX_DEPTH = 64
+#: Below this many flow brackets a document cannot nest deeply enough to matter.
+_BRACKETS_WORTH_WALKING = 1000
 
-_Parser = getattr(yaml, "CParser", None)
 # libyaml (C) parser and loader: pure-Python YAML parsing was 90% of load time for SigmaHQ.
+_Parser: Any = getattr(importlib.import_module("yaml.cyaml"), "CParser", None) or yaml.Parser
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleYamlError(ValueError):
-    """A rule document refused before parsing (too large, or an alias bomb)."""
+    """A rule document refused before parsing (too large or too deeply nested)."""
 
 
-def _expanded_nodes(text: str) -> int:
-    """The node count of ``text`` with every alias expanded; raises past :data:`MAX_NODES`."""
-    anchors: dict[str, int] = {}
-    # One counter per open collection: (nodes inside so far, its anchor)
-    open_: list[tuple[int, str | None]] = [(0, None)]
-
-    def add(n: int) -> None:
-        count, anchor = open_[-1]
-        count += n
-        if count > MAX_NODES:
-            raise RuleYamlError(
-                f"YAML expands to over {MAX_NODES:,} nodes (an alias bomb?); refused"
-            )
-        open_[-1] = (count, anchor)
-
-    events = yaml.parse(text, Loader=_Parser) if _Parser else yaml.parse(text)
-    for ev in events:
-        if isinstance(ev, yaml.AliasEvent):
-            size = anchors.get(str(ev.anchor))
-            if size is None:
-                return open_[0][0]  # an undefined alias: the loader reports it properly
-            add(size)
-        elif isinstance(ev, yaml.ScalarEvent):
-            if ev.anchor is not None:
-                anchors[ev.anchor] = 1
-            add(1)
-        elif isinstance(ev, yaml.CollectionStartEvent):
-            open_.append((1, ev.anchor))
+def _check_depth(text: str) -> None:
+    if text.count("[") + text.count("{") < _BRACKETS_WORTH_WALKING:
+        return
+    depth = 0
+    for ev in yaml.parse(text, Loader=_Parser):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RuleYamlError(f"YAML nests deeper than {MAX_DEPTH} levels; refused")
         elif isinstance(ev, yaml.CollectionEndEvent):
-            count, anchor = open_.pop()
-            if anchor is not None:
-                anchors[anchor] = count
-            add(count)
-    return open_[0][0]
+            depth -= 1
 
 
 def load_documents(text: str) -> list[Any]:
@@ -73,7 +55,7 @@ def load_documents(text: str) -> list[Any]:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_RULE_BYTES:
         raise RuleYamlError(f"rule file is {size:,} bytes, over the {MAX_RULE_BYTES:,} limit")
-    _expanded_nodes(text)
+    _check_depth(text)
     return list(yaml.load_all(text, Loader=_Loader))
 
 
