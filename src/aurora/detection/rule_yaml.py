@@ -29,7 +29,7 @@ MAX_DEPTH = 64
 _BRACKETS_WORTH_WALKING = 1000
 
 # libyaml (C) parser and loader: pure-Python YAML parsing was 90% of load time for SigmaHQ.
-_Parser: Any = getattr(importlib.import_module("yaml.cyaml"), "CParser", None) or yaml.Parser
+_Parser: Any = getattr(importlib.import_module("yaml.cyaml"), "CParser", None) or yaml.SafeLoader
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
