@@ -155,3 +155,20 @@ def test_keyword_regexes_and_globs_use_the_same_engine() -> None:
     glob = keyword_predicate(ir.string_test(SigmaString("*a*a*a*a*a*a*a*a*a*a*b*")), KeywordText())
     assert glob({"unmapped": {"CommandLine": "a" * 5000}}) is False
     assert time.monotonic() - start < 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("((a{1000}){1000}){1000}", "invalid repetition size"),  # RE2 refuses: not a fallback
+        ("(?=x)((a{1000}){1000}){1000}", "expand past"),  # the fallback would compile for ever
+        ("a++", "bad repetition operator"),
+    ],
+)
+def test_patterns_neither_engine_may_run_are_refused_at_load(pattern: str, why: str) -> None:
+    start = time.monotonic()
+    engine = DetectionEngine.from_yaml(rule("r1", f"CommandLine|re: '{pattern}'"))
+    assert time.monotonic() - start < 2
+    assert engine.rules == []
+    (failure,) = engine.errors
+    assert why in failure.reason and "\n" not in failure.reason

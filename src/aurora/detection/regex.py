@@ -17,6 +17,7 @@ Flags are Python's ``re`` flag bits (Sigma's ``re|i``, ``re|m``, ``re|s``); Pyth
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,22 @@ from aurora.errors import AuroraError
 
 #: The most one fallback (backtracking) match may take, in seconds.
 FALLBACK_TIMEOUT_S = 0.25
+#: The largest pattern (counted repetitions expanded) the fallback engine compiles: its compile
+#: time grows with that size and, unlike its matches, has no timeout.
+MAX_FALLBACK_SIZE = 10_000
+# RE2's messages for what it lacks by design: lookaround, atomic and conditional groups,
+# comments (perl operators), backreferences (escapes). Only these patterns use the fallback.
+_FALLBACK_ERRORS = ("invalid perl operator", "invalid escape sequence")
+
+# CPython's own regex parser measures a fallback pattern before it is compiled; the public
+# sre_* aliases warn on import, and these private modules have no stubs.
+python_re_parser: Any = importlib.import_module("re._parser")
+python_re_constants: Any = importlib.import_module("re._constants")
+_REPEATS = (
+    python_re_constants.MAX_REPEAT,
+    python_re_constants.MIN_REPEAT,
+    python_re_constants.POSSESSIVE_REPEAT,
+)
 
 Finder = Callable[[str], bool]
 _SUPPORTED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL
@@ -94,9 +111,52 @@ def fallback_reason(pattern: str, flags: int = 0) -> str | None:
     return None
 
 
+def _expanded_size(items: Any) -> int:
+    """How many single-character steps a parsed pattern spells out with its counted
+    repetitions expanded (an upper bound on the fallback engine's compile work)."""
+    total = 0
+    for op, arg in items:
+        if op in _REPEATS:
+            lo, hi, sub = arg
+            times = lo if hi == python_re_constants.MAXREPEAT else hi
+            total += max(times, 1) * _expanded_size(sub)
+        elif op is python_re_constants.SUBPATTERN:
+            total += _expanded_size(arg[-1])
+        elif op is python_re_constants.BRANCH:
+            total += sum(_expanded_size(b) for b in arg[1])
+        elif op in (python_re_constants.ASSERT, python_re_constants.ASSERT_NOT):
+            total += _expanded_size(arg[1])
+        else:
+            total += 1
+        if total > MAX_FALLBACK_SIZE:
+            break
+    return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _refusal(pattern: str, flags: int) -> str | None:
+    """Why neither engine may run ``pattern``; None when one may."""
+    reason = fallback_reason(pattern, flags)
+    if reason is None:
+        return None
+    if not reason.startswith(_FALLBACK_ERRORS):
+        return reason  # not a construct RE2 lacks, just something RE2 refuses (too big...)
+    try:
+        size = _expanded_size(python_re_parser.parse(pattern, flags))
+    except (re.error, RecursionError, OverflowError) as exc:
+        return str(exc)
+    if size > MAX_FALLBACK_SIZE:
+        return f"repetitions expand past {MAX_FALLBACK_SIZE:,} steps"
+    return None
+
+
 def compiled(pattern: str, flags: int = 0) -> Any:
     """The compiled program: RE2's when it accepts ``pattern``, else the fallback engine's
-    (whose matches need a ``timeout``: use :func:`finder` to run it)."""
+    (whose matches need a ``timeout``: use :func:`finder` to run it). Raises
+    :class:`RegexError` (one line) for a pattern neither may run."""
+    refusal = _refusal(pattern, flags)
+    if refusal is not None:
+        raise RegexError(f"regular expression {pattern!r}: {refusal}")
     if fallback_reason(pattern, flags) is None:
         return _compile_re2(pattern, flags)
     try:
