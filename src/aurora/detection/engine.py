@@ -151,9 +151,7 @@ class DetectionEngine:
         notices = self.too_slow.disable_users(self.rules, exc)
         if not notices:
             raise exc  # no loaded rule runs this pattern: a bug, not a rule to disable
-        self._matchers.clear()
-        self._by_channel.clear()
-        self._by_class.clear()
+        self._recompile()
         return notices + self.match_rules(event)
 
     def notice(self, notice_id: str) -> Rule | None:
@@ -163,10 +161,14 @@ class DetectionEngine:
         if rule is None or not is_notice(notice_id):
             return None
         n = self.too_slow.disable(rule, "a regular expression ran past its time bound")
+        self._recompile()
+        return n
+
+    def _recompile(self) -> None:
+        """Drop every compiled matcher (they are rebuilt, without disabled rules, on demand)."""
         self._matchers.clear()
         self._by_channel.clear()
         self._by_class.clear()
-        return n
 
     def match(self, event: dict[str, Any]) -> list[Finding]:
         """Findings for one OCSF event; correlation and scan state advance as a side effect.
