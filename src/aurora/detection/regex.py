@@ -8,7 +8,9 @@ accepts runs on it. It rejects backreferences and lookaround; those patterns run
 matching loop), so each match is bounded in time. A step count or input-length cap would not do:
 ``re`` offers no step budget, and catastrophic patterns blow up on inputs of 30 characters. A
 match that exceeds the bound raises :class:`RegexTimeout`, which the engine turns into disabling
-the rule (see :mod:`aurora.detection.engine`).
+the rule (see :mod:`aurora.detection.engine`). Compiling has no timeout, so only patterns small
+enough to compile quickly fall back; whatever else RE2 refuses (repetitions past 1,000,
+possessive quantifiers) is refused, as pySigma's own RE2 check did before.
 
 Flags are Python's ``re`` flag bits (Sigma's ``re|i``, ``re|m``, ``re|s``); Python's ``\\Z``
 (end of text) is spelled ``\\z`` for RE2.
