@@ -116,6 +116,7 @@ def test_slow_rule_is_disabled_and_reported_once(caplog: pytest.LogCaptureFixtur
         first = hits(engine, HOSTILE)
     assert first == ["notice:slow", "plain"]
     assert rid("slow") in engine.too_slow
+    assert engine.rule(rid("slow")).enabled is False
     assert [r for r in caplog.records if "disabled" in r.getMessage()]
     start = time.monotonic()
     assert hits(engine, HOSTILE.replace("#", "!")) == ["plain"]  # the rule no longer runs

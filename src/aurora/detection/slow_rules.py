@@ -96,6 +96,7 @@ class SlowRules:
         if rule.id in self.reasons:
             return None
         self.reasons[rule.id] = reason
+        rule.enabled = False  # so the console lists it as disabled
         log.warning(
             "rule %s (%s) disabled for the life of this process: %s", rule.id, rule.title, reason
         )
