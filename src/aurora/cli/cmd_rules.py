@@ -54,6 +54,7 @@ def register(subparsers: Any) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from aurora.detection.rules import load_rules
+    from aurora.detection.slow_rules import fallback_warning
 
     for d in args.dirs:
         if not d.exists():
@@ -61,9 +62,14 @@ def run_check(args: argparse.Namespace) -> int:
     result = load_rules(args.dirs)
     for failure in result.failures:
         print(str(failure))
+    # Warnings do not fail the check: these rules load, on a slower, time-bounded engine.
+    warnings = [w for r in result.rules if (w := fallback_warning(r)) is not None]
+    for warning in warnings:
+        print(warning)
     total = len(result.rules) + len(result.failures)
     print(
-        f"{len(result.rules)} of {total} rules compiled, {len(result.failures)} failed",
+        f"{len(result.rules)} of {total} rules compiled, {len(result.failures)} failed"
+        + (f", {len(warnings)} with regexes RE2 cannot run" if warnings else ""),
         file=sys.stderr,
     )
     return 1 if result.failures else 0

@@ -17,7 +17,9 @@ from aurora.detection.correlation import CorrelationEngine
 from aurora.detection.findings import Finding
 from aurora.detection.matcher import RouteMatcher
 from aurora.detection.netscan import ScanDetector
+from aurora.detection.regex import RegexTimeout
 from aurora.detection.rules import BUILTIN_RULES, Rule, RuleFailure, load_rules
+from aurora.detection.slow_rules import NOTICE_PREFIX, SlowRules, is_notice
 from aurora.errors import UsageError
 from aurora.ocsf.field_mapping import FieldMapping, Route, default_mapping
 
@@ -40,6 +42,8 @@ class DetectionEngine:
         self.rules = rules
         self.errors = errors
         self.rules_by_id = {r.id: r for r in rules}
+        #: Rules disabled for the process's life because a regex of theirs ran too long.
+        self.too_slow = SlowRules()
         self._matchers: dict[tuple[Any, ...], RouteMatcher] = {}
         # The compiled match function per raw routing key, so that a known kind of event
         # reaches its rules with two dict lookups: Windows records by (Channel, EventID) as
@@ -93,6 +97,7 @@ class DetectionEngine:
         m = self._matchers.get(route.key)
         if m is None:
             rules = [r for r in self.rules if route.accepts(r.logsource)]
+            rules = [r for r in rules if r.id not in self.too_slow]
             m = RouteMatcher(route, rules, value_cache=self.value_cache)
             self._matchers[route.key] = m
         return m
@@ -103,19 +108,24 @@ class DetectionEngine:
         """``match_rules``: a closure, so the hot path reads its tables from cells, not
         through ``self``."""
         by_channel, by_class, slow = self._by_channel, self._by_class, self._route_and_match
+        too_slow = self._disable_too_slow
 
         def match_rules(event: dict[str, Any]) -> list[Rule]:
             """The Sigma detection rules whose condition holds for ``event`` (no side
-            effects)."""
+            effects but disabling a rule whose regex ran past its bound: then the rule's
+            notice is among the rules returned, see :mod:`.slow_rules`)."""
             raw = event.get("unmapped")
             try:
-                if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
-                    fn = by_channel[channel, raw.get("EventID")]
-                else:
-                    fn = by_class[event.get("class_uid"), event.get("activity_id")]
-            except (KeyError, TypeError):  # a new kind of event, or an unhashable key value
-                return slow(event)
-            return fn(event)
+                try:
+                    if raw.__class__ is dict and (channel := raw.get("Channel")) is not None:
+                        fn = by_channel[channel, raw.get("EventID")]
+                    else:
+                        fn = by_class[event.get("class_uid"), event.get("activity_id")]
+                except (KeyError, TypeError):  # a new kind of event, or an unhashable key
+                    return slow(event)
+                return fn(event)
+            except RegexTimeout as exc:
+                return too_slow(event, exc)
 
         return match_rules
 
@@ -135,9 +145,36 @@ class DetectionEngine:
             pass
         return m.match(event)
 
+    def _disable_too_slow(self, event: dict[str, Any], exc: RegexTimeout) -> list[Rule]:
+        """Disable the rules running the regex that exceeded its bound, recompile the
+        matchers without them and match ``event`` again; the notices come first."""
+        notices = self.too_slow.disable_users(self.rules, exc)
+        if not notices:
+            raise exc  # no loaded rule runs this pattern: a bug, not a rule to disable
+        self._recompile()
+        return notices + self.match_rules(event)
+
+    def notice(self, notice_id: str) -> Rule | None:
+        """The notice for a rule another process disabled as too slow (an id in
+        :data:`~.slow_rules.NOTICE_PREFIX` form), disabling it here too; None if unknown."""
+        rule = self.rules_by_id.get(notice_id.removeprefix(NOTICE_PREFIX))
+        if rule is None or not is_notice(notice_id):
+            return None
+        n = self.too_slow.disable(rule, "a regular expression ran past its time bound")
+        self._recompile()
+        return n
+
+    def _recompile(self) -> None:
+        """Drop every compiled matcher (they are rebuilt, without disabled rules, on demand)."""
+        self._matchers.clear()
+        self._by_channel.clear()
+        self._by_class.clear()
+
     def match(self, event: dict[str, Any]) -> list[Finding]:
-        """Findings for one OCSF event; correlation and scan state advance as a side effect."""
-        return self.match_hits(event, self.match_rules(event))
+        """Findings for one OCSF event; correlation and scan state advance as a side effect.
+        A rule disabled as too slow is logged (stderr in `aurora scan`), not a finding."""
+        hits = [r for r in self.match_rules(event) if not is_notice(r.id)]
+        return self.match_hits(event, hits)
 
     def match_hits(self, event: dict[str, Any], hits: list[Rule]) -> list[Finding]:
         """:meth:`match` for an event whose matching rules are already known (``match_rules``

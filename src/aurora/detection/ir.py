@@ -11,7 +11,6 @@ IR nodes are tuples: ``("and", [nodes])``, ``("or", [nodes])``, ``("not", node)`
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -44,12 +43,9 @@ from sigma.types import (
     SpecialChars,
 )
 
+from aurora.detection import regex
+from aurora.detection.regex import python_re_constants, python_re_parser
 from aurora.errors import AuroraError
-
-# CPython's own regex parser finds the literals a pattern requires; the public sre_* aliases
-# warn on import, and these private modules have no stubs.
-_re_parser: Any = importlib.import_module("re._parser")
-_re_constants: Any = importlib.import_module("re._constants")
 
 Node = tuple[Any, ...]
 
@@ -123,13 +119,13 @@ def required_literal(pattern: str, flags: int, min_len: int = 3) -> str | None:
     Indexing this literal lets regex rules be skipped when it is missing; the regex still decides.
     """
     try:
-        parsed = _re_parser.parse(pattern, flags)
+        parsed = python_re_parser.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError):
         return None
     best: list[str] = []
     run: list[str] = []
     for op, arg in parsed:
-        if op is _re_constants.LITERAL:
+        if op is python_re_constants.LITERAL:
             run.append(chr(arg))
             continue
         if len(run) > len(best):
@@ -224,9 +220,9 @@ class IRBuilder:
                 }[f]
             pattern = str(v.regexp)
             try:
-                re.compile(pattern, flags)
-            except re.error as exc:
-                raise RuleCompileError(f"regular expression {pattern!r}: {exc}") from None
+                regex.check(pattern, flags)
+            except regex.RegexError as exc:
+                raise RuleCompileError(str(exc)) from None
             return with_literal(field, Test("re", pattern, flags))
         if isinstance(v, SigmaCIDRExpression):
             return ("test", field, Test("cidr", ipaddress.ip_network(v.cidr, strict=False)))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import operator
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from aurora.detection.ir import Test
+from aurora.detection.regex import finder
 
 Getter = Callable[[dict[str, Any]], Any]
 Lazy = Callable[[dict[str, Any]], bool]
@@ -170,11 +170,12 @@ def flatten(v: Any, out: list[str]) -> None:
 def keyword_predicate(test: Test, text: KeywordText) -> Lazy:
     """Field-less test: any scalar in the record contains (or matches) the keyword."""
     if test.kind in ("glob", "re"):
-        rx = re.compile(test.value, test.flags)
+        pattern = test.value
         if test.kind == "glob":
             # A keyword glob is unanchored: `*` at the ends is implied by full-text search.
-            rx = re.compile(test.value.removeprefix("^").removesuffix(r"\Z"), test.flags)
-        return lambda ev: any(rx.search(s) for s in all_strings(keyword_scope(ev)))
+            pattern = pattern.removeprefix("^").removesuffix(r"\Z")
+        find = finder(pattern, test.flags)
+        return lambda ev: any(find(s) for s in all_strings(keyword_scope(ev)))
     lit = test.value
     if test.kind.startswith("cased_"):
         op = _STR_OPS[test.kind[6:]]
@@ -213,9 +214,7 @@ def text_predicate(test: Test) -> Callable[[str], bool] | None:
     function of that text; None for tests that need the event (field refs, presence, time)."""
     kind, value = test.kind, test.value
     if kind in ("glob", "re"):
-        rx = re.compile(value, test.flags)
-        find = rx.match if kind == "glob" else rx.search
-        return lambda s: find(s) is not None
+        return finder(value, test.flags, anchored=kind == "glob")
     if kind.startswith("cased_"):
         op = _STR_OPS[kind[6:]]
         return lambda s: op(s, value)

@@ -20,11 +20,11 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 
 from aurora.detection.ir import IRBuilder, Node, RuleCompileError, simplify
+from aurora.detection.rule_yaml import MAX_RULE_BYTES, POLICY, RuleYamlError, load_documents
 
 log = logging.getLogger(__name__)
 
 BUILTIN_RULES = Path(__file__).with_name("rules")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The Sigma specification names `utf16le` as an alias of `wide`; pySigma 2.0 only knows `wide`.
 modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
@@ -125,10 +125,11 @@ def compile_rule(
 
 def _parse_file(path: Path, text: str) -> tuple[list[Any], list[RuleFailure]]:
     try:
-        # libyaml's C loader: pure-Python YAML parsing was 90% of load time for SigmaHQ.
-        docs = list(yaml.load_all(text, Loader=_Loader))
-        collection = SigmaCollection.from_dicts(docs, collect_errors=True, resolve_references=False)
-    except (SigmaError, yaml.YAMLError) as exc:
+        docs = load_documents(text)
+        collection = SigmaCollection.from_dicts(
+            docs, collect_errors=True, resolve_references=False, policy=POLICY
+        )
+    except (SigmaError, yaml.YAMLError, RuleYamlError) as exc:
         return [], [RuleFailure(path, None, None, str(exc).splitlines()[0])]
     failures = [
         RuleFailure(path, None, None, str(e))
@@ -150,6 +151,10 @@ def load_rules(
     path: Path | None
     for path in iter_rule_files(paths):
         try:
+            if path.stat().st_size > MAX_RULE_BYTES:
+                reason = f"{path.stat().st_size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
+                result.failures.append(RuleFailure(path, None, None, reason))
+                continue
             sources.append((path, path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             result.failures.append(RuleFailure(path, None, None, f"cannot read: {exc}"))

@@ -75,6 +75,9 @@ class DetectionStage:
             # An id this engine lacks comes from a reader restarted after a rule upload; like
             # the upload itself, it takes effect when the collector next starts.
             hits = [loaded[r] for r in rule_ids if r in loaded]
+            # The reader disabled a rule whose regex ran past its bound: disable it here too
+            # and raise its notice as a high-severity alert for the administrator.
+            hits += [x for r in rule_ids if r not in loaded and (x := self.engine.notice(r))]
             for match in self.engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
