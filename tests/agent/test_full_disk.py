@@ -21,6 +21,7 @@ import pytest
 from aurora.collector.store import open_store
 from aurora.sensor.enrollment import enroll
 from aurora.sensor.identity import load_identity
+from fulldisk import fill, make_room
 
 from .helpers import REPO, CollectorProcess, free_port, wait_until
 from .test_delivery import stored_numbers
@@ -28,38 +29,6 @@ from .test_delivery import stored_numbers
 pytestmark = pytest.mark.slow
 
 SENSOR_MAIN = Path(__file__).with_name("sensor_main.py")
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(disk: Path) -> None:
-    """Write a file until the filesystem refuses another byte."""
-    with (disk / "filler").open("ab", buffering=0) as fh:
-        for size in (65536, 4096, 1):
-            while True:
-                try:
-                    fh.write(b"\0" * size)
-                except OSError:
-                    break
-
-
-def make_room(disk: Path) -> None:
-    (disk / "filler").unlink()
 
 
 @pytest.fixture

@@ -26,12 +26,14 @@ from aurora.sensor.identity import (
     NotEnrolledError,
     load_identity,
     save_identity,
+    save_renewed,
 )
 from aurora.sensor.source import Capability
 from aurora.sensor.spool import SpoolStatus
 from aurora.sensor.transport.channel import Backoff
 from aurora.sensor.transport.commands import CommandRunner, command_params
 from aurora.v1 import common_pb2, stream_pb2
+from fulldisk import fill
 
 from .helpers import wait_until
 
@@ -197,6 +199,18 @@ def test_interrupted_certificate_swap_is_completed(tmp_path: Path) -> None:
     loaded = load_identity(tmp_path)
     assert loaded.cert_pem == new.cert_pem and loaded.key_pem == new.key_pem
     assert not (tmp_path / (CERT_FILE + ".new")).exists()
+
+
+def test_a_renewal_that_cannot_be_saved_keeps_the_current_pair(small_disk: Path) -> None:
+    ident = _self_signed_identity(small_disk)
+    save_identity(small_disk, ident)
+    new = _self_signed_identity(small_disk)
+    fill(small_disk)
+    with pytest.raises(OSError):
+        save_renewed(small_disk, new.key_pem, b"x" * 100_000 + new.cert_pem)
+    loaded = load_identity(small_disk)
+    assert loaded.key_pem == ident.key_pem and loaded.cert_pem == ident.cert_pem
+    assert not [p.name for p in small_disk.iterdir() if p.name.endswith((".new", ".tmp"))]
 
 
 def test_mismatched_or_missing_identity_is_not_enrolled(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from aurora.atomicfile import write_atomic
 from aurora.errors import AuroraError
 
 CA_LIFETIME = dt.timedelta(days=3650)
@@ -46,19 +47,6 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
     except OSError as exc:
         raise PKIError(f"cannot use {path} as a state directory: {exc.strerror}") from None
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write atomically with ``mode`` from the first byte (no window where the file is readable)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _now() -> dt.datetime:
@@ -162,8 +150,8 @@ class CertificateAuthority:
         )
         # Key first: a crash between the two writes leaves "key without cert", which
         # load_or_create reports instead of silently minting a second CA.
-        write_private(pki_dir / "ca.key", _key_pem(key))
-        write_private(pki_dir / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomic(pki_dir / "ca.key", _key_pem(key))
+        write_atomic(pki_dir / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
         return cls(pki_dir, key, cert)
 
     # --- issuing -------------------------------------------------------------------------------
@@ -242,11 +230,11 @@ class CertificateAuthority:
             ExtendedKeyUsageOID.SERVER_AUTH,
             sans,
         )
-        write_private(key_path, _key_pem(key))
+        write_atomic(key_path, _key_pem(key))
         # The CA goes in the served chain: a sensor about to enrol has no trust anchor yet and
         # picks the CA out of the presented chain by its pinned fingerprint.
         chain = issued.pem + self.cert_pem
-        write_private(cert_path, chain, 0o644)
+        write_atomic(cert_path, chain, mode=0o644)
         return key_path.read_bytes(), chain
 
     def verify_issued(self, cert: x509.Certificate) -> bool:

@@ -7,6 +7,7 @@ first, and loading finishes an interrupted swap instead of failing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from aurora.atomicfile import write_atomic
 from aurora.errors import AuroraError
 
 KEY_FILE = "sensor.key"
@@ -52,37 +54,32 @@ def ensure_private_dir(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Atomic write of a 0600 file: no moment where it is readable by others or half-written."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def save_identity(state_dir: Path, ident: Identity) -> None:
     ensure_private_dir(state_dir)
-    write_private(state_dir / KEY_FILE, ident.key_pem)
-    write_private(state_dir / CERT_FILE, ident.cert_pem)
-    write_private(state_dir / CA_FILE, ident.ca_pem)
+    write_atomic(state_dir / KEY_FILE, ident.key_pem)
+    write_atomic(state_dir / CERT_FILE, ident.cert_pem)
+    write_atomic(state_dir / CA_FILE, ident.ca_pem)
     meta = {
         "sensor_id": ident.sensor_id,
         "endpoint": ident.endpoint,
         "ca_fingerprint": ident.ca_fingerprint,
         "enrolled_at": ident.enrolled_at,
     }
-    write_private(state_dir / IDENTITY_FILE, json.dumps(meta, indent=2).encode() + b"\n")
+    write_atomic(state_dir / IDENTITY_FILE, json.dumps(meta, indent=2).encode() + b"\n")
 
 
 def save_renewed(state_dir: Path, key_pem: bytes, cert_pem: bytes) -> None:
-    """Swap in a renewed key and certificate; an interrupted swap is completed by load."""
-    write_private(state_dir / (KEY_FILE + ".new"), key_pem)
-    write_private(state_dir / (CERT_FILE + ".new"), cert_pem)
+    """Swap in a renewed key and certificate; an interrupted swap is completed by load. If the
+    new pair cannot be written whole (a full disk), the current pair stays and OSError says why."""
+    staged = [state_dir / (KEY_FILE + ".new"), state_dir / (CERT_FILE + ".new")]
+    try:
+        write_atomic(staged[0], key_pem)
+        write_atomic(staged[1], cert_pem)
+    except OSError:
+        for path in staged:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
     os.replace(state_dir / (KEY_FILE + ".new"), state_dir / KEY_FILE)
     os.replace(state_dir / (CERT_FILE + ".new"), state_dir / CERT_FILE)
 

@@ -12,12 +12,12 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from aurora.atomicfile import write_atomic
 from aurora.sensor.response.errors import CollectorUnreachable, IsolationError, NoCollector
 
 log = logging.getLogger(__name__)
@@ -192,10 +192,4 @@ class Isolation:
 
     def _save(self, plan: IsolationPlan | None) -> None:
         data = {"isolated": plan is not None, "plan": plan.to_json() if plan else None}
-        tmp = self._state_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._state_path)
+        write_atomic(self._state_path, json.dumps(data).encode())

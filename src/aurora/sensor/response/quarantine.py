@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from aurora.atomicfile import write_atomic
 from aurora.sensor.response.errors import (
     BadParams,
     NotFound,
@@ -174,11 +175,4 @@ class Vault:
         return data
 
     def _write_record(self, record: dict[str, Any]) -> None:
-        path = self.root / f"{record['id']}.json"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(self.root / f"{record['id']}.json", json.dumps(record, indent=1).encode())

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aurora.atomicfile import write_atomic
+
 log = logging.getLogger(__name__)
 
 DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt")
@@ -92,12 +94,8 @@ def load_state(path: Path) -> SpoolState:
 
 
 def save_state(path: Path, state: SpoolState, *, fsync: bool = True) -> None:
-    """Replace the state file whole: a temporary file, made durable, then renamed over it.
-
-    A crash or a full disk leaves the old file or the new one, never half of one; on failure the
-    temporary file is removed and the OSError propagates for the caller to judge.
-    """
-    tmp = path.with_suffix(".tmp")
+    """Replace the state file whole (:func:`aurora.atomicfile.write_atomic`): a crash or a full
+    disk leaves the old file or the new one; the OSError propagates for the caller to judge."""
     data = json.dumps(
         {
             "acked_through": state.acked_through,
@@ -106,21 +104,7 @@ def save_state(path: Path, state: SpoolState, *, fsync: bool = True) -> None:
             "unreported": state.unreported,
         }
     ).encode()
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    write_atomic(path, data, fsync=fsync)
 
 
 RESERVE_BYTES = 16 * 1024

@@ -198,7 +198,15 @@ class Transport:
         except EnrollmentError as exc:
             log.error("renewed certificate rejected: %s", exc)
             return
-        save_renewed(self.state_dir, key_pem, msg.client_cert_pem)
+        try:
+            save_renewed(self.state_dir, key_pem, msg.client_cert_pem)
+        except OSError as exc:
+            # A full or failing disk: keep the current pair, which is still valid, and ask again
+            # on the next connection rather than on every heartbeat of this one.
+            log.error("renewed certificate not saved (%s); keeping the current one", exc)
+            self._renew_key = None
+            self._renewed_this_stream = True
+            return
         # The live stream keeps its TLS session; the new pair is used from the next connection.
         self._identity = load_identity(self.state_dir)
         self._renew_key = None
