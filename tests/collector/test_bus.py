@@ -22,6 +22,7 @@ from aurora.collector.bus import (
     MemoryBus,
     Message,
     MessageDecodeError,
+    RulesChanged,
 )
 from aurora.collector.bus.messages import MESSAGE_TYPES, decode, encode, subject
 
@@ -31,6 +32,7 @@ SAMPLES: list[Message] = [
     CommandQueued("s2", "c1", "isolate"),
     CommandUpdated("s2", "c1", "succeeded"),
     HostChanged("s3"),
+    RulesChanged("", "rule uploaded"),
 ]
 
 

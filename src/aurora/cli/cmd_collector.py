@@ -1,4 +1,4 @@
-"""`aurora collector`: run the collector until SIGINT/SIGTERM."""
+"""`aurora collector`: run the collector until SIGINT/SIGTERM; SIGHUP reloads the rules."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _signal)
     collector = Collector(config)
     collector.start()
+    reload_rules_on_sighup(collector)
     api = None
     try:
         api = start_console(collector, config)
@@ -76,12 +77,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def reload_rules_on_sighup(collector: Any) -> None:
+    """SIGHUP has the collector load its rules again (what `aurora rules update`, a process of
+    its own, asks for). The reload is handed to a thread: a signal handler must not take the
+    locks the bus and the store take."""
+
+    def _hup(_signum: int, _frame: object) -> None:
+        threading.Thread(
+            target=collector.reload_rules, args=("SIGHUP",), name="aurora-sighup", daemon=True
+        ).start()
+
+    signal.signal(signal.SIGHUP, _hup)
+
+
 def start_console(collector: Any, config: AuroraConfig) -> Any:
     """Serve the REST API and console over the collector's store; print the first admin's
     password the one time it is created (only its hash is kept)."""
     from aurora.api.server import start_api
 
-    engine = collector.detection.engine if collector.detection is not None else None
+    # The live engine: the console lists the rules of the moment, after any reload.
+    engine = collector.detection.live_engine() if collector.detection is not None else None
     api, password = start_api(
         collector.store, config, config.collector.state_dir, engine=engine, bus=collector.bus
     )

@@ -135,7 +135,7 @@ def _wait_connected(collector: Any, sensor_id: str, sensor: SensorProcess) -> bo
 
 
 def run(args: argparse.Namespace) -> int:
-    from aurora.cli.cmd_collector import start_console
+    from aurora.cli.cmd_collector import reload_rules_on_sighup, start_console
     from aurora.collector.server import Collector
     from aurora.gcpolicy import settle_after_startup
 
@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
     collector = Collector(config)
     collector.start()
+    reload_rules_on_sighup(collector)
     api = None
     sensor: SensorProcess | None = None
     try:

@@ -27,6 +27,7 @@ from aurora.collector.bus import (
     CommandQueued,
     HostChanged,
     MemoryBus,
+    RulesChanged,
     Subscription,
 )
 from aurora.collector.commands import CommandQueue
@@ -127,6 +128,7 @@ class Collector:
             if self.responder is not None:
                 # Durable: one collector node of several takes each match (scale-out).
                 self.bus.subscribe([AlertRaised], self.responder.handle, durable="rule-response")
+            self._subscriptions.append(self.bus.subscribe([RulesChanged], self._reload_rules))
         ready: Future[int] = Future()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name="aurora-grpc", daemon=True
@@ -265,6 +267,29 @@ class Collector:
         if self._state_lock is not None:
             self._state_lock.release()
         log.info("collector stopped")
+
+    # --- rules -----------------------------------------------------------------------------------
+
+    def reload_rules(self, reason: str = "reload requested") -> None:
+        """Have the rules loaded again (SIGHUP, after `aurora rules update`); the reload itself
+        runs on the bus, as for a console upload."""
+        self.bus.publish(RulesChanged("", reason))
+
+    def _reload_rules(self, message: object) -> None:
+        if self.detection is None:
+            return
+        log.info("reloading the detection rules (%s)", getattr(message, "reason", ""))
+        self.detection.reload(self._disabled_rules())
+
+    def _disabled_rules(self) -> set[str]:
+        """Rule ids disabled through the console (kept with the accounts, in aurora.db)."""
+        from aurora.collector.store.accounts import SQLiteAccounts
+
+        accounts = SQLiteAccounts(self.state_dir / "aurora.db")
+        try:
+            return accounts.disabled_rules()
+        finally:
+            accounts.close()
 
     # --- in-process operations -------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 Disabled rule ids are kept in the account store so they survive restarts; uploaded rules are
 written to ``<state>/rules/`` which the collector loads with its configured rule directories.
+Both publish :class:`~aurora.collector.bus.RulesChanged`, on which the collector reloads its rules.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from aurora.api.auth import Principal, now_ms
 from aurora.api.deps import ApiContext, Page, context, require
 from aurora.api.views import rule_view
+from aurora.collector.bus import RulesChanged
 from aurora.detection.rules import load_rules
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
@@ -113,6 +115,7 @@ def toggle_rule(
     ctx.accounts.set_rule_disabled(rule_id, not body.enabled, p.name, now_ms())
     rule.enabled = body.enabled
     ctx.record(p, "rule.enable" if body.enabled else "rule.disable", target=rule_id)
+    ctx.bus.publish(RulesChanged("", f"rule {rule_id} {'enabled' if body.enabled else 'disabled'}"))
     return rule_view(rule, ctx.accounts.disabled_rules())
 
 
@@ -141,8 +144,9 @@ def upload_rule(
     if clash and not path.exists():
         raise HTTPException(409, f"a built-in or configured rule already has id {clash[0]!r}")
     path.write_text(body.yaml, encoding="utf-8")
-    # The running engine's matchers are compiled; new rules join it when the collector reloads.
+    # Listed as pending until the collector, told on the bus, has reloaded its rules.
     for r in result.rules:
         ctx.pending_rules[r.id] = r
     ctx.record(p, "rule.upload", target=ids[0], detail={"path": str(path)})
-    return {"ids": ids, "path": str(path), "active": "after the collector reloads its rules"}
+    ctx.bus.publish(RulesChanged("", f"rule {ids[0]} uploaded"))
+    return {"ids": ids, "path": str(path), "active": "once the collector has reloaded its rules"}

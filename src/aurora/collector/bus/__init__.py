@@ -10,6 +10,7 @@ from aurora.collector.bus.messages import (
     HostChanged,
     Message,
     MessageDecodeError,
+    RulesChanged,
 )
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "MemoryBus",
     "Message",
     "MessageDecodeError",
+    "RulesChanged",
     "Subscription",
 ]

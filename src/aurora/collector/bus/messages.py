@@ -78,13 +78,25 @@ class HostChanged:
     sensor_id: str
 
 
-Message = BatchCommitted | AlertRaised | CommandQueued | CommandUpdated | HostChanged
+@dataclass(frozen=True)
+class RulesChanged:
+    """The detection rules changed (uploaded, enabled or disabled, or SIGHUP after a rules
+    update): the collector loads them again. ``sensor_id`` is empty, as no host is concerned;
+    ``reason`` says what changed, for the log."""
+
+    topic: ClassVar[str] = "rules.changed"
+    sensor_id: str = ""
+    reason: str = ""
+
+
+Message = BatchCommitted | AlertRaised | CommandQueued | CommandUpdated | HostChanged | RulesChanged
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     BatchCommitted,
     AlertRaised,
     CommandQueued,
     CommandUpdated,
     HostChanged,
+    RulesChanged,
 )
 _BY_TOPIC: dict[str, type[Message]] = {t.topic: t for t in MESSAGE_TYPES}
 

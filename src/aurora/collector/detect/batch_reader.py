@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -45,6 +45,41 @@ Hit = tuple[int, bytes, tuple[str, ...]]
 Read = tuple[int, bytes, list[packed_batch.EventKeys], list[Hit]]
 #: What a worker loads its rules from: (rule directories, detection configuration).
 RuleSource = tuple[list[str], "DetectionConfig"]
+
+
+class RuleIds(tuple[str, ...]):
+    """The ids of the rules one event matched, tagged with the :class:`RuleSet` generation they
+    were matched with (a tuple, so code that only wants the ids need not know)."""
+
+    generation: int
+
+    def __new__(cls, ids: Iterable[str], generation: int) -> RuleIds:
+        tagged = super().__new__(cls, ids)
+        tagged.generation = generation
+        return tagged
+
+
+class RuleSet:
+    """The rules the batch reader loads, replaced as a whole on reload. Shared by the detection
+    stage (which replaces it) and the reader (which restarts its worker when it moved on)."""
+
+    def __init__(self, source: RuleSource) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[int, RuleSource] = (0, source)
+
+    @property
+    def current(self) -> tuple[int, RuleSource]:
+        """(generation, source), read together."""
+        with self._lock:
+            return self._current
+
+    def replace(self, source: RuleSource) -> int:
+        """Make ``source`` the rules of the next read; returns its generation."""
+        with self._lock:
+            generation = self._current[0] + 1
+            self._current = (generation, source)
+            return generation
+
 
 # The worker process's own engine (None: detection off), loaded by the initialiser.
 _ENGINE: DetectionEngine | None = None
@@ -111,16 +146,17 @@ def _exit_with_parent(parent: int) -> None:
 class BatchReader:
     """One worker process that reads batches for the collector's decoder thread. ``read`` is the
     function the worker runs (a module-level function, as the worker imports it by name);
-    ``rules`` turns detection on in the worker."""
+    ``rules`` turns detection on in the worker (a :class:`RuleSet` to have them reloaded)."""
 
     def __init__(
         self,
         read: Callable[[stream_pb2.EventBatch, int, int], Read] = read_batch,
-        rules: RuleSource | None = None,
+        rules: RuleSource | RuleSet | None = None,
     ) -> None:
         self._read = read
-        self._rules = rules
+        self._rules = RuleSet(rules) if isinstance(rules, tuple) else rules
         self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0  # of the rules the current worker loaded
         self._lock = threading.Lock()
         self._closed = False
 
@@ -132,27 +168,51 @@ class BatchReader:
             ready.result()
 
     def read(self, batch: stream_pb2.EventBatch, max_uncompressed: int, received_ms: int) -> Read:
+        if self._rules is not None and self._rules.current[0] != self._generation:
+            self._reload()
         for _attempt in range(2):
             pool = self._ensure()
+            generation = self._generation
             try:
-                return pool.submit(self._read, batch, max_uncompressed, received_ms).result()
+                read = pool.submit(self._read, batch, max_uncompressed, received_ms).result()
             except BrokenProcessPool:
                 with self._lock:
                     if self._pool is pool:
                         self._pool = None
                 log.error("the batch reader process died; starting a new one")
+            else:
+                size, data, keys, hits = read
+                return (
+                    size,
+                    data,
+                    keys,
+                    [(i, raw, RuleIds(ids, generation)) for i, raw, ids in hits],
+                )
         raise BatchDecodeError("reading this batch killed the batch reader process twice")
+
+    def _reload(self) -> None:
+        """Replace the worker by one on the rule set's new generation. Reads are synchronous,
+        so nothing is in flight in the old worker: each batch is matched by one generation."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        log.info("batch reader: loading the reloaded rules")
+        self.start()
 
     def _ensure(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the batch reader is closed")
             if self._pool is None:
+                source: RuleSource | None = None
+                if self._rules is not None:
+                    self._generation, source = self._rules.current
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(os.getpid(), self._rules),
+                    initargs=(os.getpid(), source),
                 )
             return self._pool
 

@@ -11,18 +11,25 @@ transaction as their events and a crash loses neither without the other. Repeats
 new or suppressed, is then published as :class:`~aurora.collector.bus.AlertRaised`, which is
 where the console and rule-driven response pick it up; nothing is announced for a group whose
 commit failed (:meth:`DetectionStage.abandoned`).
+
+:meth:`DetectionStage.reload` loads the rules again (upload, enable/disable, SIGHUP). Batches the
+batch reader matched with the previous rules may still wait for the writer, so the stage keeps
+each generation's engine until a batch of a newer one has been committed, and evaluates every
+hit with the engine of the generation that matched it: no event is matched twice or by rules
+it was not read with. Correlation state starts afresh with the new engine.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aurora.collector.bus import AlertRaised, Bus
-from aurora.collector.detect.batch_reader import RuleSource
+from aurora.collector.detect.batch_reader import RuleSet, RuleSource
 from aurora.collector.store.base import NewAlert, Store
 from aurora.config.detection import DetectionConfig
 
@@ -31,14 +38,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aurora.collector.detect")
 
+# Engines of older generations kept for batches still on their way to the writer; past this many,
+# the oldest goes (its hits, if any still come, are evaluated with the current rules).
+_KEEP_OLD_ENGINES = 4
+
 
 class DetectionStage:
-    def __init__(self, engine: DetectionEngine, window_s: float, rules: RuleSource) -> None:
+    def __init__(
+        self,
+        engine: DetectionEngine,
+        window_s: float,
+        rules: RuleSource,
+        uploaded_dir: Path | None = None,
+    ) -> None:
         from aurora.detection import Suppressor
 
+        #: The current rules' engine (replaced by :meth:`reload`).
         self.engine = engine
         #: Where the rules came from, so the batch reader process loads the same ones.
-        self.rules = rules
+        self.rules = RuleSet(rules)
+        self.uploaded_dir = uploaded_dir
+        self._config = rules[1]
+        self._engines: dict[int, DetectionEngine] = {0: engine}
+        self._generation = 0
+        self._evaluated_generation = 0  # the newest generation of the group being committed
+        self._reload_lock = threading.Lock()
         self.suppressor = Suppressor(window_s)
         # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
         self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -51,16 +75,55 @@ class DetectionStage:
         cls, config: DetectionConfig, uploaded_dir: Path | None = None
     ) -> DetectionStage:
         """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
-        from aurora.detection import DetectionEngine
-
-        dirs = [Path(p) for p in config.rule_dirs]
-        if uploaded_dir is not None and uploaded_dir.is_dir():
-            dirs.append(uploaded_dir)
-        engine = DetectionEngine.load(dirs, config=config)
+        dirs, engine = _load(config, uploaded_dir)
         for failure in engine.errors:
             log.warning("rule not loaded: %s", failure)
         log.info("detection: %d rules loaded", len(engine.rules))
-        return cls(engine, config.suppression_window_s, ([str(d) for d in dirs], config))
+        return cls(engine, config.suppression_window_s, (dirs, config), uploaded_dir)
+
+    def reload(self, disabled: Collection[str] = ()) -> bool:
+        """Load the rules again and make them the ones new batches are matched with; ``disabled``
+        rule ids stay loaded but raise no alert. A rule that fails to load now (and did not
+        before) keeps the previous rules; False then."""
+        with self._reload_lock:
+            try:
+                dirs, engine = _load(self._config, self.uploaded_dir)
+            except Exception as exc:
+                log.error("rules not reloaded, the previous ones stay: %s", exc)
+                return False
+            known = {str(f) for f in self.engine.errors}
+            new_failures = [f for f in engine.errors if str(f) not in known]
+            if new_failures:
+                for failure in new_failures:
+                    log.error("rules not reloaded, the previous ones stay: %s", failure)
+                return False
+            for rule in engine.rules:
+                rule.enabled = rule.id not in disabled
+            # Registered before the reader can see the new generation, so its hits find it.
+            generation = self._generation + 1
+            self._engines[generation] = engine
+            self._generation = generation
+            self.engine = engine
+            self.rules.replace((dirs, self._config))
+            for old in sorted(self._engines)[: -_KEEP_OLD_ENGINES - 1]:
+                del self._engines[old]
+        log.info(
+            "detection: rules reloaded, %d rules (generation %d)", len(engine.rules), generation
+        )
+        return True
+
+    def live_engine(self) -> Any:
+        """What stands for the engine of the moment, across reloads (the console lists and
+        toggles its rules)."""
+        return _CurrentEngine(self)
+
+    def _engine_of(self, rule_ids: Sequence[str]) -> DetectionEngine:
+        """The engine of the rules the reader matched ``rule_ids`` with."""
+        generation = getattr(rule_ids, "generation", None)
+        if generation is None:
+            return self.engine
+        self._evaluated_generation = max(self._evaluated_generation, generation)
+        return self._engines.get(generation, self.engine)
 
     def evaluate(
         self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
@@ -70,15 +133,14 @@ class DetectionStage:
         from aurora.detection.findings import SEVERITY
 
         alerts: list[NewAlert] = []
-        loaded = self.engine.rules_by_id
         for event, rule_ids in events:
-            # An id this engine lacks comes from a reader restarted after a rule upload; like
-            # the upload itself, it takes effect when the collector next starts.
+            engine = self._engine_of(rule_ids)
+            loaded = engine.rules_by_id
             hits = [loaded[r] for r in rule_ids if r in loaded]
             # The reader disabled a rule whose regex ran past its bound: disable it here too
             # and raise its notice as a high-severity alert for the administrator.
-            hits += [x for r in rule_ids if r not in loaded and (x := self.engine.notice(r))]
-            for match in self.engine.match_hits(event, hits):
+            hits += [x for r in rule_ids if r not in loaded and (x := engine.notice(r))]
+            for match in engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
                 rule_id = str(match.rule.id)
@@ -116,6 +178,10 @@ class DetectionStage:
     def committed(self, store: Store, bus: Bus | None) -> None:
         """The group evaluated last is committed: fold its repeats in and announce its matches."""
         self._flush_repeats(store)
+        # Batches are committed in the order they were read: older engines are done with.
+        with self._reload_lock:
+            for old in [g for g in self._engines if g < self._evaluated_generation]:
+                del self._engines[old]
         raised, self._raised = self._raised, []
         if bus is not None:
             for message in raised:
@@ -135,3 +201,24 @@ class DetectionStage:
                 if alert.rule_uid == rule_id and alert.dedup_key == key:
                     store.bump_alert(alert.alert_id, last, None, n)
                     break
+
+
+def _load(config: DetectionConfig, uploaded_dir: Path | None) -> tuple[list[str], DetectionEngine]:
+    """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
+    from aurora.detection import DetectionEngine
+
+    dirs = [Path(p) for p in config.rule_dirs]
+    if uploaded_dir is not None and uploaded_dir.is_dir():
+        dirs.append(uploaded_dir)
+    engine = DetectionEngine.load(dirs, config=config)
+    return [str(d) for d in dirs], engine
+
+
+class _CurrentEngine:
+    """The stage's current engine, whichever it is when an attribute is read."""
+
+    def __init__(self, stage: DetectionStage) -> None:
+        self._stage = stage
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stage.engine, name)
