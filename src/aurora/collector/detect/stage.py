@@ -62,7 +62,8 @@ class DetectionStage:
         self._engines: dict[int, DetectionEngine] = {0: engine}
         self._generation = 0
         self._evaluated_generation = 0  # the newest generation of the group being committed
-        self._reload_lock = threading.Lock()
+        self._reload_lock = threading.Lock()  # one reload at a time (held while loading)
+        self._engines_lock = threading.Lock()  # the swap only: the writer waits on it briefly
         self.suppressor = Suppressor(window_s)
         # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
         self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -99,14 +100,15 @@ class DetectionStage:
                 return False
             for rule in engine.rules:
                 rule.enabled = rule.id not in disabled
-            # Registered before the reader can see the new generation, so its hits find it.
-            generation = self._generation + 1
-            self._engines[generation] = engine
-            self._generation = generation
-            self.engine = engine
-            self.rules.replace((dirs, self._config))
-            for old in sorted(self._engines)[: -_KEEP_OLD_ENGINES - 1]:
-                del self._engines[old]
+            with self._engines_lock:
+                # Registered before the reader can see the new generation, so its hits find it.
+                generation = self._generation + 1
+                self._engines[generation] = engine
+                self._generation = generation
+                self.engine = engine
+                self.rules.replace((dirs, self._config))
+                for old in sorted(self._engines)[: -_KEEP_OLD_ENGINES - 1]:
+                    del self._engines[old]
         log.info(
             "detection: rules reloaded, %d rules (generation %d)", len(engine.rules), generation
         )
@@ -179,7 +181,7 @@ class DetectionStage:
         """The group evaluated last is committed: fold its repeats in and announce its matches."""
         self._flush_repeats(store)
         # Batches are committed in the order they were read: older engines are done with.
-        with self._reload_lock:
+        with self._engines_lock:
             for old in [g for g in self._engines if g < self._evaluated_generation]:
                 del self._engines[old]
         raised, self._raised = self._raised, []
