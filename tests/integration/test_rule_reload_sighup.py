@@ -1,6 +1,7 @@
 """SIGHUP reloads a running `aurora collector`'s rules (what an operator does after `aurora rules
 update`, which runs in a process of its own): a real collector subprocess, a test sensor over
-mTLS (tests/collector/client.py), and a rule file added to its ``rule_dirs`` while it runs."""
+mTLS (tests/collector/client.py), and a rule file added to its ``rule_dirs`` while it runs; and
+`aurora run`, which reloads on SIGHUP too."""
 
 from __future__ import annotations
 
@@ -140,3 +141,34 @@ def test_sighup_loads_a_rule_added_to_rule_dirs(collector: CollectorProcess, rul
     finally:
         sensor.close()
         store.close()
+
+
+def test_sighup_reloads_the_rules_of_aurora_run(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURORA")}
+    env["PYTHONPATH"] = str(REPO / "src")
+    args = ["--state-dir", str(tmp_path / "state"), "--no-sensor"]
+    args += ["--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aurora", "run", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def wait_log(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while text not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"no {text!r} in: " + log.read_text()
+            time.sleep(0.1)
+
+    try:
+        wait_log("aurora ready")
+        proc.send_signal(signal.SIGHUP)
+        wait_log("rules reloaded")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    assert code == 0, log.read_text()
