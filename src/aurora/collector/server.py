@@ -128,6 +128,7 @@ class Collector:
             if self.responder is not None:
                 # Durable: one collector node of several takes each match (scale-out).
                 self.bus.subscribe([AlertRaised], self.responder.handle, durable="rule-response")
+            # Not durable: every collector node reloads its own rules.
             self._subscriptions.append(self.bus.subscribe([RulesChanged], self._reload_rules))
         ready: Future[int] = Future()
         self._thread = threading.Thread(
