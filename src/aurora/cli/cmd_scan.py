@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from aurora.cli.common import config_from_args
 from aurora.errors import UsageError
+from aurora.hunt.output import FORMATS
 
 
 def register(subparsers: Any) -> None:
@@ -27,7 +28,13 @@ def register(subparsers: Any) -> None:
         help="Sigma rule directory or file (repeatable; default: [detection] rule_dirs)",
     )
     parser.add_argument("--no-builtin", action="store_true", help="leave out Aurora's own pack")
-    parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), jsonl (OCSF Detection Findings), csv, or timeline (csv sorted "
+        "by event time)",
+    )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write findings here")
     parser.add_argument(
         "--progress",

@@ -11,7 +11,35 @@ from typing import IO, Any
 import orjson
 
 LEVELS = ("critical", "high", "medium", "low", "informational")
-CSV_FIELDS = ("time", "level", "rule_id", "rule", "host", "source", "process", "command_line")
+CSV_FIELDS = (
+    "time",
+    "level",
+    "rule_id",
+    "rule",
+    "technique",
+    "computer",
+    "channel",
+    "event_id",
+    "record_id",
+    "file",
+    "process",
+    "command_line",
+    "matched",
+)
+# Hayabusa-like: what happened when and where, one finding a row, sorted by event time.
+TIMELINE_FIELDS = (
+    "time",
+    "computer",
+    "channel",
+    "event_id",
+    "level",
+    "rule",
+    "technique",
+    "details",
+    "file",
+    "record_id",
+)
+FORMATS = ("table", "jsonl", "csv", "timeline")
 
 
 def _process(ev: dict[str, Any]) -> dict[str, Any]:
@@ -22,48 +50,89 @@ def _process(ev: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def finding_row(finding: dict[str, Any], source: str) -> dict[str, str]:
+def describe(matched: list[dict[str, Any]]) -> str:
+    """``Field=value; ...``: the matched fields in one line, for table, csv and timeline."""
+    return "; ".join(f"{m['field']}={m['value']}" for m in matched)
+
+
+def _iso(ms: Any) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if isinstance(ms, int) else ""
+
+
+def finding_row(finding: dict[str, Any]) -> dict[str, str]:
+    """The columns of one finding for csv, table and timeline."""
     ev = finding["evidences"][-1]["data"] if finding.get("evidences") else {}
     proc = _process(ev)
-    t = finding.get("time")
-    when = datetime.fromtimestamp(t / 1000, UTC).isoformat() if isinstance(t, int) else ""
+    unmapped = finding["unmapped"]
+    origin = unmapped.get("source") or {}
+    techniques = [
+        (a.get("sub_technique") or a.get("technique") or {}).get("uid", "")
+        for a in finding.get("attacks") or []
+    ]
     return {
-        "time": when,
-        "level": finding["unmapped"]["rule_level"],
+        "time": _iso(origin.get("event_time", finding.get("time"))),
+        "level": unmapped["rule_level"],
         "rule_id": finding["finding_info"]["analytic"]["uid"],
         "rule": finding["finding_info"]["title"],
-        "host": str((finding.get("device") or {}).get("hostname", "")),
-        "source": source,
+        "technique": " ".join(t for t in techniques if t),
+        "computer": str(
+            origin.get("computer") or (finding.get("device") or {}).get("hostname", "")
+        ),
+        "channel": str(origin.get("channel", "")),
+        "event_id": str(origin.get("event_id", "")),
+        "record_id": str(origin.get("record_id", "")),
+        "file": str(origin.get("file", "")),
         "process": str((proc.get("file") or {}).get("path", "")),
         "command_line": str(proc.get("cmd_line", "")),
+        "matched": describe(unmapped.get("matched_fields") or []),
     }
 
 
 class FindingWriter:
-    """Streams findings in one format; the table format is column-aligned per row."""
+    """Streams findings in one format; the timeline is sorted, so it is written at close."""
 
     def __init__(self, fmt: str, out: IO[str]) -> None:
         self.fmt = fmt
         self.out = out
         self._csv: Any = None
+        self._timeline: list[dict[str, str]] = []
         if fmt == "csv":
             self._csv = csv.DictWriter(out, fieldnames=CSV_FIELDS)
             self._csv.writeheader()
         elif fmt == "table":
-            out.write(f"{'TIME':<32} {'LEVEL':<13} {'RULE':<60} {'HOST':<16} PROCESS\n")
+            out.write(
+                f"{'TIME':<32} {'LEVEL':<13} {'RULE':<50} {'COMPUTER':<20} {'CHANNEL':<40} "
+                f"{'EVENT':>5} {'RECORD':>8} {'FILE':<30} DETAILS\n"
+            )
 
-    def write(self, finding: dict[str, Any], source: str) -> None:
+    def write(self, finding: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
             self.out.write(orjson.dumps(finding).decode() + "\n")
             return
-        row = finding_row(finding, source)
+        row = finding_row(finding)
         if self._csv is not None:
             self._csv.writerow(row)
+        elif self.fmt == "timeline":
+            row["details"] = row["matched"] or row["command_line"] or row["process"]
+            self._timeline.append(row)
+        else:
+            self.out.write(
+                f"{row['time']:<32} {row['level']:<13} {row['rule'][:50]:<50} "
+                f"{row['computer'][:20]:<20} {row['channel'][:40]:<40} {row['event_id']:>5} "
+                f"{row['record_id']:>8} {row['file'][-30:]:<30} "
+                f"{row['matched'] or row['command_line'] or row['process']}\n"
+            )
+
+    def close(self) -> None:
+        """Write what waits for the end: the timeline, oldest event first."""
+        if self.fmt != "timeline":
             return
-        self.out.write(
-            f"{row['time']:<32} {row['level']:<13} {row['rule'][:60]:<60} {row['host'][:16]:<16} "
-            f"{row['command_line'] or row['process']}\n"
-        )
+        # ISO times in UTC sort as text; ties keep the order the records were read in.
+        self._timeline.sort(key=lambda r: r["time"])
+        writer = csv.DictWriter(self.out, fieldnames=TIMELINE_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self._timeline)
+        self._timeline = []
 
 
 class Progress:

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from aurora.detection import DetectionEngine, build_finding
+from aurora.detection.rules import Rule
 from aurora.hunt.output import FindingWriter, Progress
+from aurora.hunt.provenance import attach, matched_fields, source_of
 from aurora.hunt.sources import collect_inputs, read_input
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,17 @@ class Hunt:
         events = findings = done = 0
         start = time.perf_counter()
         match = self.engine.match
+        route_of = self.engine.mapping.route_of
         for inp in inputs:
-            source = str(inp.path)
-            for ev in read_input(inp, self._error):
+            for record, ev in read_input(inp, self._error):
                 events += 1
                 for f in match(ev):
-                    self.writer.write(build_finding(f, ev), source)
+                    finding = build_finding(f, ev)
+                    matched = (
+                        matched_fields(f.rule, ev, route_of(ev)) if isinstance(f.rule, Rule) else []
+                    )
+                    attach(finding, source_of(ev, inp.path, record, inp.kind), matched)
+                    self.writer.write(finding)
                     by_level[f.rule.level] += 1
                     findings += 1
                 if events & 1023 == 0:
@@ -50,6 +57,7 @@ class Hunt:
             progress.update(done, events, findings)
         progress.update(done, events, findings, force=True)
         progress.close()
+        self.writer.close()
         elapsed = time.perf_counter() - start
         return {
             "rules": len(self.engine.rules),
