@@ -30,11 +30,17 @@ def source_of(event: dict[str, Any], path: Path, record: int, kind: str) -> dict
         "channel": str(meta.get("log_name") or ""),
         "computer": str(device.get("hostname") or ""),
         "event_id": str(meta.get("event_code") or (raw or {}).get("EventID") or ""),
-        "event_time": event.get("time") if isinstance(event.get("time"), int) else None,
+        "event_time": event_time(event),
     }
     if kind == "json":
         origin["line"] = record
     return origin
+
+
+def event_time(event: dict[str, Any]) -> int | None:
+    """The event's time in ms, or None: the normaliser writes 0 for a record without one."""
+    t = event.get("time")
+    return t if isinstance(t, int) and t > 0 else None
 
 
 def _is_number(value: Any) -> bool:
