@@ -101,7 +101,7 @@ class FindingWriter:
             self._csv.writeheader()
         elif fmt == "table":
             out.write(
-                f"{'TIME':<32} {'LEVEL':<13} {'RULE':<50} {'COMPUTER':<20} {'CHANNEL':<40} "
+                f"{'TIME':<32} {'LEVEL':<13} {'RULE':<50} {'COMPUTER':<28} {'CHANNEL':<40} "
                 f"{'EVENT':>5} {'RECORD':>8} {'FILE':<30} DETAILS\n"
             )
 
@@ -118,7 +118,7 @@ class FindingWriter:
         else:
             self.out.write(
                 f"{row['time']:<32} {row['level']:<13} {row['rule'][:50]:<50} "
-                f"{row['computer'][:20]:<20} {row['channel'][:40]:<40} {row['event_id']:>5} "
+                f"{row['computer'][:28]:<28} {row['channel'][:40]:<40} {row['event_id']:>5} "
                 f"{row['record_id']:>8} {row['file'][-30:]:<30} "
                 f"{row['matched'] or row['command_line'] or row['process']}\n"
             )

@@ -19,14 +19,15 @@ MAX_VALUE_CHARS = 300  # a matched value longer than this is cut, so one row sta
 
 
 def source_of(event: dict[str, Any], path: Path, record: int, kind: str) -> dict[str, Any]:
-    """The origin of ``event``: for EVTX the EventRecordID; for JSON the record's own
-    EventRecordID when it has one, else the line it starts on (kept as ``line`` either way)."""
+    """The origin of ``event``: its EventRecordID (System element) when it has one, else
+    ``record``: the EVTX record header's number, or the JSON line it starts on (kept as
+    ``line`` for JSON either way)."""
     meta = event.get("metadata") or {}
     raw = event.get("unmapped") if isinstance(event.get("unmapped"), dict) else {}
     device = event.get("device") or {}
     origin: dict[str, Any] = {
         "file": str(path),
-        "record_id": int(meta["uid"]) if kind == "json" and _is_number(meta.get("uid")) else record,
+        "record_id": int(meta["uid"]) if _is_number(meta.get("uid")) else record,
         "channel": str(meta.get("log_name") or ""),
         "computer": str(device.get("hostname") or ""),
         "event_id": str(meta.get("event_code") or (raw or {}).get("EventID") or ""),
