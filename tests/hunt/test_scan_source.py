@@ -7,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from tests.hunt.scan_support import NETEXEC_ID, evtx_records, hunt_dir, scan
 
 pytestmark = pytest.mark.shared_data
