@@ -78,3 +78,19 @@ def test_json_lines_use_line_numbers_when_records_have_no_id(tmp_path: Path) -> 
     (row,) = result.rows()
     assert (row["file"], row["record_id"]) == (str(log), "3")
     assert row["computer"] == event["device"]["hostname"]
+
+
+def test_odd_json_shapes_do_not_stop_the_scan(tmp_path: Path) -> None:
+    log = tmp_path / "odd.jsonl"
+    memfd = {"cmd_line": "x", "file": {"path": "/tmp/.x/memfd:y (deleted)"}}
+    odd = [
+        {"class_uid": 1007, "activity_id": 1, "metadata": 5, "device": "x", "time": "soon"},
+        {"class_uid": 1007, "activity_id": 1, "metadata": {"uid": []}, "device": {"hostname": []}},
+    ]
+    log.write_text("\n".join(json.dumps({**o, "process": memfd}) for o in odd) + "\n")
+    result = scan(log, "--format", "csv")
+    assert result.rc == 0, result.err
+    rows = result.rows()
+    assert rows and {r["record_id"] for r in rows} == {"1", "2"}
+    assert {r["time"] for r in rows} == {""}
+    assert "first seen: -" in result.err
