@@ -1,4 +1,5 @@
-"""Writers for `aurora scan` findings (table, jsonl, csv), the progress bar and the summary."""
+"""Writers for `aurora scan` findings (table, jsonl, csv, timeline), the progress bar and the
+figures table."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ class FindingWriter:
         self.fmt = fmt
         self.out = out
         self._csv: Any = None
-        self._timeline: list[dict[str, str]] = []
+        self._timeline: list[tuple[int, dict[str, str]]] = []
         if fmt == "csv":
             self._csv = csv.DictWriter(out, fieldnames=CSV_FIELDS)
             self._csv.writeheader()
@@ -114,7 +115,8 @@ class FindingWriter:
             self._csv.writerow(row)
         elif self.fmt == "timeline":
             row["details"] = row["matched"] or row["command_line"] or row["process"]
-            self._timeline.append(row)
+            when = (finding["unmapped"].get("source") or {}).get("event_time")
+            self._timeline.append((when if isinstance(when, int) else -1, row))
         else:
             self.out.write(
                 f"{row['time']:<32} {row['level']:<13} {row['rule'][:50]:<50} "
@@ -127,11 +129,11 @@ class FindingWriter:
         """Write what waits for the end: the timeline, oldest event first."""
         if self.fmt != "timeline":
             return
-        # ISO times in UTC sort as text; ties keep the order the records were read in.
-        self._timeline.sort(key=lambda r: r["time"])
+        # a stable sort: ties keep the order the records were read in; no time sorts first
+        self._timeline.sort(key=lambda entry: entry[0])
         writer = csv.DictWriter(self.out, fieldnames=TIMELINE_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(self._timeline)
+        writer.writerows(row for _, row in self._timeline)
         self._timeline = []
 
 
