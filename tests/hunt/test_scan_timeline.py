@@ -75,6 +75,7 @@ def test_top_limits_the_rules_listed(hunt: tuple[Path, Path]) -> None:
         (["--min-level", "critical"], 0),
         (["--rule", RESTORE_ID], 4),
         (["--rule", RESTORE_ID, "--rule", NETEXEC_ID], 11),
+        (["--rule", "aurora-builtin-network-scan"], 0),  # a built-in detector's id is known
         (["--tag", "attack.t1490"], 4),
         (["--tag", "attack.t1490", "--tag", "attack.t1070.004"], 5),
         (["--since", "2026-01-01T00:00:00Z"], 11),

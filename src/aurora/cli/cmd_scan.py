@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from aurora.detection import DetectionEngine
     from aurora.hunt.filters import build_filter
     from aurora.hunt.output import FindingWriter, summary_table
-    from aurora.hunt.scan import Hunt
+    from aurora.hunt.scan import Hunt, finding_rule_ids
     from aurora.hunt.summary import HuntSummary
 
     config = config_from_args(args).detection
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     until = _time_arg("--until", args.until)
     eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
     keep = build_filter(
-        args.min_level, since, until, args.rule_ids, args.tags, {r.id for r in eng.rules}
+        args.min_level, since, until, args.rule_ids, args.tags, finding_rule_ids(eng)
     )
     if eng.errors:
         print(

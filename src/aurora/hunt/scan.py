@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aurora.detection import DetectionEngine, build_finding
+from aurora.detection.netscan import NETWORK_SCAN
 from aurora.detection.rules import Rule
 from aurora.hunt.filters import FindingFilter
 from aurora.hunt.output import FindingWriter, Progress
@@ -18,6 +19,14 @@ from aurora.hunt.sources import collect_inputs, read_input
 from aurora.hunt.summary import HuntSummary
 
 log = logging.getLogger(__name__)
+
+
+def finding_rule_ids(engine: DetectionEngine) -> set[str]:
+    """Every rule id a finding of ``engine`` can carry: Sigma rules, correlations, built-ins."""
+    ids = {r.id for r in engine.rules} | {c.id for c in engine.correlation.infos}
+    if engine.scan_detector is not None:
+        ids.add(NETWORK_SCAN.id)
+    return ids
 
 
 class Hunt:
