@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from aurora.cli.common import config_from_args
+from aurora.cli.timespec import parse_time_ms
 from aurora.errors import UsageError
+from aurora.hunt.output import FORMATS
 
 
 def register(subparsers: Any) -> None:
@@ -27,7 +29,13 @@ def register(subparsers: Any) -> None:
         help="Sigma rule directory or file (repeatable; default: [detection] rule_dirs)",
     )
     parser.add_argument("--no-builtin", action="store_true", help="leave out Aurora's own pack")
-    parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), jsonl (OCSF Detection Findings), csv, or timeline (csv sorted "
+        "by event time)",
+    )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write findings here")
     parser.add_argument(
         "--progress",
@@ -35,20 +43,61 @@ def register(subparsers: Any) -> None:
         default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
+    keep = parser.add_argument_group("filters (a finding is kept when all hold)")
+    keep.add_argument("--min-level", metavar="LEVEL", help="informational|low|medium|high|critical")
+    keep.add_argument("--since", metavar="TIME", help="event time from (ISO-8601 or 15m, 7d ago)")
+    keep.add_argument("--until", metavar="TIME", help="event time up to (ISO-8601 or 15m, 7d ago)")
+    keep.add_argument(
+        "--rule",
+        dest="rule_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="rule id (repeatable)",
+    )
+    keep.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="Sigma tag, e.g. attack.t1059 (repeatable)",
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, metavar="N", help="rules and hosts listed in the summary"
+    )
     parser.set_defaults(func=run)
+
+
+def _time_arg(flag: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_time_ms(text)
+    except UsageError as exc:
+        raise UsageError(f"scan: {flag}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from aurora.detection import DetectionEngine
+    from aurora.hunt.filters import build_filter
     from aurora.hunt.output import FindingWriter, summary_table
-    from aurora.hunt.scan import Hunt
+    from aurora.hunt.scan import Hunt, finding_rule_ids
+    from aurora.hunt.summary import HuntSummary
 
     config = config_from_args(args).detection
     dirs = args.rules if args.rules is not None else list(config.rule_dirs)
     for p in args.paths:
         if not p.exists():
             raise UsageError(f"scan: {p}: no such file or directory")
+    if args.top < 0:
+        raise UsageError(f"scan: --top {args.top}: give a count of 0 or more")
+    since = _time_arg("--since", args.since)
+    until = _time_arg("--until", args.until)
     eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
+    keep = build_filter(
+        args.min_level, since, until, args.rule_ids, args.tags, finding_rule_ids(eng)
+    )
     if eng.errors:
         print(
             f"aurora: {len(eng.errors)} rules could not be compiled and are not used; "
@@ -65,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        hunt = Hunt(eng, FindingWriter(args.format, out), progress)
+        hunt = Hunt(eng, FindingWriter(args.format, out), progress, keep, HuntSummary(args.top))
         stats = hunt.run(args.paths)
     finally:
         if out is not sys.stdout:
@@ -73,4 +122,5 @@ def run(args: argparse.Namespace) -> int:
     for path, message in hunt.errors:
         print(f"aurora: {path}: {message}", file=sys.stderr)
     print(summary_table(stats), file=sys.stderr)
+    print(hunt.summary.render(), file=sys.stderr)
     return 0

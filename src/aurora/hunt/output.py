@@ -1,4 +1,5 @@
-"""Writers for `aurora scan` findings (table, jsonl, csv), the progress bar and the summary."""
+"""Writers for `aurora scan` findings (table, jsonl, csv, timeline), the progress bar and the
+figures table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,35 @@ from typing import IO, Any
 import orjson
 
 LEVELS = ("critical", "high", "medium", "low", "informational")
-CSV_FIELDS = ("time", "level", "rule_id", "rule", "host", "source", "process", "command_line")
+CSV_FIELDS = (
+    "time",
+    "level",
+    "rule_id",
+    "rule",
+    "technique",
+    "computer",
+    "channel",
+    "event_id",
+    "record_id",
+    "file",
+    "process",
+    "command_line",
+    "matched",
+)
+# Hayabusa-like: what happened when and where, one finding a row, sorted by event time.
+TIMELINE_FIELDS = (
+    "time",
+    "computer",
+    "channel",
+    "event_id",
+    "level",
+    "rule",
+    "technique",
+    "details",
+    "file",
+    "record_id",
+)
+FORMATS = ("table", "jsonl", "csv", "timeline")
 
 
 def _process(ev: dict[str, Any]) -> dict[str, Any]:
@@ -22,48 +51,90 @@ def _process(ev: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def finding_row(finding: dict[str, Any], source: str) -> dict[str, str]:
+def describe(matched: list[dict[str, Any]]) -> str:
+    """``Field=value; ...``: the matched fields in one line, for table, csv and timeline."""
+    return "; ".join(f"{m['field']}={m['value']}" for m in matched)
+
+
+def _iso(ms: Any) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if isinstance(ms, int) else ""
+
+
+def finding_row(finding: dict[str, Any]) -> dict[str, str]:
+    """The columns of one finding for csv, table and timeline."""
     ev = finding["evidences"][-1]["data"] if finding.get("evidences") else {}
     proc = _process(ev)
-    t = finding.get("time")
-    when = datetime.fromtimestamp(t / 1000, UTC).isoformat() if isinstance(t, int) else ""
+    unmapped = finding["unmapped"]
+    origin = unmapped.get("source") or {}
+    techniques = [
+        (a.get("sub_technique") or a.get("technique") or {}).get("uid", "")
+        for a in finding.get("attacks") or []
+    ]
     return {
-        "time": when,
-        "level": finding["unmapped"]["rule_level"],
+        "time": _iso(origin.get("event_time", finding.get("time"))),
+        "level": unmapped["rule_level"],
         "rule_id": finding["finding_info"]["analytic"]["uid"],
         "rule": finding["finding_info"]["title"],
-        "host": str((finding.get("device") or {}).get("hostname", "")),
-        "source": source,
+        "technique": " ".join(t for t in techniques if t),
+        "computer": str(
+            origin.get("computer") or (finding.get("device") or {}).get("hostname", "")
+        ),
+        "channel": str(origin.get("channel", "")),
+        "event_id": str(origin.get("event_id", "")),
+        "record_id": str(origin.get("record_id", "")),
+        "file": str(origin.get("file", "")),
         "process": str((proc.get("file") or {}).get("path", "")),
         "command_line": str(proc.get("cmd_line", "")),
+        "matched": describe(unmapped.get("matched_fields") or []),
     }
 
 
 class FindingWriter:
-    """Streams findings in one format; the table format is column-aligned per row."""
+    """Streams findings in one format; the timeline is sorted, so it is written at close."""
 
     def __init__(self, fmt: str, out: IO[str]) -> None:
         self.fmt = fmt
         self.out = out
         self._csv: Any = None
+        self._timeline: list[tuple[int, dict[str, str]]] = []
         if fmt == "csv":
             self._csv = csv.DictWriter(out, fieldnames=CSV_FIELDS)
             self._csv.writeheader()
         elif fmt == "table":
-            out.write(f"{'TIME':<32} {'LEVEL':<13} {'RULE':<60} {'HOST':<16} PROCESS\n")
+            out.write(
+                f"{'TIME':<32} {'LEVEL':<13} {'RULE':<50} {'COMPUTER':<28} {'CHANNEL':<40} "
+                f"{'EVENT':>5} {'RECORD':>8} {'FILE':<30} DETAILS\n"
+            )
 
-    def write(self, finding: dict[str, Any], source: str) -> None:
+    def write(self, finding: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
             self.out.write(orjson.dumps(finding).decode() + "\n")
             return
-        row = finding_row(finding, source)
+        row = finding_row(finding)
         if self._csv is not None:
             self._csv.writerow(row)
+        elif self.fmt == "timeline":
+            row["details"] = row["matched"] or row["command_line"] or row["process"]
+            when = (finding["unmapped"].get("source") or {}).get("event_time")
+            self._timeline.append((when if isinstance(when, int) else -1, row))
+        else:
+            self.out.write(
+                f"{row['time']:<32} {row['level']:<13} {row['rule'][:50]:<50} "
+                f"{row['computer'][:28]:<28} {row['channel'][:40]:<40} {row['event_id']:>5} "
+                f"{row['record_id']:>8} {row['file'][-30:]:<30} "
+                f"{row['matched'] or row['command_line'] or row['process']}\n"
+            )
+
+    def close(self) -> None:
+        """Write what waits for the end: the timeline, oldest event first."""
+        if self.fmt != "timeline":
             return
-        self.out.write(
-            f"{row['time']:<32} {row['level']:<13} {row['rule'][:60]:<60} {row['host'][:16]:<16} "
-            f"{row['command_line'] or row['process']}\n"
-        )
+        # a stable sort: ties keep the order the records were read in; no time sorts first
+        self._timeline.sort(key=lambda entry: entry[0])
+        writer = csv.DictWriter(self.out, fieldnames=TIMELINE_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(row for _, row in self._timeline)
+        self._timeline = []
 
 
 class Progress:

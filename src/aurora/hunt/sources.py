@@ -22,6 +22,9 @@ from aurora.sensor.windows import normalise_record
 EVTX_SUFFIXES = {".evtx"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson", ".log"}
 ErrorSink = Callable[[Path, str], None]
+# One event read from an input, with where it was read: the EVTX EventRecordID, or for JSON the
+# line it starts on (the record id of a log that has none).
+Located = tuple[int, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def _to_ocsf(obj: Any) -> dict[str, Any] | None:
     return obj
 
 
-def read_evtx(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+def read_evtx(path: Path, on_error: ErrorSink) -> Iterator[Located]:
     try:
         records = PyEvtxParser(str(path)).records_json()
     except (OSError, RuntimeError) as exc:
@@ -79,7 +82,7 @@ def read_evtx(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
             on_error(path, str(exc).splitlines()[0])
             continue
         try:
-            yield normalise_record(orjson.loads(record["data"]))
+            yield int(record["event_record_id"]), normalise_record(orjson.loads(record["data"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             on_error(path, f"record {record.get('event_record_id')}: {exc}")
 
@@ -87,7 +90,7 @@ def read_evtx(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 
-def _emit(obj: Any, path: Path, line: int, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+def _emit(obj: Any, path: Path, line: int, on_error: ErrorSink) -> Iterator[Located]:
     if isinstance(obj, list):
         for item in obj:
             yield from _emit(item, path, line, on_error)
@@ -96,10 +99,10 @@ def _emit(obj: Any, path: Path, line: int, on_error: ErrorSink) -> Iterator[dict
     if ev is None:
         on_error(path, f"line {line}: not a JSON object; skipped")
     else:
-        yield ev
+        yield line, ev
 
 
-def read_json(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+def read_json(path: Path, on_error: ErrorSink) -> Iterator[Located]:
     """JSON lines, JSON arrays, or concatenated pretty-printed objects, streamed line by line.
 
     A line that is not JSON by itself but opens an object starts a multi-line record, parsed
@@ -152,5 +155,5 @@ def read_json(path: Path, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
             on_error(path, f"line {start}: invalid JSON (unterminated); skipped")
 
 
-def read_input(inp: Input, on_error: ErrorSink) -> Iterator[dict[str, Any]]:
+def read_input(inp: Input, on_error: ErrorSink) -> Iterator[Located]:
     return read_evtx(inp.path, on_error) if inp.kind == "evtx" else read_json(inp.path, on_error)
