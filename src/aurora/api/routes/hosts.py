@@ -7,7 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from aurora.api.auth import Principal
-from aurora.api.deps import MAX_INT, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.deps import (
+    MAX_INT,
+    ApiContext,
+    IdPath,
+    Page,
+    TimeQuery,
+    context,
+    require,
+    resolve_host,
+)
 from aurora.api.processes import process_tree, timeline
 from aurora.api.views import event_view, host_health, host_view
 
@@ -34,7 +43,9 @@ def get_host(
     request: Request,
     _p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
-    return host_view(resolve_host(context(request), host))
+    ctx = context(request)
+    h = resolve_host(ctx, host)
+    return host_view(h, isolate_pending=bool(_pending_isolation(ctx, h.sensor_id, ("isolate",))))
 
 
 @router.get("/{host}/health", summary="health, spool depth, drop counts")
@@ -64,12 +75,17 @@ def get_isolation(
 ) -> dict[str, Any]:
     ctx = context(request)
     h = resolve_host(ctx, host)
-    pending = [
-        c.command_id
-        for c in ctx.store.list_commands(h.sensor_id, limit=50)
-        if c.action in ("isolate", "unisolate") and c.state in ("queued", "sent", "running")
-    ]
+    pending = _pending_isolation(ctx, h.sensor_id, ("isolate", "unisolate"))
     return {"sensor_id": h.sensor_id, "isolation": h.isolation, "pending_commands": pending}
+
+
+def _pending_isolation(ctx: ApiContext, sensor_id: str, actions: tuple[str, ...]) -> list[str]:
+    """Ids of the host's isolation commands (of ``actions``) not yet finished."""
+    return [
+        c.command_id
+        for c in ctx.store.list_commands(sensor_id, limit=50)
+        if c.action in actions and c.state in ("queued", "sent", "running")
+    ]
 
 
 @router.get("/{host}/processes/{pid}/tree", summary="ancestors and children of a process")

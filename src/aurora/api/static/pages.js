@@ -94,8 +94,7 @@ function actionButtons(h) {
     try { await requestAction(h.sensor_id, action, {}); } catch (err) { toast(err.message, "bad"); }
   };
   return el("td", { class: "row-actions" },
-    el("button", { type: "button", onclick: act("isolate"), dataset: { act: "isolate" } }, "Isolate"),
-    el("button", { type: "button", onclick: act("unisolate"), dataset: { act: "unisolate" } }, "Unisolate"),
+    ...h.isolation_actions.map((a) => el("button", { type: "button", onclick: act(a), dataset: { act: a } }, a === "isolate" ? "Isolate" : "Unisolate")),
     el("button", { type: "button", onclick: act("triage"), dataset: { act: "triage" } }, "Triage"));
 }
 
@@ -105,6 +104,12 @@ async function requestAction(host, action, params) {
   const cmd = await api("POST", `/api/v1/hosts/${encodeURIComponent(host)}/actions`, { action, params });
   toast(cmd.created ? `${action} requested (${cmd.state})` : `${action} already pending`);
   return cmd;
+}
+
+function capState(c) {
+  if (c.loaded === true) return "loaded";
+  if (c.loaded === false) return "not loaded";
+  return c.state || c.status || "";
 }
 
 function hostRow(h) {
@@ -163,7 +168,13 @@ pages.host = () => {
       ["Spool", `${h.spool_bytes} / ${h.spool_max_bytes} bytes`],
       ["Drops", `kernel ${h.drops_kernel}, spool evicted ${h.drops_spool_evicted}, corrupt ${h.drops_spool_corrupt}`]];
     $("#host-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: "fact-" + k.toLowerCase().replace(/\W/g, "") }, v)]));
-    $("#caps tbody").replaceChildren(...h.capabilities.map((c) => el("tr", {}, el("td", {}, c.name || ""), el("td", {}, c.state || c.status || (c.available ? "available" : "unavailable")), el("td", {}, c.reason || ""))));
+    $("#caps tbody").replaceChildren(...h.capabilities.map((c) => el("tr", { class: c.loaded === false ? "cap-failed" : "" },
+      el("td", {}, c.name || ""), el("td", {}, capState(c)), el("td", {}, c.reason || ""))));
+    const reasons = h.health_reasons || [];
+    $("#health-reasons").replaceChildren(...(reasons.length ? reasons.map((r) => el("li", {}, r)) : [el("li", { class: "muted" }, "nothing to report")]));
+    // Only the isolation action that applies now is offered (the server decides which).
+    $("#act-isolate").hidden = !h.isolation_actions.includes("isolate");
+    $("#act-unisolate").hidden = !h.isolation_actions.includes("unisolate");
   };
   const load = async () => {
     const h = await api("GET", "/api/v1/hosts/" + encodeURIComponent(hostKey));
@@ -172,7 +183,8 @@ pages.host = () => {
     $("#host-actions tbody").replaceChildren(...acts.items.map((c) => actionRow(c, false)));
   };
   document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
-    try { await requestAction(sensorId, b.dataset.action, {}); } catch (err) { toast(err.message, "bad"); }
+    // Reloaded at once so a pending isolate shows as "isolating" with Unisolate offered.
+    try { if (await requestAction(sensorId, b.dataset.action, {})) await load(); } catch (err) { toast(err.message, "bad"); }
   }));
   $("#kill-form").addEventListener("submit", async (e) => {
     e.preventDefault();
