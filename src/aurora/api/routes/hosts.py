@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from aurora.api.auth import Principal
 from aurora.api.deps import (
@@ -17,24 +18,30 @@ from aurora.api.deps import (
     require,
     resolve_host,
 )
+from aurora.api.export import HOST_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree, timeline
 from aurora.api.views import event_view, host_health, host_view
 
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
 
 
-@router.get("", summary="list enrolled hosts")
+@router.get("", summary="list enrolled hosts", response_model=None)
 def list_hosts(
     request: Request,
     _p: Annotated[Principal, require("read")],
     page: Page,
     q: Annotated[str | None, Query(max_length=200, description="substring of name/id")] = None,
-) -> dict[str, Any]:
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
+    page = export_page(page, fmt)
     hosts = context(request).store.list_hosts()
     if q:
         needle = q.lower()
         hosts = [h for h in hosts if needle in h.hostname.lower() or needle in h.sensor_id.lower()]
-    return page.page(hosts, host_view)
+    result = page.page(hosts, host_view)
+    if fmt == "csv":
+        return csv_response("hosts", HOST_COLUMNS, result["items"])
+    return result
 
 
 @router.get("/{host}", summary="one host")

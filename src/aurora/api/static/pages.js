@@ -16,6 +16,7 @@ pages.alerts = () => {
   const body = $("#alerts-table tbody");
   let filters = formParams(form);
   const load = async (offset) => {
+    exportLink("#alerts-export", "/api/v1/alerts", filters);
     const page = await api("GET", "/api/v1/alerts" + query({ ...filters, offset: offset || 0, limit: 50 }));
     body.replaceChildren(...page.items.map(alertRow));
     $("#alerts-empty").hidden = page.items.length > 0;
@@ -143,6 +144,7 @@ function upsertRow(tbody, key, value, row) {
 pages.hosts = () => {
   const form = $("#host-filters");
   const load = async (offset) => {
+    exportLink("#hosts-export", "/api/v1/hosts", formParams(form));
     const page = await api("GET", "/api/v1/hosts" + query({ ...formParams(form), offset: offset || 0 }));
     $("#hosts-table tbody").replaceChildren(...page.items.map(hostRow));
     $("#hosts-empty").hidden = page.items.length > 0;
@@ -209,6 +211,7 @@ pages.events = () => {
     if (p.since) params.since_ms = new Date(p.since).getTime();
     if (p.until) params.until_ms = new Date(p.until).getTime();
     try {
+      exportLink("#events-export", "/api/v1/events", params);
       const page = await api("GET", "/api/v1/events" + query(params));
       $("#events-table tbody").replaceChildren(...page.items.map((ev) => el("tr", { onclick: () => { detail.hidden = false; detail.textContent = JSON.stringify(ev.event, null, 2); } },
         el("td", {}, fmtTime(ev.time_ms)), el("td", {}, ev.hostname || ev.sensor_id), el("td", {}, ev.class_name || ev.class_uid),
@@ -300,6 +303,7 @@ pages.users = () => {
 pages.audit = () => {
   const form = $("#audit-filters");
   const load = async (offset) => {
+    exportLink("#audit-export", "/api/v1/audit", formParams(form));
     const page = await api("GET", "/api/v1/audit" + query({ ...formParams(form), offset: offset || 0 }));
     $("#audit-table tbody").replaceChildren(...page.items.map((a) => el("tr", {},
       el("td", {}, fmtTime(a.time_ms)), el("td", {}, a.actor), el("td", {}, a.action), el("td", {}, a.target),
