@@ -35,7 +35,7 @@ def seed_fleet(store: Any) -> dict[str, Any]:
         {"name": "file", "loaded": False, "reason": FAILED_REASON},
     )
     store.register_host(
-        _host("s-db", "db-1", now, connected=True, health="degraded", isolation="not_isolated")
+        _host("s-db", "db-1", now, connected=True, health="degraded", isolation="none")
     )
     store.update_host_status(
         HostStatus(
@@ -43,7 +43,7 @@ def seed_fleet(store: Any) -> dict[str, Any]:
         )
     )
     store.register_host(_host("s-iso", "iso-1", now, connected=True, isolation="isolated"))
-    store.register_host(_host("s-off", "off-1", now, connected=False, isolation="not_isolated"))
+    store.register_host(_host("s-off", "off-1", now, connected=False, isolation="none"))
     store.register_host(_host("s-gone", "gone-1", now, revoked=True, revoked_ms=now))
     events = [
         launch(10, 1, "bash", now - 5000),

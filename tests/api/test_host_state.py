@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from api.apienv import Env
 from api.dashseed import FAILED_REASON, seed_fleet
+from aurora.api.host_state import isolation_actions
+from aurora.collector.store.base import HostRecord
 
 
 def test_host_says_why_it_is_degraded(env: Env) -> None:
@@ -35,3 +37,15 @@ def test_pending_isolate_shows_as_isolating(env: Env) -> None:
     # The API itself is unchanged: asking again is still accepted (idempotent).
     again = c.post("/api/v1/hosts/db-1/actions", json={"action": "isolate", "params": {}})
     assert again.status_code in (200, 201, 202), again.text
+
+
+def test_isolation_action_per_reported_state() -> None:
+    def actions(isolation: str, pending: bool = False, revoked: bool = False) -> list[str]:
+        return isolation_actions(HostRecord("s", isolation=isolation, revoked=revoked), pending)
+
+    assert actions("none") == ["isolate"]
+    assert actions("unknown") == ["isolate"]
+    assert actions("failed") == ["isolate"]  # the rules vanished: isolating again applies
+    assert actions("isolated") == ["unisolate"]
+    assert actions("none", pending=True) == ["unisolate"]
+    assert actions("isolated", revoked=True) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from aurora.api.host_state import isolation_state
+from aurora.api.host_state import is_isolated
 from aurora.api.views import SEVERITY_NAMES
 from aurora.collector.store.base import AlertRecord, Store
 
@@ -68,7 +68,7 @@ def _hosts(store: Store) -> dict[str, int]:
         "total": len(hosts),
         "online": sum(1 for h in hosts if h.connected),
         "offline": sum(1 for h in hosts if not h.connected),
-        "isolated": sum(1 for h in hosts if isolation_state(h, False).startswith("isolat")),
+        "isolated": sum(1 for h in hosts if is_isolated(h)),
     }
 
 

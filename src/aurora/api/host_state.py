@@ -9,9 +9,10 @@ from aurora.collector.store.base import HostRecord
 # evicted soon after (the sensor drops the oldest when the spool reaches its cap).
 SPOOL_WARN_FRACTION = 0.8
 
-# States the sensor reports (plus "isolating": an isolate command still pending) in which the
-# host is, or is about to be, cut off; only Unisolate applies then.
-_ISOLATED_STATES = frozenset({"isolated", "isolated_unverified", "isolation_lost", "isolating"})
+# States in which the host is, or is about to be, cut off, so only Unisolate applies: the
+# heartbeat's "isolated", and "isolating" while an isolate command is pending. "failed" (the
+# sensor's rules vanished) is not among them: Isolate applies again there.
+_ISOLATED_STATES = frozenset({"isolated", "isolating"})
 
 
 def failed_capabilities(h: HostRecord) -> list[dict[str, str]]:
@@ -53,6 +54,11 @@ def isolation_state(h: HostRecord, isolate_pending: bool) -> str:
     if isolate_pending and h.isolation not in _ISOLATED_STATES:
         return "isolating"
     return h.isolation
+
+
+def is_isolated(h: HostRecord) -> bool:
+    """True when the sensor last reported the host isolated."""
+    return h.isolation == "isolated"
 
 
 def isolation_actions(h: HostRecord, isolate_pending: bool = False) -> list[str]:
