@@ -65,11 +65,13 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/users/{name}"): "users:manage",
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/stream"): "read",
+    ("GET", "/api/v1/dashboard"): "read",
 }
 
 PAGES: dict[str, str] = {
     "/": PUBLIC,
     "/login": PUBLIC,
+    "/dashboard": "read",
     "/alerts": "read",
     "/alerts/{alert_id}": "read",
     "/hosts": "read",

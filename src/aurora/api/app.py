@@ -22,7 +22,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aurora import __version__
 from aurora.api.auth import Authenticator
 from aurora.api.deps import ApiContext
-from aurora.api.routes import actions, alerts, audit, console, events, hosts, live, rules, session
+from aurora.api.routes import (
+    actions,
+    alerts,
+    audit,
+    console,
+    dashboard,
+    events,
+    hosts,
+    live,
+    rules,
+    session,
+)
 from aurora.api.routes import users as users_routes
 from aurora.collector.bus import Bus, MemoryBus
 from aurora.collector.store.accounts import AccountStore, AuditLog, SQLiteAccounts
@@ -154,7 +165,18 @@ def create_app(
     app.state.aurora = ctx
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AuroraError, _aurora_error)
-    for module in (session, hosts, events, alerts, actions, rules, users_routes, audit, live):
+    for module in (
+        session,
+        hosts,
+        events,
+        alerts,
+        actions,
+        rules,
+        users_routes,
+        audit,
+        live,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.include_router(console.router)
     static = resources.files("aurora.api") / "static"

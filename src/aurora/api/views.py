@@ -6,6 +6,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from aurora.api.host_state import (
+    failed_capabilities,
+    health_reasons,
+    isolation_actions,
+    isolation_state,
+)
 from aurora.collector.store.accounts import AuditEntry, CommentRecord, UserRecord
 from aurora.collector.store.base import AlertRecord, HostRecord, StoredEvent
 
@@ -20,10 +26,14 @@ SEVERITY_NAMES = {
 }
 
 
-def host_view(h: HostRecord) -> dict[str, Any]:
+def host_view(h: HostRecord, isolate_pending: bool = False) -> dict[str, Any]:
     view = asdict(h)
     view["capabilities"] = list(h.capabilities)
     view["ip_addresses"] = list(h.ip_addresses)
+    view["failed_capabilities"] = failed_capabilities(h)
+    view["health_reasons"] = health_reasons(h)
+    view["isolation_actions"] = isolation_actions(h, isolate_pending)
+    view["isolation"] = isolation_state(h, isolate_pending)
     return view
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from aurora.api.auth import Principal, now_ms
 from aurora.api.deps import ApiContext, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.export import ALERT_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree
 from aurora.api.views import alert_summary, comment_view, evidence_process
 from aurora.collector.store.base import AlertRecord
@@ -38,7 +40,7 @@ def _get(ctx: ApiContext, alert_id: int) -> AlertRecord:
     return alert
 
 
-@router.get("", summary="the alert queue, newest activity first")
+@router.get("", summary="the alert queue, newest activity first", response_model=None)
 def list_alerts(
     request: Request,
     _p: Annotated[Principal, require("read")],
@@ -50,8 +52,10 @@ def list_alerts(
     assignee: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="text in title or rule")] = None,
     full: Annotated[bool, Query(description="include each alert's Detection Finding")] = False,
-) -> dict[str, Any]:
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
     ctx = context(request)
+    page = export_page(page, fmt)
     sensor_id = resolve_host(ctx, host).sensor_id if host else None
     post_filter = min_severity is not None or assignee is not None or bool(q)
     alerts = ctx.store.list_alerts(
@@ -75,7 +79,10 @@ def list_alerts(
             out["finding"] = a.finding
         return out
 
-    return page.page(alerts, view)
+    result = page.page(alerts, view)
+    if fmt == "csv":
+        return csv_response("alerts", ALERT_COLUMNS, result["items"])
+    return result
 
 
 @router.get("/{alert_id}", summary="one alert: finding, evidence, process tree, comments")

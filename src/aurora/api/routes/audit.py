@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from aurora.api.auth import Principal
 from aurora.api.deps import Page, TimeQuery, context, require
+from aurora.api.export import AUDIT_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.views import audit_view
 from aurora.collector.store.accounts import AuditQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("", summary="audit entries, newest first")
+@router.get("", summary="audit entries, newest first", response_model=None)
 def list_audit(
     request: Request,
     _p: Annotated[Principal, require("audit:read")],
@@ -27,8 +29,10 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=100)] = None,
     host: Annotated[str | None, Query(max_length=200)] = None,
     since_ms: TimeQuery = None,
-) -> dict[str, Any]:
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
     ctx = context(request)
+    page = export_page(page, fmt)
     entries = ctx.audit.query(
         AuditQuery(actor, action, host, since_ms, limit=page.limit + 1, offset=page.offset)
     )
@@ -41,6 +45,8 @@ def list_audit(
                 v["command_state"] = cmd.state
                 v["command_message"] = cmd.message
         views.append(v)
+    if fmt == "csv":
+        return csv_response("audit", AUDIT_COLUMNS, views)
     return {
         "items": views,
         "limit": page.limit,

@@ -8,6 +8,7 @@ are sent to /login. Jinja2 is used (not string formatting) for its HTML autoesca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aurora import __version__
-from aurora.api.auth import Principal
-from aurora.api.deps import IdPath, authenticate
+from aurora.api.auth import Principal, now_ms
+from aurora.api.dashboard import build_dashboard, chart
+from aurora.api.deps import IdPath, authenticate, context
 from aurora.api.rbac import ROLE_PERMISSIONS, allowed
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +30,7 @@ _env = Environment(
 )
 
 NAV = [
+    ("dashboard", "/dashboard", "Dashboard", "read"),
     ("alerts", "/alerts", "Alerts", "read"),
     ("hosts", "/hosts", "Hosts", "read"),
     ("events", "/events", "Hunt", "read"),
@@ -42,7 +45,15 @@ def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _page(request: Request, page: str, permission: str = "read", **values: Any) -> Response:
+def _page(
+    request: Request,
+    page: str,
+    permission: str = "read",
+    load: Callable[[], dict[str, Any]] | None = None,
+    **values: Any,
+) -> Response:
+    """The page for an authorised caller; ``load`` supplies server-rendered data, and runs only
+    once the caller is known to be allowed to see it."""
     principal: Principal | None = authenticate(request)
     if principal is None or principal.session is None:
         target = request.url.path
@@ -64,6 +75,7 @@ def _page(request: Request, page: str, permission: str = "read", **values: Any) 
         page=page,
         csrf=principal.session.csrf_token,
         perms=sorted(ROLE_PERMISSIONS.get(principal.role, ())),
+        **(load() if load is not None else {}),
         **values,
     )
 
@@ -80,6 +92,15 @@ def home() -> Response:
 @router.get("/login")
 def login_page() -> Response:
     return _render("login.html", page="login", user=None, nav=[])
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        dash = build_dashboard(context(request).store, now_ms())
+        return {"dash": dash, "chart": chart(dash)}
+
+    return _page(request, "dashboard", load=load)
 
 
 @router.get("/alerts")

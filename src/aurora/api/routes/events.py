@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from aurora.api.auth import Principal
 from aurora.api.deps import MAX_INT, Page, TimeQuery, context, require, resolve_host
+from aurora.api.export import EVENT_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.views import event_view
 from aurora.collector.store.base import EventQuery
 
@@ -19,7 +21,7 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 TEXT_SCAN_LIMIT = 20_000
 
 
-@router.get("", summary="search stored events (newest first)")
+@router.get("", summary="search stored events (newest first)", response_model=None)
 def search_events(
     request: Request,
     _p: Annotated[Principal, require("read")],
@@ -31,8 +33,10 @@ def search_events(
     pid: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
     process_name: Annotated[str | None, Query(max_length=300)] = None,
     q: Annotated[str | None, Query(max_length=300, description="text the event contains")] = None,
-) -> dict[str, Any]:
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
     ctx = context(request)
+    page = export_page(page, fmt)
     sensor_ids = [resolve_host(ctx, host).sensor_id] if host else None
     query = EventQuery(
         sensor_ids=sensor_ids,
@@ -48,5 +52,7 @@ def search_events(
         needle = q.lower().encode()
         events = [e for e in events if needle in orjson.dumps(e.event).lower()]
     result = page.page(events, event_view)
+    if fmt == "csv":
+        return csv_response("events", EVENT_COLUMNS, result["items"])
     result["text_scan_limit"] = TEXT_SCAN_LIMIT if q else None
     return result

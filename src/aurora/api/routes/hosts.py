@@ -5,27 +5,43 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from aurora.api.auth import Principal
-from aurora.api.deps import MAX_INT, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.deps import (
+    MAX_INT,
+    ApiContext,
+    IdPath,
+    Page,
+    TimeQuery,
+    context,
+    require,
+    resolve_host,
+)
+from aurora.api.export import HOST_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree, timeline
 from aurora.api.views import event_view, host_health, host_view
 
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
 
 
-@router.get("", summary="list enrolled hosts")
+@router.get("", summary="list enrolled hosts", response_model=None)
 def list_hosts(
     request: Request,
     _p: Annotated[Principal, require("read")],
     page: Page,
     q: Annotated[str | None, Query(max_length=200, description="substring of name/id")] = None,
-) -> dict[str, Any]:
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
+    page = export_page(page, fmt)
     hosts = context(request).store.list_hosts()
     if q:
         needle = q.lower()
         hosts = [h for h in hosts if needle in h.hostname.lower() or needle in h.sensor_id.lower()]
-    return page.page(hosts, host_view)
+    result = page.page(hosts, host_view)
+    if fmt == "csv":
+        return csv_response("hosts", HOST_COLUMNS, result["items"])
+    return result
 
 
 @router.get("/{host}", summary="one host")
@@ -34,7 +50,9 @@ def get_host(
     request: Request,
     _p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
-    return host_view(resolve_host(context(request), host))
+    ctx = context(request)
+    h = resolve_host(ctx, host)
+    return host_view(h, isolate_pending=bool(_pending_isolation(ctx, h.sensor_id, ("isolate",))))
 
 
 @router.get("/{host}/health", summary="health, spool depth, drop counts")
@@ -64,12 +82,17 @@ def get_isolation(
 ) -> dict[str, Any]:
     ctx = context(request)
     h = resolve_host(ctx, host)
-    pending = [
-        c.command_id
-        for c in ctx.store.list_commands(h.sensor_id, limit=50)
-        if c.action in ("isolate", "unisolate") and c.state in ("queued", "sent", "running")
-    ]
+    pending = _pending_isolation(ctx, h.sensor_id, ("isolate", "unisolate"))
     return {"sensor_id": h.sensor_id, "isolation": h.isolation, "pending_commands": pending}
+
+
+def _pending_isolation(ctx: ApiContext, sensor_id: str, actions: tuple[str, ...]) -> list[str]:
+    """Ids of the host's isolation commands (of ``actions``) not yet finished."""
+    return [
+        c.command_id
+        for c in ctx.store.list_commands(sensor_id, limit=50)
+        if c.action in actions and c.state in ("queued", "sent", "running")
+    ]
 
 
 @router.get("/{host}/processes/{pid}/tree", summary="ancestors and children of a process")

@@ -71,6 +71,12 @@ function query(params) {
   return s ? "?" + s : "";
 }
 
+// The page's "Export CSV" link follows its filters, so the download holds what is on screen.
+function exportLink(selector, path, params) {
+  const link = $(selector);
+  if (link) link.href = path + query({ ...params, offset: undefined, limit: undefined, format: "csv" });
+}
+
 function formParams(form) {
   return Object.fromEntries(new FormData(form).entries());
 }

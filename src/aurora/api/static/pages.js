@@ -16,6 +16,7 @@ pages.alerts = () => {
   const body = $("#alerts-table tbody");
   let filters = formParams(form);
   const load = async (offset) => {
+    exportLink("#alerts-export", "/api/v1/alerts", filters);
     const page = await api("GET", "/api/v1/alerts" + query({ ...filters, offset: offset || 0, limit: 50 }));
     body.replaceChildren(...page.items.map(alertRow));
     $("#alerts-empty").hidden = page.items.length > 0;
@@ -94,8 +95,7 @@ function actionButtons(h) {
     try { await requestAction(h.sensor_id, action, {}); } catch (err) { toast(err.message, "bad"); }
   };
   return el("td", { class: "row-actions" },
-    el("button", { type: "button", onclick: act("isolate"), dataset: { act: "isolate" } }, "Isolate"),
-    el("button", { type: "button", onclick: act("unisolate"), dataset: { act: "unisolate" } }, "Unisolate"),
+    ...h.isolation_actions.map((a) => el("button", { type: "button", onclick: act(a), dataset: { act: a } }, a === "isolate" ? "Isolate" : "Unisolate")),
     el("button", { type: "button", onclick: act("triage"), dataset: { act: "triage" } }, "Triage"));
 }
 
@@ -105,6 +105,12 @@ async function requestAction(host, action, params) {
   const cmd = await api("POST", `/api/v1/hosts/${encodeURIComponent(host)}/actions`, { action, params });
   toast(cmd.created ? `${action} requested (${cmd.state})` : `${action} already pending`);
   return cmd;
+}
+
+function capState(c) {
+  if (c.loaded === true) return "loaded";
+  if (c.loaded === false) return "not loaded";
+  return c.state || c.status || "";
 }
 
 function hostRow(h) {
@@ -138,6 +144,7 @@ function upsertRow(tbody, key, value, row) {
 pages.hosts = () => {
   const form = $("#host-filters");
   const load = async (offset) => {
+    exportLink("#hosts-export", "/api/v1/hosts", formParams(form));
     const page = await api("GET", "/api/v1/hosts" + query({ ...formParams(form), offset: offset || 0 }));
     $("#hosts-table tbody").replaceChildren(...page.items.map(hostRow));
     $("#hosts-empty").hidden = page.items.length > 0;
@@ -163,7 +170,13 @@ pages.host = () => {
       ["Spool", `${h.spool_bytes} / ${h.spool_max_bytes} bytes`],
       ["Drops", `kernel ${h.drops_kernel}, spool evicted ${h.drops_spool_evicted}, corrupt ${h.drops_spool_corrupt}`]];
     $("#host-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: "fact-" + k.toLowerCase().replace(/\W/g, "") }, v)]));
-    $("#caps tbody").replaceChildren(...h.capabilities.map((c) => el("tr", {}, el("td", {}, c.name || ""), el("td", {}, c.state || c.status || (c.available ? "available" : "unavailable")), el("td", {}, c.reason || ""))));
+    $("#caps tbody").replaceChildren(...h.capabilities.map((c) => el("tr", { class: c.loaded === false ? "cap-failed" : "" },
+      el("td", {}, c.name || ""), el("td", {}, capState(c)), el("td", {}, c.reason || ""))));
+    const reasons = h.health_reasons || [];
+    $("#health-reasons").replaceChildren(...(reasons.length ? reasons.map((r) => el("li", {}, r)) : [el("li", { class: "muted" }, "nothing to report")]));
+    // Only the isolation action that applies now is offered (the server decides which).
+    $("#act-isolate").hidden = !h.isolation_actions.includes("isolate");
+    $("#act-unisolate").hidden = !h.isolation_actions.includes("unisolate");
   };
   const load = async () => {
     const h = await api("GET", "/api/v1/hosts/" + encodeURIComponent(hostKey));
@@ -172,7 +185,8 @@ pages.host = () => {
     $("#host-actions tbody").replaceChildren(...acts.items.map((c) => actionRow(c, false)));
   };
   document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
-    try { await requestAction(sensorId, b.dataset.action, {}); } catch (err) { toast(err.message, "bad"); }
+    // Reloaded at once so a pending isolate shows as "isolating" with Unisolate offered.
+    try { if (await requestAction(sensorId, b.dataset.action, {})) await load(); } catch (err) { toast(err.message, "bad"); }
   }));
   $("#kill-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -197,6 +211,7 @@ pages.events = () => {
     if (p.since) params.since_ms = new Date(p.since).getTime();
     if (p.until) params.until_ms = new Date(p.until).getTime();
     try {
+      exportLink("#events-export", "/api/v1/events", params);
       const page = await api("GET", "/api/v1/events" + query(params));
       $("#events-table tbody").replaceChildren(...page.items.map((ev) => el("tr", { onclick: () => { detail.hidden = false; detail.textContent = JSON.stringify(ev.event, null, 2); } },
         el("td", {}, fmtTime(ev.time_ms)), el("td", {}, ev.hostname || ev.sensor_id), el("td", {}, ev.class_name || ev.class_uid),
@@ -288,6 +303,7 @@ pages.users = () => {
 pages.audit = () => {
   const form = $("#audit-filters");
   const load = async (offset) => {
+    exportLink("#audit-export", "/api/v1/audit", formParams(form));
     const page = await api("GET", "/api/v1/audit" + query({ ...formParams(form), offset: offset || 0 }));
     $("#audit-table tbody").replaceChildren(...page.items.map((a) => el("tr", {},
       el("td", {}, fmtTime(a.time_ms)), el("td", {}, a.actor), el("td", {}, a.action), el("td", {}, a.target),
