@@ -69,7 +69,6 @@ class DetectionStage:
         self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
         # Every match of the group being committed, announced once it is.
         self._raised: list[AlertRaised] = []
-        self.raised = 0
 
     @classmethod
     def from_config(
@@ -174,11 +173,11 @@ class DetectionStage:
                         evidence=event,
                     )
                 )
-        self.raised += len(alerts)
         return alerts
 
     def committed(self, store: Store, bus: Bus | None) -> None:
         """The group evaluated last is committed: fold its repeats in and announce its matches."""
+        self.suppressor.commit()
         self._flush_repeats(store)
         # Batches are committed in the order they were read: older engines are done with.
         with self._engines_lock:
@@ -190,7 +189,10 @@ class DetectionStage:
                 bus.publish(message)
 
     def abandoned(self) -> None:
-        """The group's commit failed; its batches come again and are evaluated again then."""
+        """The group's commit failed; its batches come again and are evaluated again then, so
+        nothing of its evaluation may remain: not its admissions, repeats or announcements."""
+        self.suppressor.rollback()
+        self._repeats.clear()
         self._raised.clear()
 
     def _flush_repeats(self, store: Store) -> None:
