@@ -13,7 +13,13 @@ from aurora.api.host_state import (
     isolation_state,
 )
 from aurora.collector.store.accounts import AuditEntry, CommentRecord, UserRecord
-from aurora.collector.store.base import AlertRecord, HostRecord, StoredEvent
+from aurora.collector.store.base import (
+    FINAL_COMMAND_STATES,
+    AlertRecord,
+    CommandRecord,
+    HostRecord,
+    StoredEvent,
+)
 
 SEVERITY_NAMES = {
     0: "unknown",
@@ -102,6 +108,13 @@ def event_view(e: StoredEvent) -> dict[str, Any]:
         "process_name": e.process_name,
         "event": e.event,
     }
+
+
+def command_view(cmd: CommandRecord) -> dict[str, Any]:
+    """A response action as JSON, with ``final`` saying whether its state can still change."""
+    view = asdict(cmd)
+    view["final"] = cmd.state in FINAL_COMMAND_STATES
+    return view
 
 
 def user_view(u: UserRecord) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aurora.api.actions import command_view
 from aurora.api.client import ApiClient
+from aurora.api.views import command_view
 from aurora.cli.common import config_from_args, print_json_line
 from aurora.cli.target_args import add_remote_args, add_target_args
 from aurora.collector.actions import request_action

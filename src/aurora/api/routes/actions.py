@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from aurora.api.actions import command_view
 from aurora.api.auth import Principal
 from aurora.api.deps import Page, context, require, resolve_host
+from aurora.api.views import command_view
 from aurora.collector.actions import request_action
 from aurora.collector.store.base import UnknownHost
 from aurora.errors import AuroraError, UsageError

@@ -18,10 +18,9 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from aurora.api.actions import command_view
 from aurora.api.auth import Principal
 from aurora.api.deps import ApiContext, context, require
-from aurora.api.views import alert_summary, host_view
+from aurora.api.views import alert_summary, command_view, host_view
 from aurora.collector.bus import (
     AlertRaised,
     CommandQueued,
