@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -49,9 +50,22 @@ def wait_until(cond: Callable[[], bool], timeout: float, what: str, step: float 
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port that is free now and stays out of the kernel's way until a test binds it.
+
+    Tests hold the port across a collector restart, so it is drawn from below the kernel's
+    ephemeral range (``net.ipv4.ip_local_port_range``): a port from ``bind(0)`` could be handed
+    to some other process's outgoing connection between the check and the collector's bind.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 class CountingSource:
