@@ -186,7 +186,7 @@ def _self_signed_identity(tmp_path: Path) -> Identity:
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return Identity("sid-1", "127.0.0.1:9443", key_pem, pem, pem, "00" * 32)
+    return Identity("sid-1", ("127.0.0.1:9443",), key_pem, pem, pem, "00" * 32)
 
 
 def test_interrupted_certificate_swap_is_completed(tmp_path: Path) -> None:

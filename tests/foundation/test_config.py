@@ -68,6 +68,16 @@ def test_aurora_config_variable_names_the_file(tmp_path: Path) -> None:
         ('[collector]\nlisten = "nowhere"\n', "collector.listen", "should match pattern"),
         ('[logging]\nlevel = "loud"\n', "logging.level", "should be 'debug'"),
         ("[sensor\n", "<file>", "invalid TOML"),
+        (
+            '[collector]\nadvertised_endpoint = ["a:1", "b"]\n',
+            "collector.advertised_endpoint",
+            "'b' is not HOST:PORT",
+        ),
+        (
+            '[collector]\nadvertised_endpoint = ["a:1", "a:1"]\n',
+            "collector.advertised_endpoint",
+            "lists an endpoint twice",
+        ),
     ],
 )
 def test_bad_file_names_key_and_problem(tmp_path: Path, text: str, key: str, reason: str) -> None:
@@ -78,6 +88,18 @@ def test_bad_file_names_key_and_problem(tmp_path: Path, text: str, key: str, rea
     assert reason in info.value.reason
     assert str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_advertised_endpoint_is_one_or_several(tmp_path: Path) -> None:
+    one_text = '[collector]\nadvertised_endpoint = "a.example:9443"\n'
+    one = load_config(write(tmp_path, one_text), env={})
+    assert one.collector.advertised_endpoint == ["a.example:9443"]
+    many = '[collector]\nadvertised_endpoint = ["a.example:9443", "[::1]:9443"]\n'
+    assert load_config(write(tmp_path, many), env={}).collector.advertised_endpoint == [
+        "a.example:9443",
+        "[::1]:9443",
+    ]
+    assert load_config(None, env={}).collector.advertised_endpoint == []
 
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:

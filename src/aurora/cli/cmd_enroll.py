@@ -48,12 +48,14 @@ def run(args: argparse.Namespace) -> int:
             {
                 "sensor_id": ident.sensor_id,
                 "endpoint": ident.endpoint,
+                "endpoints": list(ident.endpoints),
                 "state_dir": str(state_dir),
                 "cert_not_after": ident.cert_not_after.isoformat(),
             }
         )
     else:
         print(
-            f"enrolled as sensor {ident.sensor_id}; collector {ident.endpoint}; state {state_dir}"
+            f"enrolled as sensor {ident.sensor_id}; collector {', '.join(ident.endpoints)}; "
+            f"state {state_dir}"
         )
     return 0

@@ -29,12 +29,12 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):  # type: ignore
         store: Store,
         ca: CertificateAuthority,
         cert_lifetime: dt.timedelta,
-        advertised_endpoint: str = "",
+        advertised_endpoints: tuple[str, ...] = (),
     ) -> None:
         self.store = store
         self.ca = ca
         self.cert_lifetime = cert_lifetime
-        self.advertised_endpoint = advertised_endpoint
+        self.advertised_endpoints = advertised_endpoints
 
     async def Enroll(
         self, request: enrollment_pb2.EnrollRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -82,7 +82,8 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):  # type: ignore
             sensor_id=sensor_id,
             client_cert_pem=issued.pem,
             ca_chain_pem=[self.ca.cert_pem],
-            collector_endpoint=self.advertised_endpoint,
+            collector_endpoint=next(iter(self.advertised_endpoints), ""),
+            collector_endpoints=self.advertised_endpoints,
             cert_not_after_unix_ms=issued.not_after_ms,
         )
 

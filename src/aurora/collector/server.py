@@ -97,8 +97,8 @@ class Collector:
         cfg = self.config.collector
         self.ca = CertificateAuthority.load_or_create(self.state_dir / "pki")
         names = [*cfg.server_names]
-        if cfg.advertised_endpoint:
-            names.append(parse_listen(cfg.advertised_endpoint, "collector.advertised_endpoint")[0])
+        for endpoint in cfg.advertised_endpoint:
+            names.append(parse_listen(endpoint, "collector.advertised_endpoint")[0])
         if self.host not in ("0.0.0.0", "::"):
             names.append(self.host)
         self.ca.ensure_server_cert(names)
@@ -206,7 +206,7 @@ class Collector:
             self.bus.subscribe([CommandQueued], lambda m: stream.notify(m.sensor_id))
         )
         enrollment_pb2_grpc.add_EnrollmentServicer_to_server(
-            EnrollmentService(self.store, self.ca, lifetime, cfg.advertised_endpoint), server
+            EnrollmentService(self.store, self.ca, lifetime, tuple(cfg.advertised_endpoint)), server
         )
         stream_pb2_grpc.add_SensorStreamServicer_to_server(self.stream, server)
         port = server.add_insecure_port("127.0.0.1:0")

@@ -1,16 +1,20 @@
 """[collector] section: where the collector keeps its state and where it listens for sensors."""
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aurora.config.base import Section
+
+_ENDPOINT = re.compile(r"^\[?[0-9A-Za-z.:_-]+\]?:\d{1,5}$")
 
 
 class CollectorConfig(Section):
     state_dir: Path = Path("/var/lib/aurora")
     listen: str = Field(default="0.0.0.0:9443", pattern=r"^\[?[0-9A-Za-z.:_-]*\]?:\d{1,5}$")
-    advertised_endpoint: str = ""
+    # HOST:PORT, or a list of them, handed to sensors at enrolment; a sensor fails over along it.
+    advertised_endpoint: list[str] = []
     store: str = Field(default="sqlite", pattern=r"^(sqlite)$")
     retention_days: int = Field(default=30, ge=1)
     retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
@@ -23,3 +27,20 @@ class CollectorConfig(Section):
     # follow it, within these, so idle or slow peers cannot pile up connections.
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
     http2_preface_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("advertised_endpoint", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [value] if value else []
+        return value
+
+    @field_validator("advertised_endpoint")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        for endpoint in value:
+            if not _ENDPOINT.match(endpoint):
+                raise ValueError(f"{endpoint!r} is not HOST:PORT")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an endpoint twice")
+        return value

@@ -184,7 +184,7 @@ def enroll(
         raise EnrollmentError("collector returned a certificate for another sensor id")
     identity = Identity(
         sensor_id=resp.sensor_id,
-        endpoint=resp.collector_endpoint or target,
+        endpoints=tuple(resp.collector_endpoints) or (resp.collector_endpoint or target,),
         key_pem=key_pem,
         cert_pem=resp.client_cert_pem,
         ca_pem=ca_pem,
@@ -198,5 +198,9 @@ def enroll(
             f"enrolled as {identity.sensor_id} but cannot store the identity in {state_dir}: "
             f"{exc.strerror or exc}"
         ) from None
-    log.info("enrolled as sensor %s with collector %s", identity.sensor_id, identity.endpoint)
+    log.info(
+        "enrolled as sensor %s with collector %s",
+        identity.sensor_id,
+        ", ".join(identity.endpoints),
+    )
     return identity

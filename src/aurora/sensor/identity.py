@@ -1,4 +1,4 @@
-"""The sensor's identity on disk: key, client certificate, pinned CA, sensor id and endpoint.
+"""The sensor's identity on disk: key, client certificate, pinned CA, sensor id and endpoints.
 
 Everything lives in a 0700 state directory as 0600 files (seed: enrollment). A renewed certificate
 comes with a new key, and the pair must never be half-replaced: both are written as ``.new`` files
@@ -33,12 +33,17 @@ class NotEnrolledError(AuroraError):
 @dataclass(frozen=True)
 class Identity:
     sensor_id: str
-    endpoint: str
+    # Collector endpoints in order of preference; the transport fails over along them.
+    endpoints: tuple[str, ...]
     key_pem: bytes
     cert_pem: bytes
     ca_pem: bytes
     ca_fingerprint: str
     enrolled_at: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        return self.endpoints[0]
 
     @property
     def cert_not_before(self) -> dt.datetime:
@@ -61,6 +66,8 @@ def save_identity(state_dir: Path, ident: Identity) -> None:
     write_atomic(state_dir / CA_FILE, ident.ca_pem)
     meta = {
         "sensor_id": ident.sensor_id,
+        "endpoints": list(ident.endpoints),
+        # Kept so an older Aurora started on this state directory still finds its collector.
         "endpoint": ident.endpoint,
         "ca_fingerprint": ident.ca_fingerprint,
         "enrolled_at": ident.enrolled_at,
@@ -125,13 +132,17 @@ def load_identity(state_dir: Path) -> Identity:
         raise NotEnrolledError(
             f"sensor identity in {state_dir} is unreadable ({exc}): {hint}"
         ) from None
-    if not isinstance(meta, dict) or not meta.get("sensor_id") or not meta.get("endpoint"):
-        raise NotEnrolledError(f"{meta_path} lacks sensor_id or endpoint: {hint}")
+    if not isinstance(meta, dict) or not meta.get("sensor_id"):
+        raise NotEnrolledError(f"{meta_path} lacks sensor_id: {hint}")
+    # Identities written before fail-over hold a single "endpoint".
+    endpoints = meta.get("endpoints") or [meta.get("endpoint")]
+    if not all(isinstance(e, str) and e for e in endpoints):
+        raise NotEnrolledError(f"{meta_path} lacks a collector endpoint: {hint}")
     if not _matches(key_pem, cert_pem):
         raise NotEnrolledError(f"{state_dir / KEY_FILE} does not match {CERT_FILE}: {hint}")
     return Identity(
         sensor_id=str(meta["sensor_id"]),
-        endpoint=str(meta["endpoint"]),
+        endpoints=tuple(endpoints),
         key_pem=key_pem,
         cert_pem=cert_pem,
         ca_pem=ca_pem,

@@ -2,8 +2,10 @@
 certificate.
 
 One stream at a time. When it cannot be opened or breaks, events keep going to the spool and the
-transport retries with jittered exponential backoff; the outage is logged once as a
-TransportConnectError when it starts and once more when it ends, however many retries lie between.
+transport moves on to the next collector endpoint it was given at enrolment (a cluster's other
+front-ends); once every endpoint has failed in a row it retries with jittered exponential backoff.
+The outage is logged once as a TransportConnectError when it starts and once more when it ends,
+however many retries lie between.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +68,8 @@ class Transport:
         # A renewed pair is only used from the next connection, so once per stream is enough.
         self._renewed_this_stream = False
         self._down_since: float | None = None
+        self._endpoint = ""
+        self._endpoint_index = 0
         self._ever_connected = False
         self.connected = threading.Event()
 
@@ -90,6 +95,7 @@ class Transport:
     def run(self) -> None:
         """Stream until stop(); raises SensorRevoked or CertificateExpired, which end the sensor."""
         backoff = Backoff(self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        failed_in_a_row = 0
         while not self._stop.is_set():
             identity = load_identity(self.state_dir)
             self._identity = identity
@@ -98,7 +104,9 @@ class Transport:
                     f"the sensor certificate expired at {identity.cert_not_after:%Y-%m-%d %H:%M} "
                     "UTC before it could be renewed; re-enrol with `aurora enroll`"
                 )
-            endpoint = self.settings.endpoint or identity.endpoint
+            endpoints = (self.settings.endpoint,) if self.settings.endpoint else identity.endpoints
+            endpoint = endpoints[self._endpoint_index % len(endpoints)]
+            self._endpoint = endpoint
             channel = open_channel(
                 identity, endpoint, self.settings.keepalive_s, self.settings.compression
             )
@@ -129,8 +137,16 @@ class Transport:
                 break
             if session.welcomed.is_set():
                 backoff.reset()
+                failed_in_a_row = 0
             self._note_outage(endpoint, reason)
-            self._stop.wait(backoff.next_delay())
+            self._endpoint_index += 1
+            failed_in_a_row += 1
+            if failed_in_a_row < len(endpoints):
+                # Another endpoint has not been tried since the last good stream: go there now,
+                # with a little jitter so a fleet leaving a dead front-end does not arrive at once.
+                self._stop.wait(random.uniform(0, self.settings.reconnect_min_s))
+            else:
+                self._stop.wait(backoff.next_delay())
 
     # ------------------------------------------------------------- connection
     def _note_outage(self, endpoint: str, reason: str) -> None:
@@ -155,8 +171,7 @@ class Transport:
         if acked:
             self.spool.ack(acked)
         self.connected.set()
-        ident = self._identity
-        endpoint = self.settings.endpoint or (ident.endpoint if ident else "?")
+        endpoint = self._endpoint
         queued = self.spool.status().events_queued
         if self._down_since is not None:
             took = time.monotonic() - self._down_since
