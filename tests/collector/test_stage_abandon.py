@@ -44,4 +44,4 @@ def test_an_abandoned_group_does_not_count_its_repeats(tmp_path: Path) -> None:
     stage.abandoned()
     stage.evaluate("s1", [(_evil(1), (RULE_ID,)), (_evil(1), (RULE_ID,))])
     # One repeat is waiting for the committed alert, not two (the abandoned try added none).
-    assert [n for n, _ in stage._repeats.values()] == [1]
+    assert [n for n, *_ in stage._repeats.values()] == [1]

@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
         help="list alerts",
         description="List alerts, newest first; `ack ID` / `resolve ID` change their status.",
     )
-    parser.add_argument("--since", metavar="T", help="ISO-8601 time or 15m, 2h, 7d ago")
+    parser.add_argument(
+        "--since", metavar="T", help="alerts last seen since T: ISO-8601 time or 15m, 2h, 7d ago"
+    )
     parser.add_argument("--status", choices=ALERT_STATUSES, help="only alerts in this status")
     parser.add_argument("--limit", type=positive_int, default=1000, metavar="N")
     parser.add_argument("--json", action="store_true", help="one Detection Finding per line")

@@ -66,7 +66,8 @@ class DetectionStage:
         self._engines_lock = threading.Lock()  # the swap only: the writer waits on it briefly
         self.suppressor = Suppressor(window_s)
         # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
-        self._repeats: dict[tuple[str, str, str], tuple[int, int]] = {}
+        # (rule, sensor, key) -> (repeats, last time, the latest repeat's match and event)
+        self._repeats: dict[tuple[str, str, str], tuple[int, int, tuple[Any, Any] | None]] = {}
         # Every match of the group being committed, announced once it is.
         self._raised: list[AlertRaised] = []
 
@@ -130,8 +131,8 @@ class DetectionStage:
         self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
     ) -> list[NewAlert]:
         """Alerts for new events, each given with the ids of the rules it matched."""
-        from aurora.detection import build_finding
         from aurora.detection.findings import SEVERITY
+        from aurora.detection.process_tree import tree_root
 
         alerts: list[NewAlert] = []
         for event, rule_ids in events:
@@ -146,26 +147,29 @@ class DetectionStage:
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
                 rule_id = str(match.rule.id)
                 title = str(match.rule.title)
-                admitted = self.suppressor.admit(rule_id, sensor_id, match.key, now=t_ms / 1000)
+                # One alert per rule, host, correlation key and process tree: a second attack
+                # by another tree gets its own alert and evidence.
+                root = tree_root(event)
+                key = f"{match.key}|{root}" if match.key and root else match.key or root
+                admitted = self.suppressor.admit(rule_id, sensor_id, key, now=t_ms / 1000)
                 if not admitted:
-                    k = (rule_id, sensor_id, match.key)
-                    n, last = self._repeats.get(k, (0, 0))
-                    self._repeats[k] = (n + 1, max(last, t_ms))
+                    k = (rule_id, sensor_id, key)
+                    n, last, _ = self._repeats.get(k, (0, 0, None))
+                    # The latest repeat's evidence replaces the alert's when folded in.
+                    latest = (match, event) if t_ms >= last else self._repeats[k][2]
+                    self._repeats[k] = (n + 1, max(last, t_ms), latest)
                     severity = SEVERITY.get(match.rule.level, 3)
                 else:
-                    device = event.get("device")
-                    host = dict(device) if isinstance(device, dict) else {}
-                    host["uid"] = sensor_id
-                    finding = build_finding(match, host=host)
+                    finding = _finding(match, event, sensor_id)
                     severity = int(finding.get("severity_id", 0))
                     alerts.append(
-                        NewAlert(rule_id, sensor_id, match.key, severity, title, t_ms, finding)
+                        NewAlert(rule_id, sensor_id, key, severity, title, t_ms, finding)
                     )
                 self._raised.append(
                     AlertRaised(
                         sensor_id=sensor_id,
                         rule_uid=rule_id,
-                        dedup_key=match.key,
+                        dedup_key=key,
                         severity_id=severity,
                         title=title,
                         time_ms=t_ms,
@@ -200,11 +204,22 @@ class DetectionStage:
         if not self._repeats:
             return
         pending, self._repeats = self._repeats, {}
-        for (rule_id, sensor_id, key), (n, last) in pending.items():
+        for (rule_id, sensor_id, key), (n, last, latest) in pending.items():
             for alert in store.list_alerts(sensor_id=sensor_id, limit=200):
                 if alert.rule_uid == rule_id and alert.dedup_key == key:
-                    store.bump_alert(alert.alert_id, last, None, n)
+                    finding = _finding(*latest, sensor_id) if latest else None
+                    store.bump_alert(alert.alert_id, last, finding, n)
                     break
+
+
+def _finding(match: Any, event: dict[str, Any], sensor_id: str) -> dict[str, Any]:
+    """The Detection Finding for ``match`` on ``event``, its device named by the sensor id."""
+    from aurora.detection import build_finding
+
+    device = event.get("device")
+    host = dict(device) if isinstance(device, dict) else {}
+    host["uid"] = sensor_id
+    return build_finding(match, host=host)
 
 
 def _load(config: DetectionConfig, uploaded_dir: Path | None) -> tuple[list[str], DetectionEngine]:
