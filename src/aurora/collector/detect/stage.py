@@ -162,9 +162,7 @@ class DetectionStage:
                 else:
                     finding = _finding(match, event, sensor_id)
                     severity = int(finding.get("severity_id", 0))
-                    alerts.append(
-                        NewAlert(rule_id, sensor_id, key, severity, title, t_ms, finding)
-                    )
+                    alerts.append(NewAlert(rule_id, sensor_id, key, severity, title, t_ms, finding))
                 self._raised.append(
                     AlertRaised(
                         sensor_id=sensor_id,
