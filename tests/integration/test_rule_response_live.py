@@ -20,45 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.agent.helpers import AgentThread, wait_until
+from tests.agent.helpers import wait_until
+from tests.integration.live_pipeline import LivePipeline, marker_rule
 
-from aurora.collector.server import Collector
 from aurora.collector.store.accounts import AuditQuery, SQLiteAccounts
-from aurora.collector.store.base import EventQuery
-from aurora.collector.tokens import create_token
-from aurora.config import AuroraConfig
-from aurora.sensor.agent import Agent
-from aurora.sensor.enrollment import enroll
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel]
 
 RULE_ID = "0d3e5f7a-9b1c-4d2e-8f60-a1b2c3d4e5f6"
 
 
-@pytest.fixture
-def linux_sensor_cls() -> type:
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("the eBPF sensor needs root")
-    from aurora.sensor.linux import LinuxSensor
-    from aurora.sensor.linux.sensor import OBJECTS_DIR
-
-    if not (Path(OBJECTS_DIR) / "process.bpf.o").exists():
-        res = subprocess.run(["make", "-s", "-C", "bpf"], capture_output=True, text=True)
-        assert res.returncode == 0, res.stderr
-    return LinuxSensor
-
-
-class Setup:
-    def __init__(self, collector: Collector, sensor_id: str, marker: str) -> None:
-        self.collector = collector
-        self.sensor_id = sensor_id
-        self.marker = marker
-
-    def alerts(self) -> list[Any]:
-        assert self.collector.store is not None
-        return [a for a in self.collector.store.list_alerts() if a.rule_uid == RULE_ID]
+class Setup(LivePipeline):
+    def __init__(self, tmp_path: Path, rule_actions: dict[str, str] | None) -> None:
+        self.marker = f"aurora-rule-victim-{uuid.uuid4().hex}"
+        response = {"rule_actions": rule_actions} if rule_actions is not None else {}
+        super().__init__(tmp_path, {"victim": marker_rule(RULE_ID, self.marker)}, response)
 
     def audit(self) -> list[Any]:
         accounts = SQLiteAccounts(self.collector.state_dir / "aurora.db")
@@ -69,66 +45,16 @@ class Setup:
 
 
 @pytest.fixture
-def live(
-    tmp_path: Path, linux_sensor_cls: type
-) -> Iterator[Callable[[dict[str, str] | None], Setup]]:
-    started: list[tuple[Collector, AgentThread]] = []
+def live(tmp_path: Path) -> Iterator[Callable[[dict[str, str] | None], Setup]]:
+    started: list[Setup] = []
 
     def _go(rule_actions: dict[str, str] | None) -> Setup:
-        marker = f"aurora-rule-victim-{uuid.uuid4().hex}"
-        rules = tmp_path / "rules"
-        rules.mkdir()
-        (rules / "victim.yml").write_text(
-            f"title: Test victim started\nid: {RULE_ID}\nstatus: test\n"
-            "logsource: {product: linux, category: process_creation}\n"
-            f"detection:\n  sel:\n    CommandLine|contains: '{marker}'\n  condition: sel\n"
-            "level: high\n"
-        )
-        cfg: dict[str, Any] = {
-            "collector": {"state_dir": str(tmp_path / "collector"), "listen": "127.0.0.1:0"},
-            "detection": {"enabled": True, "rule_dirs": [str(rules)]},
-        }
-        if rule_actions is not None:
-            cfg["response"] = {"rule_actions": rule_actions}
-        collector = Collector(AuroraConfig.model_validate(cfg))
-        collector.start()
-        assert collector.store is not None
-        store = collector.store
-        tok = create_token(store, 3600, 1)
-        ident = enroll(
-            f"127.0.0.1:{collector.port}", tok.token, collector.ca_fingerprint, tmp_path / "s"
-        )
-        config = AuroraConfig.model_validate(
-            {
-                "sensor": {
-                    "state_dir": str(tmp_path / "s"),
-                    "linux_families": ["process"],
-                    "heartbeat_interval_s": 0.5,
-                    "batch_max_delay_ms": 50,
-                    "spool_fsync": False,
-                }
-            }
-        )
-        # The default executor factory: the real ResponseExecutor runs the kill.
-        agent = AgentThread(Agent(config, linux_sensor_cls(config.sensor))).start()
-        started.append((collector, agent))
-        warm = f"aurora-warmup-{uuid.uuid4().hex}"
-
-        def streaming() -> bool:
-            subprocess.run(["/bin/echo", warm], stdout=subprocess.DEVNULL, check=True)
-            events = store.search_events(
-                EventQuery(sensor_ids=[ident.sensor_id], class_uid=1007, limit=5000)
-            )
-            return any(warm in str(e.event.get("process", {}).get("cmd_line")) for e in events)
-
-        wait_until(streaming, 30, "the agent streaming exec events", step=0.3)
-        return Setup(collector, ident.sensor_id, marker)
+        started.append(Setup(tmp_path, rule_actions))
+        return started[-1]
 
     yield _go
-    for collector, agent in started:
-        agent.stop()
-        collector.stop()
-        assert agent.error is None, agent.error
+    for setup in started:
+        setup.stop()
 
 
 def _victim(marker: str) -> subprocess.Popen[bytes]:
@@ -149,7 +75,7 @@ def test_rule_configured_to_kill_kills_the_real_process(
     assert victim.returncode == -signal.SIGKILL
     store = s.collector.store
     assert store is not None
-    [alert] = s.alerts()
+    [alert] = s.alerts(RULE_ID)
     [cmd] = store.list_commands(s.sensor_id)
     assert cmd.action == "kill" and cmd.requested_by == f"rule:{RULE_ID}"
     assert cmd.params["pid"] == victim.pid and cmd.params["start_time"] > 0
@@ -173,7 +99,7 @@ def test_without_rule_actions_the_rule_alerts_but_nothing_is_killed(
     s = live(None)
     victim = _victim(s.marker)
     try:
-        wait_until(lambda: bool(s.alerts()), 15, "the alert")
+        wait_until(lambda: bool(s.alerts(RULE_ID)), 15, "the alert")
         time.sleep(1.0)  # a queued kill would reach the sensor well within this
         assert victim.poll() is None, "the victim was killed without rule_actions"
         assert s.collector.store is not None
