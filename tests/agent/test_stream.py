@@ -45,7 +45,7 @@ def run_agent(
 ) -> AgentThread:
     config = sensor_config(tmp_path / "s", **cfg)
     factory = (
-        default_executor_factory(tmp_path / "s", config, "127.0.0.1:1")
+        default_executor_factory(tmp_path / "s", config, ("127.0.0.1:1",))
         if real_executor
         else (lambda: None)
     )

@@ -199,6 +199,29 @@ def test_rendered_ruleset_merges_overlapping_allow_entries() -> None:
     assert "dport 53" not in no_dns and "dport 67" not in no_dns
 
 
+def test_every_fail_over_endpoint_stays_reachable_while_isolated(
+    topology: Topology, tmp_path: Path
+) -> None:
+    # The peer stands in for the cluster's second front-end.
+    steps = ["probes", {"action": "isolate"}, "probes", {"action": "unisolate"}]
+    out = topology.run_sensor({**spec(tmp_path, steps), "other_collectors": [[PEER_IP, PEER_PORT]]})
+    assert out[1]["ok"], out[1]
+    # Every collector address is open on every collector port: the collector host's second
+    # port is reachable too (documented), an address that is no collector is not.
+    assert out[2] == {COLLECTOR: True, COLLECTOR_OTHER_PORT: True, PEER: True, ALLOWED: False}
+    assert out[3]["ok"] and all(out[0].values())
+
+
+def test_a_plan_saved_before_fail_over_still_loads() -> None:
+    old = {"collector_addrs": ["10.0.0.1"], "collector_port": 9443, "allow": []}
+    plan = IsolationPlan.from_json(old)
+    assert plan.ports == (9443,)
+    assert "tcp dport { 9443 } accept" in render_ruleset(plan)
+    both = IsolationPlan(("10.0.0.1", "10.0.0.2"), 9443, collector_ports=(9444,))
+    assert IsolationPlan.from_json(both.to_json()) == both
+    assert "tcp dport { 9443, 9444 } accept" in render_ruleset(both)
+
+
 def test_connections_opened_before_isolation_are_cut(topology: Topology, tmp_path: Path) -> None:
     # An attacker's session that predates isolation must not survive it.
     steps = ["hold", {"action": "isolate"}, "echo", {"action": "unisolate"}]

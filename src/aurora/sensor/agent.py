@@ -41,9 +41,10 @@ ExecutorFactory = Callable[[], Executor | None]
 
 
 def default_executor_factory(
-    state_dir: Path, config: AuroraConfig, endpoint: str
+    state_dir: Path, config: AuroraConfig, endpoints: tuple[str, ...]
 ) -> ExecutorFactory:
-    """Build the response executor on first use; None when this build has none."""
+    """Build the response executor on first use; None when this build has none. Isolation keeps
+    every collector endpoint reachable, so fail-over still works on an isolated host."""
 
     def make() -> Executor | None:
         try:
@@ -51,9 +52,11 @@ def default_executor_factory(
         except ImportError as exc:
             log.warning("response actions unavailable: %s", exc)
             return None
-        host, port = parse_endpoint(endpoint)
+        first, *others = [parse_endpoint(e) for e in endpoints]
         try:
-            executor: Executor = ResponseExecutor(state_dir, config.response, (host, port))
+            executor: Executor = ResponseExecutor(
+                state_dir, config.response, first, other_collectors=tuple(others)
+            )
         except (AuroraError, OSError) as exc:
             log.error("response actions unavailable: %s", exc)
             return None
@@ -78,7 +81,7 @@ class Agent:
         identity = load_identity(self.state_dir)  # fail now, not in the transport thread
         self.sensor_id = identity.sensor_id
         self.settings = TransportSettings.from_config(sc)
-        endpoint = self.settings.endpoint or identity.endpoint
+        endpoints = self.settings.endpoints(identity.endpoints)
         try:
             self.spool = Spool(self.state_dir / "spool", sc.spool_max_bytes, fsync=sc.spool_fsync)
         except OSError as exc:
@@ -86,7 +89,7 @@ class Agent:
                 f"cannot open the spool in {self.state_dir / 'spool'}: {exc.strerror or exc}"
             ) from None
         self.counters = Counters()
-        factory = executor_factory or default_executor_factory(self.state_dir, config, endpoint)
+        factory = executor_factory or default_executor_factory(self.state_dir, config, endpoints)
         self.runner = CommandRunner(self._send, factory)
         self.transport = Transport(
             self.state_dir,

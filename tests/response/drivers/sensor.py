@@ -38,7 +38,8 @@ def main() -> int:
     spec: dict[str, Any] = json.loads(sys.argv[1])
     config = ResponseConfig(**spec.get("config", {}))
     collector = tuple(spec["collector"]) if spec.get("collector") else None
-    executor = ResponseExecutor(Path(spec["state_dir"]), config, collector)
+    others = tuple(tuple(c) for c in spec.get("other_collectors", ()))
+    executor = ResponseExecutor(Path(spec["state_dir"]), config, collector, other_collectors=others)
     held: socket.socket | None = None
     out: list[Any] = []
     for step in spec["steps"]:

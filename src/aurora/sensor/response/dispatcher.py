@@ -71,7 +71,10 @@ class ResponseExecutor:
         config: ResponseConfig,
         collector_addr: tuple[str, int] | None,
         backend: IsolationBackend | None = None,
+        other_collectors: tuple[tuple[str, int], ...] = (),
     ) -> None:
+        """``collector_addr`` is the endpoint streamed to; ``other_collectors`` are the rest of
+        the sensor's fail-over endpoints, which isolation keeps reachable too."""
         self._config = config
         self._dir = state_dir / "response"
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -82,7 +85,7 @@ class ResponseExecutor:
         self._isolation = Isolation(
             self._dir,
             backend,
-            collector_addr,
+            ((collector_addr,) if collector_addr else ()) + other_collectors,
             tuple(config.isolation_allow),
             config.isolation_allow_dns,
             config.isolation_allow_dhcp,

@@ -34,6 +34,14 @@ class IsolationPlan:
     allow: tuple[str, ...] = ()
     allow_dns: bool = True
     allow_dhcp: bool = True
+    # Ports of the other collector endpoints (a cluster's front-ends), for fail-over while
+    # isolated. Every collector address is allowed on every collector port.
+    collector_ports: tuple[int, ...] = ()
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """Every collector port, the primary first."""
+        return tuple(dict.fromkeys((self.collector_port, *self.collector_ports)))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +54,8 @@ class IsolationPlan:
             allow=tuple(str(a) for a in data.get("allow", ())),
             allow_dns=bool(data.get("allow_dns", True)),
             allow_dhcp=bool(data.get("allow_dhcp", True)),
+            # Absent from plans saved before fail-over.
+            collector_ports=tuple(int(p) for p in data.get("collector_ports", ())),
         )
 
 
@@ -69,15 +79,18 @@ def resolve_collector(host: str, port: int) -> tuple[str, ...]:
     return tuple(sorted(addrs))
 
 
-def collector_reachable(addrs: tuple[str, ...], port: int, timeout: float) -> str | None:
-    """Open a TCP connection to any collector address; return the error text if none answers."""
+def collector_reachable(
+    addrs: tuple[str, ...], ports: tuple[int, ...], timeout: float
+) -> str | None:
+    """Open a TCP connection to any collector address and port; the error text if none answers."""
     errors = []
-    for addr in addrs:
-        try:
-            with socket.create_connection((addr, port), timeout=timeout):
-                return None
-        except OSError as exc:
-            errors.append(f"{addr}:{port}: {exc.strerror or exc}")
+    for port in ports:
+        for addr in addrs:
+            try:
+                with socket.create_connection((addr, port), timeout=timeout):
+                    return None
+            except OSError as exc:
+                errors.append(f"{addr}:{port}: {exc.strerror or exc}")
     return "; ".join(errors) or "no collector address"
 
 
@@ -88,7 +101,7 @@ class Isolation:
         self,
         state_dir: Path,
         backend: IsolationBackend,
-        collector_addr: tuple[str, int] | None,
+        collectors: tuple[tuple[str, int], ...],
         allow: tuple[str, ...],
         allow_dns: bool,
         allow_dhcp: bool,
@@ -96,7 +109,7 @@ class Isolation:
     ) -> None:
         self._state_path = state_dir / STATE_FILE
         self._backend = backend
-        self._collector = collector_addr
+        self._collectors = collectors  # every endpoint the sensor may stream to, primary first
         self._allow = allow
         self._allow_dns = allow_dns
         self._allow_dhcp = allow_dhcp
@@ -104,22 +117,26 @@ class Isolation:
 
     def plan(self, extra_allow: tuple[str, ...] = ()) -> IsolationPlan:
         """The configured plan, plus networks this one command allows."""
-        if self._collector is None:
+        if not self._collectors:
             raise NoCollector("cannot isolate: this sensor has no collector address to keep open")
-        host, port = self._collector
+        addrs: set[str] = set()
+        for host, port in self._collectors:
+            addrs.update(resolve_collector(host, port))
+        ports = tuple(dict.fromkeys(port for _, port in self._collectors))
         return IsolationPlan(
-            collector_addrs=resolve_collector(host, port),
-            collector_port=port,
+            collector_addrs=tuple(sorted(addrs)),
+            collector_port=ports[0],
             allow=tuple(dict.fromkeys(self._allow + extra_allow)),
             allow_dns=self._allow_dns,
             allow_dhcp=self._allow_dhcp,
+            collector_ports=ports[1:],
         )
 
     def isolate(self, extra_allow: tuple[str, ...] = ()) -> dict[str, Any]:
         """Apply the plan, prove the collector still answers, else roll back. Idempotent."""
         plan = self.plan(extra_allow)
         self._backend.apply(plan)
-        failure = collector_reachable(plan.collector_addrs, plan.collector_port, self._timeout)
+        failure = collector_reachable(plan.collector_addrs, plan.ports, self._timeout)
         if failure is not None:
             # Back to the previous state: if the host was isolated before, keep the old plan.
             previous = self._load()
@@ -150,7 +167,7 @@ class Isolation:
             if self._backend.is_applied():
                 self._backend.remove()
             return "not_isolated"
-        if self._collector is not None:
+        if self._collectors:
             with contextlib.suppress(CollectorUnreachable):
                 # Keep what the analyst allowed; add a collector address that changed since.
                 current = self.plan(plan.allow)
@@ -161,6 +178,7 @@ class Isolation:
                     current.allow,
                     current.allow_dns,
                     current.allow_dhcp,
+                    current.collector_ports,
                 )
         self._backend.apply(plan)
         return "isolated"

@@ -45,13 +45,13 @@ def render_ruleset(plan: IsolationPlan) -> str:
     """The nft script; create-then-delete makes re-isolating one atomic replacement."""
     c4, c6 = _split(plan.collector_addrs)
     a4, a6 = _split(plan.allow)
-    port = plan.collector_port
+    ports = ", ".join(str(p) for p in plan.ports)
     inp = ['iif "lo" accept', "ct state established,related accept"]
     out = ['oif "lo" accept']
     for proto, nets in (("ip", c4), ("ip6", c6)):
         if nets:
-            inp.append(f"{_match(proto, 'saddr', nets)} tcp sport {port} accept")
-            out.append(f"{_match(proto, 'daddr', nets)} tcp dport {port} accept")
+            inp.append(f"{_match(proto, 'saddr', nets)} tcp sport {{ {ports} }} accept")
+            out.append(f"{_match(proto, 'daddr', nets)} tcp dport {{ {ports} }} accept")
     for proto, nets in (("ip", a4), ("ip6", a6)):
         if nets:
             inp.append(f"{_match(proto, 'saddr', nets)} accept")

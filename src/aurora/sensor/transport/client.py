@@ -104,7 +104,7 @@ class Transport:
                     f"the sensor certificate expired at {identity.cert_not_after:%Y-%m-%d %H:%M} "
                     "UTC before it could be renewed; re-enrol with `aurora enroll`"
                 )
-            endpoints = (self.settings.endpoint,) if self.settings.endpoint else identity.endpoints
+            endpoints = self.settings.endpoints(identity.endpoints)
             endpoint = endpoints[self._endpoint_index % len(endpoints)]
             self._endpoint = endpoint
             channel = open_channel(

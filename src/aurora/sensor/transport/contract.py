@@ -41,6 +41,11 @@ class TransportSettings:
             cert_renew_fraction=cfg.cert_renew_fraction,
         )
 
+    def endpoints(self, enrolled: tuple[str, ...]) -> tuple[str, ...]:
+        """The collector endpoints to use, in order: the configured one alone, else the ones
+        stored at enrolment."""
+        return (self.endpoint,) if self.endpoint else enrolled
+
 
 class Counters:
     """Cumulative counters for heartbeats; thread-safe."""
