@@ -66,6 +66,8 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/stream"): "read",
     ("GET", "/api/v1/dashboard"): "read",
+    ("GET", "/api/v1/incidents"): "read",
+    ("GET", "/api/v1/incidents/{incident_id}"): "read",
 }
 
 PAGES: dict[str, str] = {
@@ -74,6 +76,8 @@ PAGES: dict[str, str] = {
     "/dashboard": "read",
     "/alerts": "read",
     "/alerts/{alert_id}": "read",
+    "/incidents": "read",
+    "/incidents/{incident_id}": "read",
     "/hosts": "read",
     "/hosts/{host}": "read",
     "/events": "read",
@@ -114,6 +118,7 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
         "host": "web-1",
         "pid": "300",
         "alert_id": str(s["alert_id"]),
+        "incident_id": str(s["alert_id"]),
         "command_id": "a" * 32,
         "token_id": "999999",
         "rule_id": "no-such-rule",

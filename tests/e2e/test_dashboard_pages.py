@@ -5,28 +5,22 @@ A screenshot of the page at a failing step is saved in test-artifacts/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.apienv import PASSWORD, Env, make_env
+from api.apienv import Env, make_env
 from api.dashseed import FAILED_REASON, seed_fleet
 from aurora.api.auth import now_ms
 from aurora.api.dashboard import build_dashboard
+from e2e.browser import logged_in_page, need_chromium
 
 pytestmark = [pytest.mark.browser]
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need_chromium()
     env = make_env(tmp_path_factory.mktemp("dashboard"))
     seed_fleet(env.store)
     yield env
@@ -35,30 +29,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 @pytest.fixture
 def page(site: Env) -> Iterator[Any]:
-    """A page logged in as analyst; fails the test on any script error, screenshot on failure."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(ignore_https_errors=True)
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.goto(site.server.url + "/login")
-        tab.fill("#login-name", "analyst")
-        tab.fill("#login-password", PASSWORD)
-        tab.click("#login-submit")
-        tab.wait_for_url(site.server.url + "/alerts")
-        try:
-            yield tab
-            assert errors == [], errors
-        except BaseException:
-            ARTIFACTS.mkdir(exist_ok=True)
-            tab.screenshot(path=str(ARTIFACTS / "console-dashboard.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with logged_in_page(site.server.url, "analyst", "console-dashboard") as tab:
+        yield tab
 
 
 def test_host_page_says_why_and_offers_one_action(site: Env, page: Any) -> None:

@@ -22,6 +22,7 @@ SUBCOMMANDS = (
     "hosts",
     "events",
     "alerts",
+    "incidents",
     "rules",
     "scan",
     "isolate",

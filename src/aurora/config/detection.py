@@ -11,6 +11,8 @@ class DetectionConfig(Section):
     enabled: bool = True
     rule_dirs: list[Path] = []
     suppression_window_s: int = Field(default=300, ge=0)
+    # Alerts of one host and one process tree, each within this of the last, form an incident.
+    incident_window_s: int = Field(default=3600, ge=1)
     # Values for Sigma's `expand` modifier: `%name%` in a rule becomes each listed value.
     placeholders: dict[str, list[str]] = {}
     # Correlation state bounds (per correlation rule).

@@ -8,10 +8,11 @@ are sent to /login. Jinja2 is used (not string formatting) for its HTML autoesca
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -20,6 +21,9 @@ from aurora.api.auth import Principal, now_ms
 from aurora.api.dashboard import build_dashboard, chart
 from aurora.api.deps import IdPath, authenticate, context
 from aurora.api.rbac import ROLE_PERMISSIONS, allowed
+from aurora.api.routes.incidents import incident_detail, summary, window_ms
+from aurora.api.views import SEVERITY_NAMES
+from aurora.collector.incidents import list_incidents
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -28,10 +32,17 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["utc"] = lambda ms: (
+    dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
+)
+_env.filters["severity"] = lambda sid: SEVERITY_NAMES.get(sid, "unknown")
+# The console's incident queue shows this many, highest score first.
+INCIDENT_PAGE = 200
 
 NAV = [
     ("dashboard", "/dashboard", "Dashboard", "read"),
     ("alerts", "/alerts", "Alerts", "read"),
+    ("incidents", "/incidents", "Incidents", "read"),
     ("hosts", "/hosts", "Hosts", "read"),
     ("events", "/events", "Hunt", "read"),
     ("rules", "/rules", "Rules", "read"),
@@ -111,6 +122,28 @@ def alerts_page(request: Request) -> Response:
 @router.get("/alerts/{alert_id}")
 def alert_page(alert_id: IdPath, request: Request) -> Response:
     return _page(request, "alert", alert_id=alert_id)
+
+
+@router.get("/incidents")
+def incidents_page(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        ctx = context(request)
+        found = list_incidents(ctx.store, window_ms(ctx))
+        found.sort(key=lambda i: (i.status == "open", i.score, i.last_seen_ms), reverse=True)
+        return {"incidents": [summary(ctx, i) for i in found[:INCIDENT_PAGE]]}
+
+    return _page(request, "incidents", load=load)
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(incident_id: IdPath, request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        try:
+            return {"incident": incident_detail(context(request), incident_id)}
+        except HTTPException:
+            return {"incident": None}
+
+    return _page(request, "incident", load=load, incident_id=incident_id)
 
 
 @router.get("/hosts")
