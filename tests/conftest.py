@@ -18,6 +18,11 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data")
 
 
+# A collector started through the CLI in a test must not fetch SigmaHQ's release from the
+# internet on its first start; the test of that path turns it back on against a local server.
+os.environ.setdefault("AURORA__DETECTION__SIGMA_AUTO_INSTALL", "false")
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 

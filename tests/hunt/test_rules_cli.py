@@ -85,7 +85,8 @@ def test_update_from_local_zip_installs_atomically(
     (dest / "old.yml").write_text(GOOD)
     assert main(["rules", "update", "--from", str(archive), "--dest", str(dest)]) == 0
     out = capsys.readouterr().out
-    assert "installed 1 rules from 2 files" in out and "1 could not be compiled" in out
+    assert "installed 1 rules (version sha256:" in out and ") from 2 files" in out
+    assert "1 could not be compiled" in out
     assert (dest / "rules" / "windows" / "good.yml").is_file()
     assert not (dest / "old.yml").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["installed", "sigma.zip"]

@@ -51,6 +51,7 @@ def apply_overrides(config: AuroraConfig, args: argparse.Namespace) -> AuroraCon
 def run(args: argparse.Namespace) -> int:
     # Imported here: grpc is heavy and `aurora --help` should not pay for it.
     from aurora.collector.server import Collector
+    from aurora.collector.sigma_bootstrap import bootstrap_sigma
     from aurora.gcpolicy import settle_after_startup
 
     config = apply_overrides(config_from_args(args), args)
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     collector = Collector(config)
     collector.start()
     reload_rules_on_sighup(collector)
+    bootstrap_sigma(collector, config, collector.state_dir)
     api = None
     try:
         api = start_console(collector, config)

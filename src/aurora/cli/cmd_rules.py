@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aurora.cli.common import config_from_args, print_json_line
+from aurora.cli.local_store import add_state_dir, state_dir_of
 from aurora.errors import UsageError
 
 
@@ -30,24 +31,36 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="rule directory (repeatable; default: [detection] rule_dirs)",
+        help="rule directory (repeatable; default: what the collector loads: [detection] "
+        "rule_dirs, the installed SigmaHQ set and uploaded rules)",
     )
     lst.add_argument("--no-builtin", action="store_true", help="leave out Aurora's own pack")
     lst.add_argument("--json", action="store_true", help="one JSON object per rule")
+    lst.add_argument(
+        "--sets", action="store_true", help="list the rule sets (source, version, count) instead"
+    )
+    add_state_dir(lst)
     lst.set_defaults(func=run_list)
-    upd = sub.add_parser("update", help="install a SigmaHQ release archive")
+    upd = sub.add_parser(
+        "update",
+        help="install a SigmaHQ release (URL, zip or checkout directory)",
+        description="Install SigmaHQ's rules where the collector loads them. Offline, give "
+        "--from a release zip or a checkout of the SigmaHQ repository. Then send the running "
+        "collector SIGHUP (or restart it) to load them.",
+    )
     upd.add_argument(
         "--from",
         dest="source",
-        metavar="URL-or-zip",
-        help="archive to install (default: [detection] rules_update_url)",
+        metavar="URL|ZIP|DIR",
+        help="what to install (default: [detection] rules_update_url)",
     )
     upd.add_argument(
         "--dest",
         type=Path,
         metavar="DIR",
-        help="install directory (default: [detection] rules_install_dir)",
+        help="install directory (default: [detection] rules_install_dir, else STATE_DIR/sigma)",
     )
+    add_state_dir(upd)
     upd.set_defaults(func=run_update)
     parser.set_defaults(func=run_check)
 
@@ -77,10 +90,15 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from aurora.detection import DetectionEngine
+    from aurora.detection.rule_sets import rule_directories
     from aurora.ocsf.field_mapping import default_mapping
 
-    config = config_from_args(args).detection
-    dirs = args.rules if args.rules is not None else list(config.rule_dirs)
+    full = config_from_args(args)
+    config = full.detection
+    if args.sets:
+        return _list_sets(full, state_dir_of(args, full), args.json)
+    state_dir = state_dir_of(args, full)
+    dirs = args.rules if args.rules is not None else rule_directories(config, state_dir)
     eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
     mapping = default_mapping()
     for r in eng.rules:
@@ -131,19 +149,53 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_update(args: argparse.Namespace) -> int:
+    from aurora.detection.rule_sets import installed_dir
     from aurora.detection.update import install_rules
 
-    config = config_from_args(args).detection
+    full = config_from_args(args)
+    config = full.detection
     source = args.source or config.rules_update_url
-    dest = args.dest or config.rules_install_dir
+    default_dest = installed_dir(config, state_dir_of(args, full))
+    dest = args.dest or default_dest
     result = install_rules(source, dest)
     print(
-        f"installed {result.rules} rules from {result.files} files into {result.dest}"
-        f" ({result.failed} could not be compiled; see `aurora rules check {result.dest}`)"
+        f"installed {result.rules} rules (version {result.version}) from {result.files} files "
+        f"into {result.dest} ({result.failed} could not be compiled; see "
+        f"`aurora rules check {result.dest}`)"
     )
-    if dest not in config.rule_dirs:
+    if dest.resolve() != default_dest.resolve() and dest not in config.rule_dirs:
         print(
             f"note: add {dest} to [detection] rule_dirs for the collector to load it",
+            file=sys.stderr,
+        )
+    else:
+        print("send the running collector SIGHUP (or restart it) to load them", file=sys.stderr)
+    return 0
+
+
+def _list_sets(config: Any, state_dir: Path, as_json: bool) -> int:
+    from aurora.detection.rule_sets import count_by_set, only_builtin, rule_sets
+    from aurora.detection.rules import load_rules
+
+    sets = rule_sets(config.detection, state_dir)
+    loaded = load_rules([s.path for s in sets if s.path.exists()])
+    counts = count_by_set(sets, [r.path for r in loaded.rules])
+    for s in sets:
+        row = {
+            "name": s.name,
+            "path": str(s.path),
+            "source": s.source,
+            "version": s.version,
+            "rules": counts[s.name + ":" + str(s.path)],
+        }
+        if as_json:
+            print_json_line(row)
+        else:
+            print(f"{s.name:<10} {row['rules']:>6} rules  {s.version or '-':<24} {s.source}")
+    if only_builtin(config.detection, state_dir):
+        print(
+            "aurora: only the built-in pack is active; install SigmaHQ's rules with "
+            "`aurora rules update` (offline: --from ZIP|DIR)",
             file=sys.stderr,
         )
     return 0

@@ -137,6 +137,7 @@ def _wait_connected(collector: Any, sensor_id: str, sensor: SensorProcess) -> bo
 def run(args: argparse.Namespace) -> int:
     from aurora.cli.cmd_collector import reload_rules_on_sighup, start_console
     from aurora.collector.server import Collector
+    from aurora.collector.sigma_bootstrap import bootstrap_sigma
     from aurora.gcpolicy import settle_after_startup
 
     root = Path(args.state_dir).resolve()
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     collector = Collector(config)
     collector.start()
     reload_rules_on_sighup(collector)
+    bootstrap_sigma(collector, config, collector.state_dir)
     api = None
     sensor: SensorProcess | None = None
     try:

@@ -106,7 +106,7 @@ class Collector:
         self.store.mark_all_disconnected()
         if self.config.detection.enabled:
             self.detection = DetectionStage.from_config(
-                self.config.detection, uploaded_dir=self.state_dir / "rules"
+                self.config.detection, state_dir=self.state_dir
             )
         self.writer = IngestWriter(
             self.store,

@@ -29,4 +29,8 @@ class DetectionConfig(Section):
     rules_update_url: str = (
         "https://github.com/SigmaHQ/sigma/releases/latest/download/sigma_all_rules.zip"
     )
-    rules_install_dir: Path = Path("/var/lib/aurora/sigma")
+    # None: <collector state_dir>/sigma, which the collector loads once a set is installed there.
+    rules_install_dir: Path | None = None
+    # On its first start the collector fetches rules_update_url into rules_install_dir, in the
+    # background, when no SigmaHQ set is installed yet; offline, `aurora rules update --from`.
+    sigma_auto_install: bool = True

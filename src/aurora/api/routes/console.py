@@ -22,8 +22,10 @@ from aurora.api.dashboard import build_dashboard, chart
 from aurora.api.deps import IdPath, authenticate, context
 from aurora.api.rbac import ROLE_PERMISSIONS, allowed
 from aurora.api.routes.incidents import incident_detail, summary, window_ms
+from aurora.api.routes.rules import engine
 from aurora.api.views import SEVERITY_NAMES
 from aurora.collector.incidents import list_incidents
+from aurora.detection.rule_sets import count_by_set, only_builtin, rule_sets
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -79,6 +81,7 @@ def _page(
             page="denied",
             csrf=principal.session.csrf_token,
         )
+    ctx = context(request)
     return _render(
         f"{page}.html",
         user=principal,
@@ -86,6 +89,8 @@ def _page(
         page=page,
         csrf=principal.session.csrf_token,
         perms=sorted(ROLE_PERMISSIONS.get(principal.role, ())),
+        only_builtin=ctx.config.detection.enabled
+        and only_builtin(ctx.config.detection, ctx.state_dir),
         **(load() if load is not None else {}),
         **values,
     )
@@ -163,7 +168,13 @@ def events_page(request: Request) -> Response:
 
 @router.get("/rules")
 def rules_page(request: Request) -> Response:
-    return _page(request, "rules")
+    def load() -> dict[str, Any]:
+        ctx = context(request)
+        sets = rule_sets(ctx.config.detection, ctx.state_dir)
+        counts = count_by_set(sets, [r.path for r in engine(ctx).rules])
+        return {"rule_sets": [(s, counts[s.name + ":" + str(s.path)]) for s in sets]}
+
+    return _page(request, "rules", load=load)
 
 
 @router.get("/rules/{rule_id}")

@@ -35,11 +35,9 @@ def engine(ctx: ApiContext) -> Any:
     """The collector's engine when it runs in this process, else one loaded for listing."""
     if ctx.engine is None:
         from aurora.detection import DetectionEngine  # loading rules is slow; only when asked
+        from aurora.detection.rule_sets import rule_directories
 
-        dirs = [d for d in ctx.config.detection.rule_dirs if d.exists()]
-        uploaded = ctx.state_dir / "rules"
-        if uploaded.is_dir():
-            dirs.append(uploaded)
+        dirs = [d for d in rule_directories(ctx.config.detection, ctx.state_dir) if d.exists()]
         ctx.engine = DetectionEngine.load(dirs, config=ctx.config.detection)
     return ctx.engine
 

@@ -49,7 +49,7 @@ class DetectionStage:
         engine: DetectionEngine,
         window_s: float,
         rules: RuleSource,
-        uploaded_dir: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         from aurora.detection import Suppressor
 
@@ -57,7 +57,8 @@ class DetectionStage:
         self.engine = engine
         #: Where the rules came from, so the batch reader process loads the same ones.
         self.rules = RuleSet(rules)
-        self.uploaded_dir = uploaded_dir
+        #: The collector's state directory: its installed SigmaHQ set and uploaded rules.
+        self.state_dir = state_dir
         self._config = rules[1]
         self._engines: dict[int, DetectionEngine] = {0: engine}
         self._generation = 0
@@ -72,15 +73,13 @@ class DetectionStage:
         self._raised: list[AlertRaised] = []
 
     @classmethod
-    def from_config(
-        cls, config: DetectionConfig, uploaded_dir: Path | None = None
-    ) -> DetectionStage:
-        """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
-        dirs, engine = _load(config, uploaded_dir)
+    def from_config(cls, config: DetectionConfig, state_dir: Path | None = None) -> DetectionStage:
+        """The rule sets of :func:`aurora.detection.rule_sets.rule_sets`."""
+        dirs, engine = _load(config, state_dir)
         for failure in engine.errors:
             log.warning("rule not loaded: %s", failure)
         log.info("detection: %d rules loaded", len(engine.rules))
-        return cls(engine, config.suppression_window_s, (dirs, config), uploaded_dir)
+        return cls(engine, config.suppression_window_s, (dirs, config), state_dir)
 
     def reload(self, disabled: Collection[str] = ()) -> bool:
         """Load the rules again and make them the ones new batches are matched with; ``disabled``
@@ -88,7 +87,7 @@ class DetectionStage:
         before) keeps the previous rules; False then."""
         with self._reload_lock:
             try:
-                dirs, engine = _load(self._config, self.uploaded_dir)
+                dirs, engine = _load(self._config, self.state_dir)
             except Exception as exc:
                 log.error("rules not reloaded, the previous ones stay: %s", exc)
                 return False
@@ -220,13 +219,13 @@ def _finding(match: Any, event: dict[str, Any], sensor_id: str) -> dict[str, Any
     return build_finding(match, host=host)
 
 
-def _load(config: DetectionConfig, uploaded_dir: Path | None) -> tuple[list[str], DetectionEngine]:
-    """Built-in pack + ``[detection] rule_dirs`` + rules uploaded through the console."""
+def _load(config: DetectionConfig, state_dir: Path | None) -> tuple[list[str], DetectionEngine]:
+    """Built-in pack + ``[detection] rule_dirs`` + the installed SigmaHQ set + rules uploaded
+    through the console."""
     from aurora.detection import DetectionEngine
+    from aurora.detection.rule_sets import rule_directories
 
-    dirs = [Path(p) for p in config.rule_dirs]
-    if uploaded_dir is not None and uploaded_dir.is_dir():
-        dirs.append(uploaded_dir)
+    dirs = rule_directories(config, state_dir)
     engine = DetectionEngine.load(dirs, config=config)
     return [str(d) for d in dirs], engine
 
