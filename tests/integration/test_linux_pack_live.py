@@ -1,4 +1,5 @@
-"""Every rule of Aurora's Linux pack fires on telemetry the real sensor produced from a real action.
+"""Every rule of Aurora's Linux pack fires on telemetry the real sensor produced from a real action,
+and stays quiet on a close benign look-alike of that action.
 
 One LinuxSensor watches the host (default watch paths plus a temporary home tree). Each case runs
 a harmless action in a fresh process tree (a reverse shell to a loopback listener, ``curl | sh``
@@ -118,6 +119,35 @@ class Capture:
             f"{rule} did not fire; action exit {proc.returncode}, stderr "
             f"{stderr[-300:]!r}; events of its tree: {summary[:20]}"
         )
+
+    def quiet(
+        self, rule: str, argv: list[str], seen: Callable[[Event], bool], settle_s: float = 0.5
+    ) -> None:
+        """Run the look-alike ``argv``; once the event ``seen`` describes has arrived (proof the
+        sensor saw the action) and ``settle_s`` more, no event of its tree may fire ``rule``."""
+        rule_id = self.rule_ids[rule]
+        self.sensor.poll(0)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc.communicate(timeout=30)
+        events: list[Event] = []
+        end = time.monotonic() + 10.0
+        while not any(seen(ev) for ev in events if _pids_of(ev) & {proc.pid}):
+            assert time.monotonic() < end, f"the look-alike for {rule} left no trace: {argv}"
+            events.extend(self.sensor.poll(100))
+        settle = time.monotonic() + settle_s
+        while time.monotonic() < settle:
+            events.extend(self.sensor.poll(100))
+        tree = {proc.pid}
+        for ev in events:
+            for p in _procs(ev):
+                if _lineage(p) & tree and isinstance(p, dict) and isinstance(p.get("pid"), int):
+                    tree.add(p["pid"])
+        fired = [
+            ev
+            for ev in events
+            if _pids_of(ev) & tree and rule_id in [str(f.rule.id) for f in self.engine.match(ev)]
+        ]
+        assert not fired, f"{rule} fired on its benign look-alike {argv}: {fired[0]}"
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +272,27 @@ try:
     assert libc.ptrace(16, target.pid, None, None) == 0, ctypes.get_errno()  # PTRACE_ATTACH
     os.waitpid(target.pid, 0)
     libc.ptrace(17, target.pid, None, None)  # PTRACE_DETACH
+finally:
+    target.kill()
+    target.wait()
+"""
+
+SSH_OPTS = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1"]
+
+# A memfd is made and written, but the program run is the ordinary /bin/true.
+MEMFD_NO_EXEC = """
+import os, subprocess
+fd = os.memfd_create("aurora-live", 0)
+os.write(fd, b"not run")
+subprocess.run(["/bin/true"], check=True)
+"""
+
+# Reads another process's status from /proc, as monitoring tools do; no ptrace.
+PROC_STATUS_READ = """
+import subprocess
+target = subprocess.Popen(["sleep", "30"])
+try:
+    open(f"/proc/{target.pid}/status").read()
 finally:
     target.kill()
     target.wait()
@@ -397,6 +448,215 @@ CASES = [
         lambda c, f: _sh(f"cp /bin/true {c.tmp}/run-me && {c.tmp}/run-me"),
         lambda ev: ev["process"]["file"]["path"].endswith("/run-me"),
     ),
+    Case(
+        "proc_creation_lnx_aurora_timestomp",
+        lambda c, f: _sh(f"touch -r /bin/ls {c.tmp}/stomped && rm -f {c.tmp}/stomped"),
+        lambda ev: ev["process"]["file"]["path"].endswith("/touch"),
+    ),
+    Case(
+        "file_event_lnx_aurora_shell_profile_write",
+        lambda c, f: _sh(f"mkdir -p {c.home}/erin && echo 'alias ll=ls' >> {c.home}/erin/.bashrc"),
+        lambda ev: ev["file"]["path"].endswith("/erin/.bashrc"),
+    ),
+    Case(
+        "proc_creation_lnx_aurora_security_tool_tamper",
+        lambda c, f: ["systemctl", "stop", "auditd"],
+        lambda ev: ev["process"]["file"]["path"].endswith("/systemctl"),
+    ),
+    Case(
+        "proc_creation_lnx_aurora_log_tamper",
+        lambda c, f: _sh(f"truncate -s0 /var/log/{LIVE_LOG} && rm -f /var/log/{LIVE_LOG}"),
+        lambda ev: ev["process"]["file"]["path"].endswith("/truncate"),
+    ),
+    Case(
+        "proc_creation_lnx_aurora_tunnel_tool",
+        lambda c, f: [*SSH_OPTS, "-N", "-D", "11080", "aurora-live@127.0.0.1"],
+        lambda ev: ev["process"]["file"]["path"].endswith("/ssh"),
+    ),
+    Case(
+        "proc_creation_lnx_aurora_miner_stratum",
+        lambda c, f: _sh("echo stratum+tcp://pool.invalid:3333 > /dev/null"),
+        lambda ev: "stratum+tcp://" in ev["process"]["cmd_line"],
+    ),
+    Case(
+        "proc_creation_lnx_aurora_base64_shell",
+        lambda c, f: _sh("echo ZWNobyBhdXJvcmE= | base64 -d | sh"),
+        lambda ev: "base64 -d | sh" in ev["process"]["cmd_line"],
+    ),
+    Case(
+        "proc_creation_lnx_aurora_setcap_dangerous",
+        lambda c, f: _sh(
+            f"cp /bin/true {c.home}/capped && setcap cap_setuid+ep {c.home}/capped; "
+            f"rm -f {c.home}/capped"
+        ),
+        lambda ev: ev["process"]["file"]["path"].endswith("/setcap"),
+    ),
+]
+LIVE_LOG = f"aurora-live-test-{uuid.uuid4().hex[:8]}.log"
+NOT_TMP = f"/var/cache/aurora-live-test-{uuid.uuid4().hex[:8]}"
+
+
+def _exec_of(name: str) -> Callable[[Event], bool]:
+    """The look-alike's own ``name`` process was reported."""
+    return lambda ev: (
+        ev.get("class_uid") == 1007 and ev["process"]["file"]["path"].endswith("/" + name)
+    )
+
+
+def _file_of(suffix: str) -> Callable[[Event], bool]:
+    return lambda ev: ev.get("class_uid") == 1001 and ev["file"]["path"].endswith(suffix)
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    rule: str
+    action: Callable[[Capture, dict[str, Any]], list[str]]
+    seen: Callable[[Event], bool]
+    fixtures: tuple[str, ...] = ()
+
+
+LOOK_ALIKES = [
+    LookAlike(
+        "proc_creation_lnx_aurora_reverse_shell",
+        lambda c, f: ["/bin/bash", "-c", "echo see /dev/tcpdump-notes > /dev/null"],
+        _exec_of("bash"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_download_pipe_shell",
+        lambda c, f: _sh(f"curl -fsS {f['web']} -o {c.tmp}/page.html; rm -f {c.tmp}/page.html"),
+        _exec_of("curl"),
+        ("web",),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_memfd_exec",
+        lambda c, f: py(MEMFD_NO_EXEC),
+        _exec_of("true"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_deleted_binary_exec",
+        lambda c, f: _sh(f"cp /bin/true {c.home}/kept && {c.home}/kept && rm -f {c.home}/kept"),
+        _exec_of("kept"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_ld_preload_cmdline",
+        lambda c, f: ["env", "LD_LIBRARY_PATH=/nonexistent/aurora-live", "/bin/true"],
+        _exec_of("true"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_ld_so_preload",
+        lambda c, f: [*py(TOUCH), "/etc/ld.so.conf"],
+        _file_of("/etc/ld.so.conf"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_authorized_keys",
+        lambda c, f: _sh(
+            f"mkdir -p {c.home}/alice/.ssh && echo x >> {c.home}/alice/.ssh/known_hosts"
+        ),
+        _file_of("/alice/.ssh/known_hosts"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_cron_write",
+        lambda c, f: [*py(TOUCH), f"/etc/crontab.{LIVE_LOG}"],
+        _file_of(f"/etc/crontab.{LIVE_LOG}"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_systemd_unit_write",
+        lambda c, f: _sh(
+            f"mkdir -p {c.home}/bob/.config/systemd/user && echo x > "
+            f"{c.home}/bob/.config/systemd/user/notes.txt"
+        ),
+        _file_of("/bob/.config/systemd/user/notes.txt"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_account_files",
+        lambda c, f: [*py(TOUCH), "/etc/passwd-aurora-live"],
+        _file_of("/etc/passwd-aurora-live"),
+    ),
+    LookAlike(
+        "bpf_program_load_lnx_aurora_unexpected_bpf",
+        lambda c, f: ["bpftool", "prog", "show"],
+        _exec_of("bpftool"),
+    ),
+    LookAlike(
+        "process_access_lnx_aurora_ptrace_attach",
+        lambda c, f: py(PROC_STATUS_READ),
+        _exec_of("sleep"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_history_clear",
+        lambda c, f: _sh(
+            f"mkdir -p {c.home}/carol && echo ls > {c.home}/carol/notes && "
+            f"rm -f {c.home}/carol/notes"
+        ),
+        _exec_of("rm"),
+    ),
+    LookAlike(
+        "file_delete_lnx_aurora_history_deleted",
+        lambda c, f: _sh(
+            f"mkdir -p {c.home}/dave && echo ls > {c.home}/dave/.bash_history_old "
+            f"&& rm -f {c.home}/dave/.bash_history_old"
+        ),
+        _exec_of("rm"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_suid_set",
+        lambda c, f: _sh(
+            f"cp /bin/true {c.tmp}/plain && chmod u+x {c.tmp}/plain && rm -f {c.tmp}/plain"
+        ),
+        _exec_of("chmod"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_exec_from_tmp",
+        # Not under /tmp (the test's home is): /var/cache, a directory no such rule watches.
+        lambda c, f: _sh(
+            f"mkdir -p {NOT_TMP} && cp /bin/true {NOT_TMP}/run-here && {NOT_TMP}/run-here; "
+            f"rm -rf {NOT_TMP}"
+        ),
+        _exec_of("run-here"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_timestomp",
+        lambda c, f: _sh(f"touch {c.tmp}/fresh && rm -f {c.tmp}/fresh"),
+        _exec_of("touch"),
+    ),
+    LookAlike(
+        "file_event_lnx_aurora_shell_profile_write",
+        lambda c, f: _sh(f"mkdir -p {c.home}/erin && echo x >> {c.home}/erin/.bashrc.bak"),
+        _file_of("/erin/.bashrc.bak"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_security_tool_tamper",
+        lambda c, f: ["systemctl", "status", "auditd"],
+        _exec_of("systemctl"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_log_tamper",
+        lambda c, f: ["tail", "-n1", "/var/log/dpkg.log"],
+        _exec_of("tail"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_tunnel_tool",
+        lambda c, f: ["ssh", "-V"],
+        _exec_of("ssh"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_miner_stratum",
+        lambda c, f: _sh("echo stratum-notes > /dev/null"),
+        lambda ev: ev.get("class_uid") == 1007,  # the shell itself (sh may be dash or bash)
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_base64_shell",
+        lambda c, f: _sh("echo ZWNobyBhdXJvcmE= | base64 -d > /dev/null"),
+        _exec_of("base64"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_setcap_dangerous",
+        lambda c, f: _sh(
+            f"cp /bin/true {c.home}/web && setcap cap_net_bind_service+ep {c.home}/web; "
+            f"rm -f {c.home}/web"
+        ),
+        _exec_of("setcap"),
+    ),
 ]
 
 
@@ -408,6 +668,17 @@ def _case_id(case: Case) -> str:
 def test_every_rule_of_the_pack_has_a_live_case() -> None:
     covered = {c.rule for c in CASES} | {"driver_load_lnx_aurora_kernel_module"}
     assert covered == set(PACK)
+    # Module loads cannot be made here (no module support); the golden negative covers it.
+    quiet = {c.rule for c in LOOK_ALIKES} | {"driver_load_lnx_aurora_kernel_module"}
+    assert quiet == set(PACK)
+
+
+@pytest.mark.parametrize("case", LOOK_ALIKES, ids=lambda c: c.rule.replace("_lnx_aurora_", ":"))
+def test_rule_stays_quiet_on_its_benign_look_alike(
+    capture: Capture, case: LookAlike, request: pytest.FixtureRequest
+) -> None:
+    argv = case.action(capture, {name: request.getfixturevalue(name) for name in case.fixtures})
+    capture.quiet(case.rule, argv, case.seen)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)

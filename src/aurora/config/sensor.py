@@ -27,6 +27,12 @@ DEFAULT_WATCH_PATHS = (
     "/root/.config/systemd/user",
     "/home/*/.config/systemd/user",
     "/etc/ld.so.preload",
+    # Shell start-up files, a common persistence spot (/etc/profile and /etc/profile.d are
+    # under /etc). Four entries, not every shell's: the kernel filter holds 32 patterns.
+    "/root/.bashrc",
+    "/root/.profile",
+    "/home/*/.bashrc",
+    "/home/*/.profile",
 )
 DEFAULT_WATCH_EXEC_PATHS = ("/tmp", "/var/tmp", "/dev/shm")
 
