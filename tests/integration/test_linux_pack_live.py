@@ -491,6 +491,16 @@ CASES = [
         ),
         lambda ev: ev["process"]["file"]["path"].endswith("/setcap"),
     ),
+    Case(
+        "proc_creation_lnx_aurora_credential_file_read",
+        lambda c, f: ["cat", "/etc/shadow"],
+        lambda ev: ev["process"]["file"]["path"].endswith("/cat"),
+    ),
+    Case(
+        "proc_creation_lnx_aurora_immutable_removed",
+        lambda c, f: _sh(f"touch {c.home}/locked && chattr -i {c.home}/locked; true"),
+        lambda ev: ev["process"]["file"]["path"].endswith("/chattr"),
+    ),
 ]
 LIVE_LOG = f"aurora-live-test-{uuid.uuid4().hex[:8]}.log"
 NOT_TMP = f"/var/cache/aurora-live-test-{uuid.uuid4().hex[:8]}"
@@ -656,6 +666,16 @@ LOOK_ALIKES = [
             f"rm -f {c.home}/web"
         ),
         _exec_of("setcap"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_credential_file_read",
+        lambda c, f: ["cat", "/etc/passwd"],
+        _exec_of("cat"),
+    ),
+    LookAlike(
+        "proc_creation_lnx_aurora_immutable_removed",
+        lambda c, f: _sh(f"touch {c.home}/listed && lsattr {c.home}/listed; true"),
+        _exec_of("lsattr"),
     ),
 ]
 
