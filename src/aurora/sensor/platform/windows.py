@@ -1,11 +1,14 @@
-"""Windows behind the platform seam: the same names as ``linux.py``, each answering with a typed
-"unsupported" error until its Windows implementation lands (ETW source, WFP isolation, ...).
+"""Windows behind the platform seam: the same names as ``linux.py``. The event source is the
+Windows sensor (event-log channels + ETW); the response functions still answer with a typed
+"unsupported" error until their Windows implementations are wired (WFP filter data is built in
+``aurora.sensor.windows.wfp_policy``).
 
 Imports cleanly on Linux, so the seam is tested here.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,13 @@ _NOT_BUILT = "is not implemented on Windows in this sensor build"
 
 
 def event_source(config: SensorConfig) -> EventSource:
-    raise NoEventSource(f"the Windows event source (ETW, Sysmon channel) {_NOT_BUILT}")
+    """The event-log channels and the ETW session (``aurora.sensor.windows.sensor``)."""
+    if sys.platform != "win32":
+        raise NoEventSource("the Windows event source runs only on Windows; use --replay FILE")
+    from aurora.sensor.windows.sensor import WindowsSensor
+
+    source: EventSource = WindowsSensor(config.state_dir)
+    return source
 
 
 def isolation_backend(config: ResponseConfig) -> IsolationBackend:

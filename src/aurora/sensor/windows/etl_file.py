@@ -95,9 +95,7 @@ class EtlFile:
         if kind == "EventRecord":
             h = value.event_header
             d = h.event_descriptor
-            ext = tuple(
-                (int(i.ext_type), bytes(i.data_item)) for i in (value.extended_data or [])
-            )
+            ext = tuple((int(i.ext_type), bytes(i.data_item)) for i in (value.extended_data or []))
             return EtwRecord(
                 provider=_guid(h.provider_id),
                 event_id=int(d.Id),

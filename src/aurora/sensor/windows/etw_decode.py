@@ -139,8 +139,12 @@ def decode(record: EtwRecord) -> Decoded:
     if record.kernel_group is not None:
         if record.kernel_group == KERNEL_GROUP_PROCESS and record.opcode in PROCESS_TYPES:
             fields = decode_kernel_process(record.user_data, record.version)
-            return Decoded("NT Kernel Logger", f"Process/{PROCESS_TYPES[record.opcode]}", fields, record)
-        return Decoded("NT Kernel Logger", f"group{record.kernel_group}/{record.opcode}", {}, record)
+            return Decoded(
+                "NT Kernel Logger", f"Process/{PROCESS_TYPES[record.opcode]}", fields, record
+            )
+        return Decoded(
+            "NT Kernel Logger", f"group{record.kernel_group}/{record.opcode}", {}, record
+        )
     schema_tl = record.ext(EXT_TYPE_EVENT_SCHEMA_TL)
     if schema_tl is not None:
         schema = parse_schema(schema_tl)

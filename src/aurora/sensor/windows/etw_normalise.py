@@ -30,9 +30,7 @@ def _base(d: Decoded, class_uid: int, activity: int, hostname: str) -> dict[str,
     event = skeleton(class_uid, activity, rec.time_ms, f"{rec.pid}:{rec.timestamp}", device)
     event["metadata"]["log_provider"] = d.provider_name
     event["metadata"]["event_code"] = d.event_name
-    unmapped = {
-        k: (v.hex() if isinstance(v, bytes) else v) for k, v in d.fields.items()
-    }
+    unmapped = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in d.fields.items()}
     unmapped.update({"Provider_Name": d.provider_name, "EventName": d.event_name})
     event["unmapped"] = unmapped
     return event

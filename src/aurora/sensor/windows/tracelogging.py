@@ -149,7 +149,9 @@ def decode_payload(schema: TlSchema, payload: bytes) -> dict[str, Any]:
             elif f.count_kind == _CCOUNT:
                 n = f.fixed_count
             else:
-                raise TraceLoggingError(f"field {f.name!r}: custom-encoded fields are not supported")
+                raise TraceLoggingError(
+                    f"field {f.name!r}: custom-encoded fields are not supported"
+                )
             if f.in_type == 6 and f.out_type == _OUT_STRING:
                 out[f.name] = payload[pos : pos + 2 * n].decode("utf-16-le", "replace")
                 pos += 2 * n
@@ -160,7 +162,9 @@ def decode_payload(schema: TlSchema, payload: bytes) -> dict[str, Any]:
                 values.append(v)
             out[f.name] = values
     except struct.error:
-        raise TraceLoggingError(f"TraceLogging event {schema.event_name!r}: payload too short")
+        raise TraceLoggingError(
+            f"TraceLogging event {schema.event_name!r}: payload too short"
+        ) from None
     if pos > len(payload):
         raise TraceLoggingError(f"TraceLogging event {schema.event_name!r}: payload too short")
     return out

@@ -91,7 +91,7 @@ class LazyDll:
         if self._dll is None:
             if sys.platform != "win32":
                 raise OSError(f"{self.name}.dll exists only on Windows")
-            loader: Any = getattr(ctypes, "WinDLL")
+            loader: Any = ctypes.WinDLL
             dll = loader(self.name, use_last_error=True)
             for fname, (restype, argtypes) in self.prototypes.items():
                 fn = getattr(dll, fname)

@@ -1,0 +1,147 @@
+"""Event-log channel subscriptions that resume where they stopped and count what they missed.
+
+Each channel is read with EvtSubscribe after its saved bookmark (``StartAfterBookmark |
+Strict``: if the bookmarked record is gone the call fails rather than silently starting
+elsewhere). The bookmark is written durably (``write_atomic``) once the batch it covers has been
+handed on, at the next poll, so a crash re-reads at most that batch and never skips one (the
+model is Winlogbeat's checkpointing; a watcher that starts from "now" loses what was written while
+it was down). EventRecordIDs are consecutive per channel, so a jump is a counted loss; so is a
+subscription the log outran (``ERROR_EVT_QUERY_RESULT_STALE``: cleared or rolled over), after
+which reading resumes at the oldest record still there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from aurora.atomicfile import write_atomic
+from aurora.sensor.windows.eventxml import EventXmlError, record_from_xml
+from aurora.sensor.windows.evt_api import EvtApi, EvtError
+from aurora.sensor.windows.ffi import wevtapi as w
+
+log = logging.getLogger(__name__)
+
+CHANNELS = (
+    "Microsoft-Windows-Sysmon/Operational",
+    "Security",
+    "System",
+    "Microsoft-Windows-PowerShell/Operational",
+    "Microsoft-Windows-Windows Defender/Operational",
+)
+_BATCH = 256
+_RECORD_ID = re.compile(r"RecordId='(\d+)'|RecordId=\"(\d+)\"")
+# Resubscribing after these means the saved position no longer exists in the log.
+_POSITION_LOST = {
+    w.ERROR_EVT_QUERY_RESULT_STALE,
+    w.ERROR_EVT_QUERY_RESULT_INVALID_POSITION,
+    1168,  # ERROR_NOT_FOUND: Strict and the bookmarked record was cleared
+}
+
+
+def bookmark_path(state_dir: Path, channel: str) -> Path:
+    return state_dir / "bookmarks" / (re.sub(r"[^A-Za-z0-9_.-]", "_", channel) + ".xml")
+
+
+class ChannelSubscriber:
+    """One channel: ``poll`` returns evtx-shaped records; ``lost`` counts missed records."""
+
+    def __init__(self, channel: str, state_dir: Path, api: EvtApi | None = None) -> None:
+        self.channel = channel
+        self.api = api or EvtApi()
+        self.path = bookmark_path(state_dir, channel)
+        self.lost = 0
+        self.undecodable = 0
+        self.last_record_id: int | None = None
+        self._subscription: int | None = None
+        self._bookmark: int | None = None
+        self._unsaved = False
+
+    def start(self) -> None:
+        saved = self.path.read_text() if self.path.is_file() else None
+        if saved:
+            match = _RECORD_ID.search(saved)
+            if match:
+                self.last_record_id = int(match.group(1) or match.group(2))
+        self._bookmark = self.api.create_bookmark(saved)
+        try:
+            self._subscription = self.api.subscribe(self.channel, self._bookmark if saved else None)
+        except EvtError as exc:
+            if exc.code not in _POSITION_LOST:
+                raise
+            self._resubscribe_oldest(exc.code)
+
+    def _resubscribe_oldest(self, code: int) -> None:
+        # What was between the bookmark and the oldest record left is gone; the id jump of the
+        # next record measures it. Nothing to measure it by (first record id unknown) counts 1.
+        log.warning(
+            "%s: saved position lost (error %d), reading from the oldest record", self.channel, code
+        )
+        if self._subscription is not None:
+            self.api.close(self._subscription)
+        self._subscription = self.api.subscribe_oldest(self.channel)
+        if self.last_record_id is None:
+            self.lost += 1
+
+    def save(self) -> None:
+        """Write the bookmark of everything returned so far (the caller has handed it on)."""
+        if not self._unsaved or self._bookmark is None:
+            return
+        xml = self.api.render_bookmark(self._bookmark)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(self.path, xml.encode())
+        self._unsaved = False
+
+    def poll(self, timeout_ms: int) -> list[dict[str, Any]]:
+        self.save()  # the previous batch was handed on before this call
+        assert self._subscription is not None, "start() first"
+        try:
+            handles = self.api.next(self._subscription, _BATCH, timeout_ms)
+        except EvtError as exc:
+            if exc.code not in _POSITION_LOST:
+                raise
+            self._resubscribe_oldest(exc.code)
+            return []
+        out: list[dict[str, Any]] = []
+        for handle in handles:
+            try:
+                record = self._take(handle)
+            finally:
+                self.api.close(handle)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def _take(self, handle: int) -> dict[str, Any] | None:
+        try:
+            record = record_from_xml(self.api.render_xml(handle))
+        except (EventXmlError, EvtError) as exc:
+            self.undecodable += 1
+            log.warning("%s: event dropped: %s", self.channel, exc)
+            assert self._bookmark is not None
+            self.api.update_bookmark(self._bookmark, handle)
+            self._unsaved = True
+            return None
+        rid = record["Event"].get("System", {}).get("EventRecordID")
+        if isinstance(rid, int):
+            if self.last_record_id is not None and rid <= self.last_record_id:
+                return None  # already delivered before a restart: at-least-once, not twice
+            if self.last_record_id is not None and rid > self.last_record_id + 1:
+                self.lost += rid - self.last_record_id - 1
+                log.warning(
+                    "%s: records %d..%d missing", self.channel, self.last_record_id + 1, rid - 1
+                )
+            self.last_record_id = rid
+        assert self._bookmark is not None
+        self.api.update_bookmark(self._bookmark, handle)
+        self._unsaved = True
+        return record
+
+    def stop(self) -> None:
+        self.save()  # the agent flushed the last batch before stopping its source
+        for handle in (self._subscription, self._bookmark):
+            if handle is not None:
+                self.api.close(handle)
+        self._subscription = self._bookmark = None
