@@ -32,6 +32,7 @@ CHANNELS = (
     "Microsoft-Windows-Windows Defender/Operational",
 )
 _BATCH = 256
+_XML_RECORD_ID = re.compile(r"<EventRecordID>(\d+)</EventRecordID>")
 _RECORD_ID = re.compile(r"RecordId='(\d+)'|RecordId=\"(\d+)\"")
 # Resubscribing after these means the saved position no longer exists in the log.
 _POSITION_LOST = {
@@ -58,6 +59,7 @@ class ChannelSubscriber:
         self._subscription: int | None = None
         self._bookmark: int | None = None
         self._unsaved = False
+        self._unidentified = 0
 
     def start(self) -> None:
         saved = self.path.read_text() if self.path.is_file() else None
@@ -115,29 +117,45 @@ class ChannelSubscriber:
         return out
 
     def _take(self, handle: int) -> dict[str, Any] | None:
+        xml = ""
         try:
-            record = record_from_xml(self.api.render_xml(handle))
+            xml = self.api.render_xml(handle)
+            record = record_from_xml(xml)
         except (EventXmlError, EvtError) as exc:
             self.undecodable += 1
             log.warning("%s: event dropped: %s", self.channel, exc)
+            # Counted once, as undecodable: its id (if readable) must not also look like a gap.
+            found = _XML_RECORD_ID.search(xml)
+            if found:
+                self._advance(int(found.group(1)))
+            else:
+                self._unidentified += 1  # the id gap it leaves is not a second loss
             assert self._bookmark is not None
             self.api.update_bookmark(self._bookmark, handle)
             self._unsaved = True
             return None
         rid = record["Event"].get("System", {}).get("EventRecordID")
-        if isinstance(rid, int):
-            if self.last_record_id is not None and rid <= self.last_record_id:
-                return None  # already delivered before a restart: at-least-once, not twice
-            if self.last_record_id is not None and rid > self.last_record_id + 1:
-                self.lost += rid - self.last_record_id - 1
-                log.warning(
-                    "%s: records %d..%d missing", self.channel, self.last_record_id + 1, rid - 1
-                )
-            self.last_record_id = rid
+        if isinstance(rid, int) and not self._advance(rid):
+            return None  # already delivered before a restart: at-least-once, not twice
         assert self._bookmark is not None
         self.api.update_bookmark(self._bookmark, handle)
         self._unsaved = True
         return record
+
+    def _advance(self, rid: int) -> bool:
+        """Move past record ``rid``, counting skipped ids as lost; False if already seen."""
+        last = self.last_record_id
+        if last is not None and rid <= last:
+            return False
+        if last is not None and rid > last + 1:
+            gap = rid - last - 1
+            counted = min(gap, self._unidentified)
+            self._unidentified -= counted
+            if gap > counted:
+                self.lost += gap - counted
+                log.warning("%s: records %d..%d missing", self.channel, last + 1, rid - 1)
+        self.last_record_id = rid
+        return True
 
     def stop(self) -> None:
         self.save()  # the agent flushed the last batch before stopping its source
