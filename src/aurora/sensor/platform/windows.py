@@ -1,7 +1,7 @@
-"""Windows behind the platform seam: the same names as ``linux.py``. The event source is the
-Windows sensor (event-log channels + ETW); the response functions still answer with a typed
-"unsupported" error until their Windows implementations are wired (WFP filter data is built in
-``aurora.sensor.windows.wfp_policy``).
+"""Windows behind the platform seam: the same names as ``linux.py``. On Windows the event
+source is the Windows sensor (event-log channels + ETW), isolation installs WFP filters and kill
+opens the process by handle; quarantine and triage still answer with a typed "unsupported" error.
+Off Windows every call is a typed "unsupported" error (replay is the way to run Windows code here).
 
 Imports cleanly on Linux, so the seam is tested here.
 """
@@ -44,13 +44,22 @@ def event_source(config: SensorConfig) -> EventSource:
 
 
 def isolation_backend(config: ResponseConfig) -> IsolationBackend:
-    return WfpIsolation()
+    """WFP filters on Windows; elsewhere the placeholder whose every call says unsupported."""
+    if sys.platform != "win32":
+        return WfpIsolation()
+    from aurora.sensor.windows.wfp_engine import WfpEngineIsolation
+
+    return WfpEngineIsolation()
 
 
 def kill_process(
     pid: int, start_time_ms: float | None, tree: bool, tolerance_ms: int, sensor_pid: int
 ) -> dict[str, Any]:
-    raise UnsupportedPlatform(f"killing a process {_NOT_BUILT}")
+    if sys.platform != "win32":
+        raise UnsupportedPlatform(f"killing a Windows process {_NOT_BUILT} off Windows")
+    from aurora.sensor.windows import kill
+
+    return kill.kill_process(pid, start_time_ms, tree, tolerance_ms, sensor_pid)
 
 
 class UnsupportedVault(Vault):
