@@ -36,7 +36,7 @@ class FakeKernel32:
         self.handles: dict[int, int] = {}
         self.closed: list[int] = []
 
-    def OpenProcess(self, access: int, inherit: int, pid: int) -> int:  # noqa: N802
+    def OpenProcess(self, access: int, inherit: int, pid: int) -> int:
         p = self.procs.get(pid)
         if p is None or not p.alive:
             self.error = 87
@@ -48,23 +48,23 @@ class FakeKernel32:
         self.handles[h] = pid
         return h
 
-    def GetProcessTimes(self, h: int, created: int, *rest: int) -> int:  # noqa: N802
+    def GetProcessTimes(self, h: int, created: int, *rest: int) -> int:
         ms = self.procs[self.handles[h]].created_ms
         ctypes.c_uint64.from_address(created).value = ms * 10_000 + UNIX_TO_FILETIME
         return 1
 
-    def QueryFullProcessImageNameW(self, h: int, flags: int, buf: Any, size: Any) -> int:  # noqa: N802
+    def QueryFullProcessImageNameW(self, h: int, flags: int, buf: Any, size: Any) -> int:
         path = "C:\\Windows\\System32\\" + self.procs[self.handles[h]].image
         data = path.encode("utf-16-le")
         ctypes.memmove(buf, data, len(data))
         size._obj.value = len(path)
         return 1
 
-    def TerminateProcess(self, h: int, code: int) -> int:  # noqa: N802
+    def TerminateProcess(self, h: int, code: int) -> int:
         self.procs[self.handles[h]].alive = False
         return 1
 
-    def CloseHandle(self, h: int) -> int:  # noqa: N802
+    def CloseHandle(self, h: int) -> int:
         self.closed.append(h)
         return 1
 
@@ -106,7 +106,7 @@ def test_tree_kill_leaves_first_and_skips_recycled_descendants() -> None:
         502: Proc(T0 + 20, "rundll32.exe"),
         503: Proc(T0 - 5000, "explorer.exe"),  # listed as a child, but older: a reused pid
     }
-    k, (api, kids) = setup(procs, {500: [501, 502, 503]})
+    _, (api, kids) = setup(procs, {500: [501, 502, 503]})
     out = kill_process(500, T0, True, 1000, 9, api, kids)
     assert out["killed"] == [500, 501, 502]
     assert procs[503].alive
@@ -114,7 +114,7 @@ def test_tree_kill_leaves_first_and_skips_recycled_descendants() -> None:
 
 def test_a_tree_containing_the_sensor_is_refused_before_anything_dies() -> None:
     procs = {500: Proc(T0, "services.host.exe"), 9: Proc(T0 + 1, "aurora.exe")}
-    k, (api, kids) = setup(procs, {500: [9]})
+    _, (api, kids) = setup(procs, {500: [9]})
     with pytest.raises(ProtectedProcess, match="contains the sensor"):
         kill_process(500, None, True, 1000, 9, api, kids)
     assert procs[500].alive and procs[9].alive

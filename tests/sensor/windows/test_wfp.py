@@ -114,40 +114,40 @@ class FakeFwpuclnt:
 
     def FwpmEngineOpen0(
         self, server: Any, authn: int, ident: Any, session: Any, handle: Any
-    ) -> int:  # noqa: N802
+    ) -> int:
         self.session_flags = session._obj.flags
         handle._obj.value = 1234
         self.calls.append(("open", self.session_flags))
         return 0
 
-    def FwpmEngineClose0(self, h: int) -> int:  # noqa: N802
+    def FwpmEngineClose0(self, h: int) -> int:
         self.calls.append(("close", h))
         return 0
 
-    def FwpmTransactionBegin0(self, h: int, flags: int) -> int:  # noqa: N802
+    def FwpmTransactionBegin0(self, h: int, flags: int) -> int:
         self.pending = dict(self.filters)
         self.calls.append(("begin", h))
         return 0
 
-    def FwpmTransactionCommit0(self, h: int) -> int:  # noqa: N802
+    def FwpmTransactionCommit0(self, h: int) -> int:
         assert self.pending is not None
         self.filters, self.pending = self.pending, None
         self.calls.append(("commit", h))
         return 0
 
-    def FwpmTransactionAbort0(self, h: int) -> int:  # noqa: N802
+    def FwpmTransactionAbort0(self, h: int) -> int:
         self.pending = None
         self.calls.append(("abort", h))
         return 0
 
-    def FwpmSubLayerAdd0(self, h: int, sub: Any, sd: Any) -> int:  # noqa: N802
+    def FwpmSubLayerAdd0(self, h: int, sub: Any, sd: Any) -> int:
         self.calls.append(("sublayer", (sub._obj.subLayerKey.to_uuid(), sub._obj.weight)))
         return 0
 
-    def FwpmSubLayerDeleteByKey0(self, h: int, key: Any) -> int:  # noqa: N802
+    def FwpmSubLayerDeleteByKey0(self, h: int, key: Any) -> int:
         return fwp.FWP_E_SUBLAYER_NOT_FOUND
 
-    def FwpmFilterAdd0(self, h: int, f: Any, sd: Any, fid: Any) -> int:  # noqa: N802
+    def FwpmFilterAdd0(self, h: int, f: Any, sd: Any, fid: Any) -> int:
         n = sum(1 for c in self.calls if c[0] == "filter")
         self.calls.append(("filter", f._obj.filterKey.to_uuid()))
         if self.fail_at is not None and n == self.fail_at:
@@ -157,7 +157,7 @@ class FakeFwpuclnt:
         fid._obj.value = n + 1
         return 0
 
-    def FwpmFilterDeleteByKey0(self, h: int, key: Any) -> int:  # noqa: N802
+    def FwpmFilterDeleteByKey0(self, h: int, key: Any) -> int:
         assert self.pending is not None
         return 0 if self.pending.pop(key._obj.to_uuid(), None) else 0x80320002
 
@@ -181,7 +181,7 @@ def test_isolation_installs_in_one_dynamic_transaction_and_removes_cleanly() -> 
 def test_a_failure_mid_install_aborts_the_whole_transaction() -> None:
     dll = FakeFwpuclnt(fail_at=5)
     backend = WfpEngineIsolation(engine=WfpEngine(dll))
-    with pytest.raises(IsolationError, match="FwpmFilterAdd0.*0x80320009"):
+    with pytest.raises(IsolationError, match=r"FwpmFilterAdd0.*0x80320009"):
         backend.apply(PLAN)
     assert [c[0] for c in dll.calls][-1] == "abort"
     assert dll.filters == {} and not backend.is_applied()
