@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+
 import yaml
 
 from aurora.sensor.response.errors import ArtifactError
