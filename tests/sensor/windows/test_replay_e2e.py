@@ -107,3 +107,23 @@ def test_replay_to_stdout_prints_one_ocsf_event_per_record() -> None:
     lines = proc.stdout.splitlines()
     assert len(lines) == 19  # the trace holds 19 AmsiScript events
     assert all('"class_uid":1009' in ln for ln in lines)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("missing.evtx", None, "no such file"),
+        ("damaged.etl", b"\x00" * 4096, "damaged.etl"),
+        ("bad.json", b'{"Event": {}}\nnot json\n', "bad.json:2: not JSON"),
+    ],
+)
+def test_bad_replay_input_is_one_line_and_non_zero(
+    tmp_path: Path, name: str, content: bytes | None, needle: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    proc = _aurora("sensor", "--stdout", "--replay", str(path), timeout=60)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
