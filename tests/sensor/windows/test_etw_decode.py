@@ -150,6 +150,10 @@ def test_manifest_events_decode_by_layout(schema: OcsfSchema) -> None:
     assert ev["query"]["hostname"] == "example.org" and ev["answers"] == [
         {"rdata": "93.184.216.34"}
     ]
+    assert ev["rcode_id"] == 0
+    nx = _wstr("nope.example") + struct.pack("<IQI", 1, 0, 9003) + _wstr("")
+    ev = normalise_etw(decode(_record(DNS_CLIENT, 3008, nx)), "h")
+    assert ev is not None and ev["rcode_id"] == 3 and "answers" not in ev  # NXDOMAIN
 
     content = "Invoke-Mimikatz".encode("utf-16-le")
     amsi = (

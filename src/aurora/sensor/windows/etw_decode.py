@@ -115,8 +115,6 @@ def decode_kernel_process(buf: bytes, version: int) -> dict[str, Any]:
         out["UserSID"] = ""
         if has_sid:
             out["UserSID"], pos = _sid(buf, pos)
-        else:
-            pos += 0
         out["ImageFileName"], pos = _astr(buf, pos)
         out["CommandLine"], pos = _wstr(buf, pos)
         if version >= 4:

@@ -74,11 +74,19 @@ def _kernel_process_manifest(d: Decoded, hostname: str) -> dict[str, Any]:
     return event
 
 
+def _rcode(status: int) -> int:
+    """QueryStatus is a Win32 code: 0 is success, DNS_ERROR_RCODE_* (9001-9005) carry the DNS
+    response code (9003 is NXDOMAIN); anything else (timeouts, no records) is OCSF "Other"."""
+    if status == 0:
+        return 0
+    return status - 9000 if 9001 <= status <= 9005 else 99
+
+
 def _dns(d: Decoded, hostname: str) -> dict[str, Any]:
     f = d.fields
     event = _base(d, DNS_ACTIVITY, 1, hostname)  # 1: Query
     event["query"] = {"hostname": f["QueryName"], "type": str(f["QueryType"])}
-    event["rcode_id"] = f["QueryStatus"] if f["QueryStatus"] < 24 else 99
+    event["rcode_id"] = _rcode(int(f["QueryStatus"]))
     answers = [a for a in str(f.get("QueryResults", "")).split(";") if a]
     if answers:
         event["answers"] = [{"rdata": a} for a in answers]
