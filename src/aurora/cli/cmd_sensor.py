@@ -31,6 +31,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--collector", metavar="HOST:PORT", help="collector to stream to")
     parser.add_argument(
+        "service",
+        nargs="?",
+        choices=["install", "remove"],
+        help="Windows only: install or remove the sensor as a service (pywin32)",
+    )
+    parser.add_argument(
         "--replay",
         metavar="FILE",
         action="append",
@@ -42,6 +48,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "service", None):
+        return _service(args.service)
     config = config_from_args(args)
     if args.state_dir:
         config = config.model_copy(
@@ -102,3 +110,13 @@ def _stop_when_delivered(agent: Any, source: Any) -> None:
                 return
 
     threading.Thread(target=watch, name="aurora-replay-done", daemon=True).start()
+
+
+def _service(action: str) -> int:
+    if sys.platform != "win32":
+        raise UsageError(
+            f"`aurora sensor {action}` manages the Windows service; this is not Windows"
+        )
+    from aurora.sensor.windows import service
+
+    return service.main(["aurora-sensor", action])

@@ -69,6 +69,8 @@ def service_class() -> type:
             self.agent = Agent(config, platform.current().event_source(config.sensor))
             self.agent.run()
 
+    # pythonservice.exe imports the class by this dotted name (see the end of this module).
+    AuroraSensorService.__qualname__ = "AuroraSensorService"
     return AuroraSensorService
 
 
@@ -96,11 +98,21 @@ def set_recovery(win32service: Any) -> None:
 
 def main(argv: list[str]) -> int:
     _, win32service, win32serviceutil = _pywin32()
-    win32serviceutil.HandleCommandLine(service_class(), argv=argv)
+    win32serviceutil.HandleCommandLine(
+        service_class(), serviceClassString=f"{__name__}.AuroraSensorService", argv=argv
+    )
     if "install" in argv[1:]:
         set_recovery(win32service)
     return 0
 
+
+if sys.platform == "win32":
+    # The service host imports ``aurora.sensor.windows.service.AuroraSensorService``; it must
+    # exist at module level there. Off Windows (and without pywin32) it is never built.
+    try:
+        AuroraSensorService = service_class()
+    except ServiceUnavailable:
+        pass
 
 if __name__ == "__main__":
     try:
