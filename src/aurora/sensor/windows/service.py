@@ -8,6 +8,7 @@ the guard checks are still in place.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from typing import Any
@@ -109,10 +110,8 @@ def main(argv: list[str]) -> int:
 if sys.platform == "win32":
     # The service host imports ``aurora.sensor.windows.service.AuroraSensorService``; it must
     # exist at module level there. Off Windows (and without pywin32) it is never built.
-    try:
+    with contextlib.suppress(ServiceUnavailable):
         AuroraSensorService = service_class()
-    except ServiceUnavailable:
-        pass
 
 if __name__ == "__main__":
     try:
