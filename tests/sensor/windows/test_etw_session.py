@@ -191,3 +191,31 @@ def test_providers_that_cannot_be_enabled_are_reported_and_none_is_fatal() -> No
     with pytest.raises(EtwSessionError, match="no ETW provider could be enabled"):
         EtwSession(dll=fake).start()
     assert "AuroraEDR" not in fake.sessions  # the half-made session is not left behind
+
+
+def test_windows_sensor_decodes_etw_off_the_callback_and_reports_losses(tmp_path: Any) -> None:
+    from aurora.sensor.windows.sensor import WindowsSensor
+
+    script = "Get-Process".encode("utf-16-le")
+    payload = (
+        struct.pack("<QBI", 1, 1, 1)
+        + "PowerShell\0".encode("utf-16-le")
+        + "\0".encode("utf-16-le")
+        + struct.pack("<II", len(script), len(script))
+        + script
+        + b"\x00" * 32
+        + struct.pack("<i", 0)
+    )
+    fake = FakeAdvapi32()
+    fake.lost = (4, 0)
+    fake.deliver = [make_record(AMSI, 1101, payload), make_record(AMSI, 1101, b"\x01")]
+    sensor = WindowsSensor(tmp_path, etw=EtwSession(dll=fake), subscribers=[])
+    sensor.start()
+    assert fake.overwritten.wait(10)
+    events = sensor.poll(0)
+    assert [e["script"]["script_content"]["value"] for e in events] == ["Get-Process"]
+    drops = sensor.drop_counts()
+    assert drops["etw"] == 4 and drops["undecodable"] == 1  # the truncated record
+    assert {c.name for c in sensor.capabilities() if c.loaded} >= {f"etw:{AMSI}"}
+    sensor.stop()
+    assert "AuroraEDR" not in fake.sessions
