@@ -126,8 +126,15 @@ def _wstr(s: str) -> bytes:
     return (s + "\0").encode("utf-16-le")
 
 
-def _record(provider: uuid.UUID, event_id: int, payload: bytes) -> EtwRecord:
-    return EtwRecord(provider, event_id, 0, 0, 4, 4321, 99, 132264173377518824, payload)
+# The event versions the layouts describe (etw_providers.LAYOUTS).
+VERSIONS = {(KERNEL_PROCESS, 1): 3, (KERNEL_PROCESS, 2): 2, (POWERSHELL, 4104): 1}
+
+
+def _record(
+    provider: uuid.UUID, event_id: int, payload: bytes, version: int | None = None
+) -> EtwRecord:
+    v = VERSIONS.get((provider, event_id), 0) if version is None else version
+    return EtwRecord(provider, event_id, v, 0, 4, 4321, 99, 132264173377518824, payload)
 
 
 def test_manifest_events_decode_by_layout(schema: OcsfSchema) -> None:
@@ -186,9 +193,11 @@ def test_powershell_4104_from_etw_matches_the_channel_shape() -> None:
     assert ev["unmapped"]["EventID"] == 4104
 
 
-def test_unknown_events_are_kept_undecoded_not_guessed() -> None:
+def test_unknown_events_and_versions_are_kept_undecoded_not_guessed() -> None:
     d = decode(_record(KERNEL_PROCESS, 99, b"\x01\x02"))
     assert d.fields == {} and normalise_etw(d) is None
+    older = decode(_record(KERNEL_PROCESS, 1, b"\x01" * 40, version=0))
+    assert older.fields == {} and normalise_etw(older) is None
 
 
 def test_tracelogging_refuses_what_it_cannot_size() -> None:

@@ -191,3 +191,13 @@ def test_persistent_mode_uses_a_normal_session_and_persistent_objects() -> None:
     dll = FakeFwpuclnt()
     WfpEngineIsolation(persistent=True, engine=WfpEngine(dll)).apply(PLAN)
     assert dll.session_flags == 0
+
+
+def test_the_platform_picks_persistence_from_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aurora.config.response import ResponseConfig
+    from aurora.sensor.platform import windows
+
+    monkeypatch.setattr(windows.sys, "platform", "win32")
+    backend = windows.isolation_backend(ResponseConfig(isolation_persistent=True))
+    assert isinstance(backend, WfpEngineIsolation) and backend.persistent
+    assert not windows.isolation_backend(ResponseConfig()).persistent  # type: ignore[attr-defined]

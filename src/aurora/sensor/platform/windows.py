@@ -49,7 +49,7 @@ def isolation_backend(config: ResponseConfig) -> IsolationBackend:
         return WfpIsolation()
     from aurora.sensor.windows.wfp_engine import WfpEngineIsolation
 
-    return WfpEngineIsolation()
+    return WfpEngineIsolation(persistent=config.isolation_persistent)
 
 
 def kill_process(

@@ -149,7 +149,7 @@ def decode(record: EtwRecord) -> Decoded:
         name = _provider_trait_name(record.ext(EXT_TYPE_PROV_TRAITS)) or str(record.provider)
         return Decoded(name, schema.event_name, decode_payload(schema, record.user_data), record)
     provider = PROVIDER_NAMES.get(record.provider, str(record.provider))
-    layout = LAYOUTS.get((record.provider, record.event_id))
+    layout = LAYOUTS.get((record.provider, record.event_id, record.version))
     if layout is None:
         return Decoded(provider, str(record.event_id), {}, record)
     return Decoded(provider, str(record.event_id), decode_layout(layout, record.user_data), record)

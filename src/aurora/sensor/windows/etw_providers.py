@@ -47,8 +47,9 @@ ENABLED = (
 # says), bin32 (32 bytes), ptr (8 bytes: every payload here comes from a 64-bit process).
 Layout = tuple[tuple[str, str], ...]
 
-LAYOUTS: dict[tuple[uuid.UUID, int], Layout] = {
-    (KERNEL_PROCESS, 1): (
+# Keyed by (provider, event id, event version): a version not listed is left undecoded.
+LAYOUTS: dict[tuple[uuid.UUID, int, int], Layout] = {
+    (KERNEL_PROCESS, 1, 3): (
         ("ProcessID", "u32"),
         ("CreateTime", "filetime"),
         ("ParentProcessID", "u32"),
@@ -60,7 +61,7 @@ LAYOUTS: dict[tuple[uuid.UUID, int], Layout] = {
         ("PackageFullName", "wstr"),
         ("PackageRelativeAppId", "wstr"),
     ),
-    (KERNEL_PROCESS, 2): (
+    (KERNEL_PROCESS, 2, 2): (
         ("ProcessID", "u32"),
         ("CreateTime", "filetime"),
         ("ExitTime", "filetime"),
@@ -77,21 +78,21 @@ LAYOUTS: dict[tuple[uuid.UUID, int], Layout] = {
         ("HardFaultCount", "u32"),
         ("ImageName", "astr"),
     ),
-    (DNS_CLIENT, 3008): (
+    (DNS_CLIENT, 3008, 0): (
         ("QueryName", "wstr"),
         ("QueryType", "u32"),
         ("QueryOptions", "u64"),
         ("QueryStatus", "u32"),
         ("QueryResults", "wstr"),
     ),
-    (POWERSHELL, 4104): (
+    (POWERSHELL, 4104, 1): (
         ("MessageNumber", "i32"),
         ("MessageTotal", "i32"),
         ("ScriptBlockText", "wstr"),
         ("ScriptBlockId", "wstr"),
         ("Path", "wstr"),
     ),
-    (AMSI, 1101): (
+    (AMSI, 1101, 0): (
         ("session", "ptr"),
         ("scanStatus", "u8"),
         ("scanResult", "u32"),
