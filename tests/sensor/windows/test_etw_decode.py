@@ -116,6 +116,41 @@ def test_kernel_process_records_decode_exactly(shutdown: EtlFile, schema: OcsfSc
     assert event["process"]["user"]["uid"].endswith("-1000")
 
 
+@pytest.mark.shared_data
+def test_kernel_image_records_decode_exactly(shutdown: EtlFile, schema: OcsfSchema) -> None:
+    images = [d for d in map(decode, shutdown.records()) if d.event_name.startswith("Image/")]
+    counts = {
+        n: sum(1 for d in images if d.event_name == n) for n in {d.event_name for d in images}
+    }
+    assert counts == {
+        "Image/Load": 72,
+        "Image/Unload": 4791,
+        "Image/DCStart": 196,
+        "Image/DCEnd": 193,
+    }
+    load = next(d for d in images if d.event_name == "Image/Load")
+    assert load.record.time_ms == 1582910147463
+    assert load.fields == {
+        "ImageBase": 0x75610000,
+        "ImageSize": 0x5E000,
+        "ProcessId": 7064,
+        "ImageChecksum": 419214,
+        "TimeDateStamp": 1814063486,
+        "FileName": "\\Device\\HarddiskVolume3\\Windows\\SysWOW64\\coml2.dll",
+    }
+    kernel = next(d for d in images if d.event_name == "Image/DCStart")
+    assert kernel.fields["FileName"] == "\\SystemRoot\\system32\\ntoskrnl.exe"
+    assert kernel.fields["ProcessId"] == 0 and kernel.fields["ImageSize"] == 11231232
+    event = normalise_etw(load, "host1")
+    assert event is not None and schema.validate(event) == []
+    assert (event["class_uid"], event["activity_id"]) == (1005, 1)
+    assert event["module"]["file"]["name"] == "coml2.dll"
+    assert event["module"]["base_address"] == "0x75610000"
+    assert event["actor"]["process"]["pid"] == 7064
+    unload = normalise_etw(next(d for d in images if d.event_name == "Image/Unload"), "h")
+    assert unload is not None and unload["activity_id"] == 2
+
+
 def test_a_truncated_kernel_record_is_refused() -> None:
     good = struct.pack("<QIIIiQI", 1, 2, 3, 4, 0, 5, 0) + b"\0" * 16 + b"a.exe\0" + b"x\0"
     with pytest.raises(EtwDecodeError):

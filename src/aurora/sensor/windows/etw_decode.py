@@ -20,6 +20,15 @@ from aurora.sensor.windows.tracelogging import decode_payload, parse_schema
 # header carries. Types 1-4: start, end, rundown start, rundown end (evntrace.h).
 KERNEL_GROUP_PROCESS = 0x03
 PROCESS_TYPES = {1: "Start", 2: "End", 3: "DCStart", 4: "DCEnd"}
+# Image loads are logged under the process group as type 10 (PERFINFO 0x030A); unloads and
+# rundowns under EVENT_TRACE_GROUP_IMAGE (0x1400).
+KERNEL_GROUP_IMAGE = 0x14
+IMAGE_TYPES = {(KERNEL_GROUP_PROCESS, 10): "Load", (KERNEL_GROUP_IMAGE, 10): "Load"} | {
+    (KERNEL_GROUP_IMAGE, t): n for t, n in ((2, "Unload"), (3, "DCStart"), (4, "DCEnd"))
+}
+
+
+_KERNEL = "NT Kernel Logger"
 
 
 class EtwDecodeError(AuroraError):
@@ -125,6 +134,29 @@ def decode_kernel_process(buf: bytes, version: int) -> dict[str, Any]:
     return out
 
 
+def decode_kernel_image(buf: bytes, version: int) -> dict[str, Any]:
+    """Image_Load (version 2/3) from a 64-bit kernel: base, size, pid, checksum, stamp, file.
+
+    The name is at offset 56 in every record of the recording; the 24 bytes before it (signature
+    level and type, DefaultBase, reserved) are not read, as their use varies by record type.
+    """
+    if version < 2:
+        raise EtwDecodeError(f"kernel image records version {version} are not supported")
+    try:
+        base, size, pid, checksum, stamp = struct.unpack_from("<QQIII", buf, 0)
+        name, _ = _wstr(buf, 56)
+    except struct.error:
+        raise EtwDecodeError("kernel image record shorter than its layout") from None
+    return {
+        "ImageBase": base,
+        "ImageSize": size,
+        "ProcessId": pid,
+        "ImageChecksum": checksum,
+        "TimeDateStamp": stamp,
+        "FileName": name,
+    }
+
+
 def _provider_trait_name(raw: bytes | None) -> str:
     if raw is None or len(raw) < 3:
         return ""
@@ -135,14 +167,14 @@ def _provider_trait_name(raw: bytes | None) -> str:
 def decode(record: EtwRecord) -> Decoded:
     """Decode one record; raises :class:`EtwDecodeError` (or TraceLoggingError) when damaged."""
     if record.kernel_group is not None:
-        if record.kernel_group == KERNEL_GROUP_PROCESS and record.opcode in PROCESS_TYPES:
+        group, kind = record.kernel_group, record.opcode
+        if (group, kind) in IMAGE_TYPES:
+            fields = decode_kernel_image(record.user_data, record.version)
+            return Decoded(_KERNEL, f"Image/{IMAGE_TYPES[(group, kind)]}", fields, record)
+        if group == KERNEL_GROUP_PROCESS and kind in PROCESS_TYPES:
             fields = decode_kernel_process(record.user_data, record.version)
-            return Decoded(
-                "NT Kernel Logger", f"Process/{PROCESS_TYPES[record.opcode]}", fields, record
-            )
-        return Decoded(
-            "NT Kernel Logger", f"group{record.kernel_group}/{record.opcode}", {}, record
-        )
+            return Decoded(_KERNEL, f"Process/{PROCESS_TYPES[kind]}", fields, record)
+        return Decoded(_KERNEL, f"group{group}/{kind}", {}, record)
     schema_tl = record.ext(EXT_TYPE_EVENT_SCHEMA_TL)
     if schema_tl is not None:
         schema = parse_schema(schema_tl)

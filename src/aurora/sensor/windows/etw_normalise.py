@@ -11,6 +11,7 @@ from typing import Any
 
 from aurora.ocsf.builders import (
     DNS_ACTIVITY,
+    MODULE_ACTIVITY,
     PROCESS_ACTIVITY,
     SCRIPT_ACTIVITY,
     skeleton,
@@ -54,6 +55,20 @@ def _kernel_process(d: Decoded, hostname: str) -> dict[str, Any]:
     event["actor"] = {"process": {"pid": d.record.pid}}
     if activity == _TERMINATE:
         event["exit_code"] = f["ExitStatus"]
+    return event
+
+
+def _kernel_image(d: Decoded, hostname: str) -> dict[str, Any]:
+    f = d.fields
+    kind = d.event_name.split("/", 1)[1]
+    event = _base(d, MODULE_ACTIVITY, 2 if kind in ("Unload", "DCEnd") else 1, hostname)
+    path = str(f["FileName"])
+    event["module"] = {
+        "file": {"path": path, "name": _name_of(path), "type_id": 1},
+        "base_address": f"0x{f['ImageBase']:x}",
+        "type": "Image",
+    }
+    event["actor"] = {"process": {"pid": f["ProcessId"]}}
     return event
 
 
@@ -124,6 +139,8 @@ def normalise_etw(d: Decoded, hostname: str = "") -> dict[str, Any] | None:
         return None
     if d.event_name.startswith("Process/"):
         return _kernel_process(d, hostname)
+    if d.event_name.startswith("Image/"):
+        return _kernel_image(d, hostname)
     if d.event_name == "AmsiScript":
         return _script(d, hostname, str(d.fields.get("Script", "")), str(d.fields.get("Engine")))
     if rec.provider == KERNEL_PROCESS:
