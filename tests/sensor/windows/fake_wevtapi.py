@@ -55,7 +55,10 @@ class FakeWevtapi:
         rid = None
         if xml_ptr:
             m = re.search(r"RecordId='(\d+)'", read_wide(xml_ptr))
-            rid = int(m.group(1)) if m else None
+            if m is None:
+                self.error = 13  # ERROR_INVALID_DATA: not a bookmark
+                return 0
+            rid = int(m.group(1))
         self.calls.append(("EvtCreateBookmark", rid))
         return self._new({"bookmark": rid})
 

@@ -175,3 +175,21 @@ def test_sensor_reports_a_missing_channel_and_runs_the_rest(tmp_path: Path) -> N
     assert events[0]["process"]["file"]["path"] == "C:\\Windows\\System32\\cmd.exe"
     assert sensor.drop_counts()[f"channel:{SYSMON}"] == 1
     sensor.stop()
+
+
+@pytest.mark.parametrize("damage", [b"<Bookmark garbage", b"\xff\xfe\x00not utf-8 \xc3("])
+def test_a_damaged_bookmark_file_restarts_at_the_oldest_and_counts_a_loss(
+    tmp_path: Path, damage: bytes
+) -> None:
+    log = FakeLog(SYSMON)
+    log.add(7, 8)
+    path = bookmark_path(tmp_path, SYSMON)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(damage)
+    sub, dll = subscriber(log, tmp_path)
+    sub.start()
+    assert dll.calls[-1] == ("EvtSubscribe", (SYSMON, w.EvtSubscribeStartAtOldestRecord))
+    assert ids(sub.poll(0)) == [7, 8]
+    assert sub.lost == 1  # what was lost cannot be measured: counted once, never zero
+    sub.poll(0)
+    assert "RecordId='8'" in path.read_text()  # and the file is sound again

@@ -62,12 +62,27 @@ class ChannelSubscriber:
         self._unidentified = 0
 
     def start(self) -> None:
-        saved = self.path.read_text() if self.path.is_file() else None
+        try:
+            saved: str | None = self.path.read_text() if self.path.is_file() else None
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("%s: bookmark %s unreadable (%s)", self.channel, self.path, exc)
+            saved = ""  # there was a position, we cannot read it: treat it as lost
         if saved:
             match = _RECORD_ID.search(saved)
             if match:
                 self.last_record_id = int(match.group(1) or match.group(2))
-        self._bookmark = self.api.create_bookmark(saved)
+            try:
+                self._bookmark = self.api.create_bookmark(saved)
+            except EvtError as exc:
+                # A damaged bookmark file: the position is lost, not the channel.
+                log.warning("%s: bookmark %s refused (error %d)", self.channel, self.path, exc.code)
+                saved = ""
+        if saved == "":
+            self._bookmark = self.api.create_bookmark(None)
+            self._resubscribe_oldest(w.ERROR_EVT_QUERY_RESULT_INVALID_POSITION)
+            return
+        if self._bookmark is None:
+            self._bookmark = self.api.create_bookmark(None)
         try:
             self._subscription = self.api.subscribe(self.channel, self._bookmark if saved else None)
         except EvtError as exc:
