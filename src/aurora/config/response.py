@@ -18,6 +18,8 @@ class ResponseConfig(Section):
     isolation_allow_dns: bool = True
     isolation_allow_dhcp: bool = True
     isolation_check_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Windows: WFP filters that survive the sensor and reboots (default: they vanish with it).
+    isolation_persistent: bool = False
     kill_start_time_tolerance_ms: int = Field(default=1000, ge=0, le=60_000)
     quarantine_refuse: list[str] = []
     triage_max_bytes: int = Field(default=256 * 1024**2, ge=1024**2)

@@ -244,7 +244,11 @@ def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
     lock = StateDirLock.acquire(state_dir or config.sensor.state_dir, "sensor")
     try:
         source = getattr(args, "source", None) or _make_source(config)
-        return _run_with_signals(Agent(config, source, state_dir=state_dir))
+        agent = Agent(config, source, state_dir=state_dir)
+        watch = getattr(args, "watch", None)  # e.g. --replay: stop once everything is delivered
+        if watch is not None:
+            watch(agent)
+        return _run_with_signals(agent)
     finally:
         lock.release()
 

@@ -1,11 +1,14 @@
-"""Windows behind the platform seam: the same names as ``linux.py``, each answering with a typed
-"unsupported" error until its Windows implementation lands (ETW source, WFP isolation, ...).
+"""Windows behind the platform seam: the same names as ``linux.py``. On Windows the event
+source is the Windows sensor (event-log channels + ETW), isolation installs WFP filters and kill
+opens the process by handle; quarantine and triage still answer with a typed "unsupported" error.
+Off Windows every call is a typed "unsupported" error (replay is the way to run Windows code here).
 
 Imports cleanly on Linux, so the seam is tested here.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +34,32 @@ _NOT_BUILT = "is not implemented on Windows in this sensor build"
 
 
 def event_source(config: SensorConfig) -> EventSource:
-    raise NoEventSource(f"the Windows event source (ETW, Sysmon channel) {_NOT_BUILT}")
+    """The event-log channels and the ETW session (``aurora.sensor.windows.sensor``)."""
+    if sys.platform != "win32":
+        raise NoEventSource("the Windows event source runs only on Windows; use --replay FILE")
+    from aurora.sensor.windows.sensor import WindowsSensor
+
+    source: EventSource = WindowsSensor(config.state_dir)
+    return source
 
 
 def isolation_backend(config: ResponseConfig) -> IsolationBackend:
-    return WfpIsolation()
+    """WFP filters on Windows; elsewhere the placeholder whose every call says unsupported."""
+    if sys.platform != "win32":
+        return WfpIsolation()
+    from aurora.sensor.windows.wfp_engine import WfpEngineIsolation
+
+    return WfpEngineIsolation(persistent=config.isolation_persistent)
 
 
 def kill_process(
     pid: int, start_time_ms: float | None, tree: bool, tolerance_ms: int, sensor_pid: int
 ) -> dict[str, Any]:
-    raise UnsupportedPlatform(f"killing a process {_NOT_BUILT}")
+    if sys.platform != "win32":
+        raise UnsupportedPlatform(f"killing a Windows process {_NOT_BUILT} off Windows")
+    from aurora.sensor.windows import kill
+
+    return kill.kill_process(pid, start_time_ms, tree, tolerance_ms, sensor_pid)
 
 
 class UnsupportedVault(Vault):

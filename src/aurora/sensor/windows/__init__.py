@@ -1,7 +1,8 @@
-"""The Windows sensor: today its normaliser (event records -> OCSF), shared with offline hunting.
+"""The Windows sensor: event-log channels and ETW turned into OCSF, WFP isolation, kill, triage
+targets, guard checks and the service; everything but the OS calls is tested on recorded data.
 
-The live event source (ETW through ctypes, the Sysmon channel through EvtSubscribe) lands here with
-issue 14, beside ``normalise`` and ``eventxml`` which already turn its records into OCSF.
+The normaliser (``normalise``, ``eventxml``) is shared with offline hunting. See
+docs/sensor-windows.md.
 """
 
 from aurora.sensor.windows.eventxml import EventXmlError, record_from_xml

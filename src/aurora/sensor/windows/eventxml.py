@@ -13,8 +13,27 @@ from typing import Any
 
 from aurora.errors import AuroraError
 
-# System elements the evtx reader renders as integers.
+# System elements and attributes the evtx reader renders as integers.
 _INT_SYSTEM = {"EventID", "Version", "Level", "Task", "Opcode", "EventRecordID"}
+_INT_ATTRIBUTES = {"ProcessID", "ThreadID"}
+# EventData fields whose manifest type is an unsigned integer (Sysmon's UInt16/UInt32 fields and
+# the Security channel's RPC client fields): the binary EVTX keeps the type, so the evtx reader
+# yields numbers, while rendered XML is text. Only decimal text is converted: the same names hold
+# hexadecimal strings in other providers (Security's ProcessId is "0x1a2b"), and stay strings.
+_INT_DATA = {
+    "ProcessId",
+    "ParentProcessId",
+    "TerminalSessionId",
+    "SourceProcessId",
+    "SourceThreadId",
+    "TargetProcessId",
+    "NewThreadId",
+    "SourcePort",
+    "DestinationPort",
+    "ClientProcessId",
+    "ClientProcessStartKey",
+    "RpcCallClientLocality",
+}
 
 
 class EventXmlError(AuroraError):
@@ -32,8 +51,24 @@ def _int_or_text(text: str) -> int | str:
         return text
 
 
+def _attributes(el: ET.Element) -> dict[str, Any]:
+    return {
+        k: int(v) if k in _INT_ATTRIBUTES and v.isdecimal() else v for k, v in el.attrib.items()
+    }
+
+
+def _data_text(name: str | None, el: ET.Element) -> Any:
+    text = el.text or ""
+    if not text.strip() and "\n" in text:
+        return ""  # indentation of a pretty-printed empty element, not a value
+    if name in _INT_DATA and text.isdecimal():
+        return int(text)
+    return text
+
+
 def _element(el: ET.Element, as_int: bool) -> Any:
     text = (el.text or "").strip()
+    as_int = as_int or (_local(el.tag) in _INT_DATA and text.isdecimal())
     value: Any = _int_or_text(text) if as_int and text else (text if text else None)
     children = list(el)
     if children:
@@ -41,10 +76,10 @@ def _element(el: ET.Element, as_int: bool) -> Any:
         for child in children:
             node[_local(child.tag)] = _element(child, False)
         if el.attrib:
-            node["#attributes"] = dict(el.attrib)
+            node["#attributes"] = _attributes(el)
         return node
     if el.attrib:
-        out: dict[str, Any] = {"#attributes": dict(el.attrib)}
+        out: dict[str, Any] = {"#attributes": _attributes(el)}
         if value is not None:
             out["#text"] = value
         return out
@@ -56,13 +91,13 @@ def _event_data(el: ET.Element) -> dict[str, Any]:
     unnamed: list[str] = []
     for child in el:
         if _local(child.tag) != "Data":
-            named[_local(child.tag)] = child.text or ""
+            named[_local(child.tag)] = _data_text(None, child)
             continue
         name = child.attrib.get("Name")
         if name is None:
             unnamed.append(child.text or "")
         else:
-            named[name] = child.text or ""
+            named[name] = _data_text(name, child)
     if unnamed:
         named["Data"] = {"#text": unnamed if len(unnamed) > 1 else unnamed[0]}
     return named

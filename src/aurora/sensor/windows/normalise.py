@@ -28,8 +28,16 @@ def _text(v: Any) -> Any:
     return v
 
 
+# System fields that are numbers; some EVTX files carry them as text (a template typed them so).
+_INT_SYSTEM = ("EventID", "Version", "Level", "Task", "Opcode", "EventRecordID")
+
+
 def _flatten_system(system: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    for key in _INT_SYSTEM:
+        value = system.get(key)
+        if isinstance(value, str) and value.isdecimal():
+            system = {**system, key: int(value)}
     for key, value in system.items():
         if isinstance(value, dict):
             if "#text" in value:
@@ -37,6 +45,8 @@ def _flatten_system(system: dict[str, Any]) -> dict[str, Any]:
             attrs = value.get("#attributes")
             if isinstance(attrs, dict):
                 for ak, av in attrs.items():
+                    if ak in ("ProcessID", "ThreadID") and isinstance(av, str) and av.isdecimal():
+                        av = int(av)
                     out[f"{key}_{ak}"] = av
             for sk, sv in value.items():
                 if not sk.startswith("#"):
