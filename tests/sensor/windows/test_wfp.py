@@ -55,6 +55,13 @@ def test_collector_is_permitted_by_address_port_and_tcp_on_its_family_only() -> 
     assert ("ALE_AUTH_RECV_ACCEPT_V4", "collector 10.0.0.5") not in f  # outbound only
 
 
+def test_every_fail_over_collector_port_is_permitted() -> None:
+    f = by_name(IsolationPlan(("10.0.0.5",), 9443, collector_ports=(9444,)))
+    second = f[("ALE_AUTH_CONNECT_V4", "collector 10.0.0.5:9444")]
+    assert ("IP_REMOTE_PORT", 9444) in [(c.field, c.value) for c in second.conditions]
+    assert ("ALE_AUTH_CONNECT_V4", "collector 10.0.0.5") in f
+
+
 def test_loopback_dns_dhcp_and_allow_list() -> None:
     f = by_name()
     for layer in LAYERS:

@@ -90,13 +90,15 @@ def build_filter_set(plan: IsolationPlan, persistent: bool = False) -> FilterSet
     permit("loopback", _layers("CONNECT") + _layers("RECV_ACCEPT"), loop)
     for addr in plan.collector_addrs:
         net = _net(addr)
-        permit(
-            f"collector {addr}",
-            _layers("CONNECT", net.version),
-            Condition("IP_REMOTE_ADDRESS", "equal", net),
-            Condition("IP_REMOTE_PORT", "equal", plan.collector_port),
-            Condition("IP_PROTOCOL", "equal", TCP),
-        )
+        # Every collector address on every collector port: the sensor's fail-over endpoints.
+        for port in plan.ports:
+            permit(
+                f"collector {addr}" + ("" if port == plan.collector_port else f":{port}"),
+                _layers("CONNECT", net.version),
+                Condition("IP_REMOTE_ADDRESS", "equal", net),
+                Condition("IP_REMOTE_PORT", "equal", port),
+                Condition("IP_PROTOCOL", "equal", TCP),
+            )
     if plan.allow_dns:
         for proto in (UDP, TCP):
             permit(
