@@ -30,6 +30,8 @@ SUBCOMMANDS = (
     "quarantine",
     "triage",
     "user",
+    "release",
+    "update",
 )
 
 
