@@ -1,4 +1,4 @@
-"""`aurora release`: make signing keys, build and sign release packages, rotate the key (offline)."""
+"""`aurora release`: signing keys, building and signing release packages, key rotation (offline)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     )
     sign.set_defaults(func=_sign)
 
-    rotate = sub.add_parser("rotate", help="write a message, signed by the old key, trusting a new one")
+    rotate = sub.add_parser("rotate", help="hand trust from the old key to a new one")
     rotate.add_argument("--old-key", type=Path, required=True, help="current private key")
     rotate.add_argument("--new-public", type=Path, required=True, help="the next key's KEY.pub")
     rotate.add_argument("--out", type=Path, required=True)
@@ -75,9 +75,7 @@ def _build(args: argparse.Namespace) -> int:
         objects = sorted(args.bpf_dir.glob("*.bpf.o"))
         if not objects:
             raise UsageError(f"no *.bpf.o in {args.bpf_dir}")
-    manifest = build(
-        args.out, args.wheel, objects, platform=args.platform, rollback=args.rollback
-    )
+    manifest = build(args.out, args.wheel, objects, platform=args.platform, rollback=args.rollback)
     print(f"{args.out}: aurora-edr {manifest.version} for {manifest.platform}, unsigned")
     return 0
 

@@ -38,7 +38,9 @@ def generate(private_path: Path) -> Path:
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def load_private(path: Path) -> Ed25519PrivateKey:

@@ -81,7 +81,7 @@ def check_version(manifest: Manifest, running: str, platform: str) -> None:
 def verify_and_extract(
     path: Path, dest: Path, *, pinned_pem: bytes, running: str, platform: str
 ) -> Verified:
-    """Verify the package at ``path`` and write its payload under ``dest`` (which must not exist)."""
+    """Verify the package at ``path``; write its payload under ``dest`` (which must not exist)."""
     with open_package(path) as tar:
         try:
             verified = check_signed(tar, pinned_pem)
