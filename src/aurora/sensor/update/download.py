@@ -46,6 +46,9 @@ class Downloader:
         self._inbox[command_id] = box
         try:
             self._fetch(command_id, dest, box, max_bytes, progress)
+        except DownloadFailed:
+            dest.unlink(missing_ok=True)  # the command failed; a new one starts afresh
+            raise
         finally:
             self._inbox.pop(command_id, None)
         if _sha256(dest) != sha256:
