@@ -80,4 +80,14 @@ class SQLiteUpdates(SQLiteDatabase):
             " ORDER BY sensor_id",
             (row[0],),
         )
-        return RolloutRecord(*row, targets=tuple(RolloutTarget(*t) for t in targets))
+        rid, sha, version, created, by, percent, confirm = row
+        return RolloutRecord(
+            rid,
+            sha,
+            version,
+            created,
+            by,
+            percent,
+            confirm,
+            tuple(RolloutTarget(*t) for t in targets),
+        )
