@@ -42,7 +42,7 @@ def install(
         )
         manifest = verified.manifest
         lib = staging / "lib"
-        _unpack_wheel(staging / manifest.wheel.removeprefix("payload/"), lib)
+        _unpack_wheel(staging / manifest.wheel, lib)
         objects = staging / "payload" / "bpf"
         if objects.is_dir():
             target = lib / OBJECTS

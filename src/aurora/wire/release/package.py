@@ -102,9 +102,16 @@ def sign(path: Path, key_path: Path, rotation: Path | None = None) -> Manifest:
 
 
 def read_manifest(path: Path) -> Manifest:
-    """The manifest of a package, unverified (the collector's view; sensors verify)."""
+    """The manifest of a package, unverified: the collector's view, read from the headers up to
+    the manifest only (it comes first), so checking the rest is left to the sensors."""
     with open_package(path) as tar:
-        return decode(member_bytes(tar, MANIFEST))
+        try:
+            for member in tar:
+                if member.name == MANIFEST:
+                    return decode(member_bytes(tar, MANIFEST, member))
+        except (tarfile.TarError, EOFError) as exc:
+            raise TruncatedPackage(f"the package is cut short ({exc})") from None
+    raise ReleaseError(f"the package has no {MANIFEST}")
 
 
 def _plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -134,10 +141,10 @@ def open_package(path: Path) -> tarfile.TarFile:
         raise TruncatedPackage(f"{path.name} is not a complete package ({exc})") from None
 
 
-def member_bytes(tar: tarfile.TarFile, name: str) -> bytes:
+def member_bytes(tar: tarfile.TarFile, name: str, member: tarfile.TarInfo | None = None) -> bytes:
     """A small member's bytes (manifest, signature, rotation); ReleaseError when missing."""
     try:
-        member = tar.getmember(name)
+        member = member or tar.getmember(name)
     except KeyError:
         raise ReleaseError(f"the package has no {name}") from None
     except (tarfile.TarError, EOFError) as exc:
