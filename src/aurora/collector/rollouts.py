@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aurora.collector.actions import resolve_sensor
+from aurora.collector.bus import Bus
 from aurora.collector.commands import CommandQueue
 from aurora.collector.store.base import (
     PackageRecord,
@@ -72,6 +73,11 @@ class Rollouts:
         self.store = store
         self.commands = commands
         self.directory = directory
+
+    @classmethod
+    def over(cls, store: Store, state_dir: Path, ttl_s: int, bus: Bus | None = None) -> Rollouts:
+        """Rollouts of the collector whose state is ``state_dir`` (for the API and local CLI)."""
+        return cls(store, CommandQueue(store, ttl_s, bus), state_dir / "packages")
 
     def keep_package(self, source: Path) -> PackageRecord:
         """Copy a package into the collector's package directory (once per SHA-256)."""

@@ -20,6 +20,7 @@ from aurora.api.auth import Principal, now_ms
 from aurora.api.dashboard import build_dashboard, chart
 from aurora.api.deps import IdPath, authenticate, context
 from aurora.api.rbac import ROLE_PERMISSIONS, allowed
+from aurora.collector.rollouts import rollout_view
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -35,6 +36,7 @@ NAV = [
     ("hosts", "/hosts", "Hosts", "read"),
     ("events", "/events", "Hunt", "read"),
     ("rules", "/rules", "Rules", "read"),
+    ("updates", "/updates", "Updates", "read"),
     ("users", "/users", "Users", "users:manage"),
     ("audit", "/audit", "Audit log", "audit:read"),
 ]
@@ -136,6 +138,15 @@ def rules_page(request: Request) -> Response:
 @router.get("/rules/{rule_id}")
 def rule_page(rule_id: str, request: Request) -> Response:
     return _page(request, "rule", rule_id=rule_id)
+
+
+@router.get("/updates")
+def updates_page(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        store = context(request).store
+        return {"rollouts": [rollout_view(store, r) for r in store.list_rollouts(limit=20)]}
+
+    return _page(request, "updates", load=load)
 
 
 @router.get("/users")
