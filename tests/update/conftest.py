@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .packages import build_wheel, later, new_key
+from .packages import CRASH, HANG, build_wheel, later, new_key
 
 
 @pytest.fixture(scope="session")
@@ -26,4 +26,9 @@ def good_wheel(work: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def crash_wheel(work: Path) -> Path:
-    return build_wheel(later(2), work, crash=True)
+    return build_wheel(later(2), work, break_agent=CRASH)
+
+
+@pytest.fixture(scope="session")
+def hang_wheel(work: Path) -> Path:
+    return build_wheel(later(3), work, break_agent=HANG)

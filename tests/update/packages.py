@@ -18,7 +18,8 @@ from aurora.wire.release.keys import generate
 
 REPO = Path(__file__).resolve().parents[2]
 OBJECTS = REPO / "src" / "aurora" / "sensor" / "linux" / "objects"
-CRASH_LINE = "\nraise RuntimeError('release built broken on purpose: the sensor dies at start')\n"
+CRASH = "\nraise RuntimeError('release built broken on purpose: the sensor dies at start')\n"
+HANG = "\nimport time as _t\n\n_t.sleep(3600)  # release built broken on purpose: never comes up\n"
 
 
 def later(steps: int) -> str:
@@ -27,8 +28,9 @@ def later(steps: int) -> str:
     return f"{major}.{minor}.{patch + steps}"
 
 
-def build_wheel(version: str, work: Path, *, crash: bool = False) -> Path:
-    """``pip wheel`` of a copy of src/ whose ``__version__`` is ``version``."""
+def build_wheel(version: str, work: Path, *, break_agent: str = "") -> Path:
+    """``pip wheel`` of a copy of src/ whose ``__version__`` is ``version`` (and whose sensor
+    agent module ends with ``break_agent``, to make a broken release)."""
     tree = work / f"tree-{version}"
     shutil.rmtree(tree, ignore_errors=True)
     (tree / "src").mkdir(parents=True)
@@ -41,9 +43,9 @@ def build_wheel(version: str, work: Path, *, crash: bool = False) -> Path:
     )
     init = tree / "src" / "aurora" / "__init__.py"
     init.write_text(init.read_text().replace(f'"{__version__}"', f'"{version}"'))
-    if crash:
+    if break_agent:
         with (tree / "src" / "aurora" / "sensor" / "agent.py").open("a") as f:
-            f.write(CRASH_LINE)
+            f.write(break_agent)
     out = work / "wheels"
     pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     subprocess.run(

@@ -104,3 +104,27 @@ def test_update_refusals_and_rollback_keep_every_event(
     wait_until(lambda: fleet.store.count_events(fleet.sensor_id) >= total, 60, "every event stored")
     assert stored_numbers(fleet.store, fleet.sensor_id) == list(range(1, total + 1))
     assert fleet.store.gaps(fleet.sensor_id) == []
+
+
+def test_a_version_that_never_comes_up_is_rolled_back_at_the_bound(
+    fleet: Fleet, tmp_path: Path, release_key: Path, hang_wheel: Path
+) -> None:
+    bound = 6
+    fleet.start_sensor(100)
+    wait_until(lambda: fleet.store.count_events(fleet.sensor_id) == 100, 60, "the first events")
+    fleet.control.write_text("10000000")
+    started = time.monotonic()
+    rollout = fleet.roll_out(
+        signed_package(hang_wheel, release_key, tmp_path / "hang.pkg"), confirm_within_s=bound
+    )
+    cmd = fleet.outcome(rollout, timeout=bound + 60)
+    took = time.monotonic() - started
+    assert (cmd.state, cmd.error_code) == ("failed", "rolled_back"), cmd
+    assert cmd.message == f"{later(3)} did not reconnect and report healthy within {bound}s"
+    assert bound <= took < bound + 30, took
+    assert cmd.result["took_s"] >= bound
+    assert fleet.releases.current_version() == "base"
+    wait_until(lambda: fleet.host_version() == __version__ and fleet.connected(), 30, "base back")
+    total = fleet.settle_production()
+    wait_until(lambda: fleet.store.count_events(fleet.sensor_id) >= total, 60, "every event")
+    assert stored_numbers(fleet.store, fleet.sensor_id) == list(range(1, total + 1))

@@ -40,6 +40,8 @@ class Launcher:
         self.child_args = list(child_args)
         self.stopping = threading.Event()
         self.child: subprocess.Popen[bytes] | None = None
+        # Why the version on trial was stopped, when the launcher stopped it.
+        self._trial_failure = ""
 
     # ------------------------------------------------------------- running
     def run(self) -> int:
@@ -56,7 +58,9 @@ class Launcher:
             if rc == RESTART_FOR_UPDATE and staged is not None:
                 self._switch(staged)
             elif pending is not None:
-                reason = f"{pending.version} exited with code {rc} before it reported healthy"
+                reason = self._trial_failure or (
+                    f"{pending.version} exited with code {rc} before it reported healthy"
+                )
                 self._roll_back(pending, reason)
             elif rc == 0:
                 return 0
@@ -129,6 +133,7 @@ class Launcher:
                 f"{pending.confirm_within_s:g}s"
             )
             log.error("update %s: %s; rolling back", pending.command_id, reason)
+            self._trial_failure = reason
             self._end_child()  # its exit makes run() see the pending trial and roll back
 
     def _switch(self, staged: Staged) -> None:
@@ -167,6 +172,7 @@ class Launcher:
         )
         self.releases.clear(Pending)
         self.releases.clear(Confirmed)
+        self._trial_failure = ""
         log.error("update %s rolled back to %s: %s", pending.command_id, pending.previous, reason)
 
     def _recover(self) -> None:
