@@ -148,6 +148,8 @@ class Agent:
     def _restart_for_update(self) -> None:
         """A new version is staged: stop cleanly (spool flushed) so the launcher can switch."""
         self._exit_code = RESTART_FOR_UPDATE
+        # The "restarting" progress goes out first, so the console sees why the host drops.
+        self.transport.drain(2.0)
         self.stop()
 
     def _hooks_loaded(self) -> bool:

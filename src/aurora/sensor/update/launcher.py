@@ -7,7 +7,7 @@ confirm itself (connected, hooks loaded) before its deadline, or exits first, th
 back, records why, and starts the previous version, which reports "rolled back" to the collector.
 
 Run it as ``python -m aurora.sensor.update.launcher --state-dir DIR -- ARGS``: ARGS start the
-sensor (default ``-m aurora.cli.main sensor --state-dir DIR``), with ``current/lib`` first on
+sensor (default ``-m aurora sensor --state-dir DIR``), with ``current/lib`` first on
 its PYTHONPATH.
 """
 
@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     child = args.child[1:] if args.child[:1] == ["--"] else args.child
     if not child:
-        child = ["-m", "aurora.cli.main", "sensor", "--state-dir", str(args.state_dir)]
+        child = ["-m", "aurora", "sensor", "--state-dir", str(args.state_dir)]
     launcher = Launcher(args.state_dir, child)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: launcher.stop())
