@@ -14,6 +14,8 @@ import pytest
 from agent.helpers import wait_until
 from agent.test_delivery import stored_numbers
 from aurora import __version__
+from aurora.sensor.identity import load_identity
+from aurora.wire.release.keys import load_private, make_rotation, parse_public
 
 from .fleet import Fleet
 from .packages import (
@@ -104,6 +106,7 @@ def test_update_refusals_and_rollback_keep_every_event(
     wait_until(lambda: fleet.store.count_events(fleet.sensor_id) >= total, 60, "every event stored")
     assert stored_numbers(fleet.store, fleet.sensor_id) == list(range(1, total + 1))
     assert fleet.store.gaps(fleet.sensor_id) == []
+    assert load_identity(fleet.state_dir).sensor_id == fleet.sensor_id
 
 
 def test_a_version_that_never_comes_up_is_rolled_back_at_the_bound(
@@ -128,3 +131,25 @@ def test_a_version_that_never_comes_up_is_rolled_back_at_the_bound(
     total = fleet.settle_production()
     wait_until(lambda: fleet.store.count_events(fleet.sensor_id) >= total, 60, "every event")
     assert stored_numbers(fleet.store, fleet.sensor_id) == list(range(1, total + 1))
+
+
+def test_a_rotated_key_is_pinned_and_the_old_one_no_longer_trusted(
+    fleet: Fleet, tmp_path: Path, release_key: Path, good_wheel: Path, crash_wheel: Path
+) -> None:
+    files = ("sensor.key", "sensor.crt", "identity.json")
+    identity = {name: (fleet.state_dir / name).read_bytes() for name in files}
+    fleet.start_sensor(50)
+    wait_until(lambda: fleet.store.count_events(fleet.sensor_id) == 50, 60, "the first events")
+    nxt = new_key(tmp_path / "next.key")
+    rotation = tmp_path / "rotation.json"
+    rotation.write_bytes(
+        make_rotation(load_private(release_key), parse_public(Path(f"{nxt}.pub").read_bytes()))
+    )
+    pkg = signed_package(good_wheel, nxt, tmp_path / "rotated.pkg", rotation=rotation)
+    cmd = fleet.outcome(fleet.roll_out(pkg))
+    assert (cmd.state, cmd.result.get("version")) == ("succeeded", later(1)), cmd
+    assert (fleet.state_dir / "release.pub").read_bytes() == Path(f"{nxt}.pub").read_bytes()
+    old_signed = signed_package(crash_wheel, release_key, tmp_path / "old-key.pkg")
+    cmd = fleet.outcome(fleet.roll_out(old_signed))
+    assert (cmd.state, cmd.error_code) == ("failed", "foreign_key"), cmd
+    assert {name: (fleet.state_dir / name).read_bytes() for name in files} == identity
