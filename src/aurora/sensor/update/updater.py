@@ -78,6 +78,7 @@ class Updater:
         self._healthy = healthy
         self._connected = connected
         self._stop = threading.Event()
+        self._busy = threading.Lock()  # one update at a time per host
         self.downloader = Downloader(send)
 
     # ------------------------------------------------------------ command
@@ -93,11 +94,21 @@ class Updater:
         pending = self.releases.read(Pending)
         if pending is not None and pending.command_id == cid:
             return None  # on trial: the settling thread answers
+        if pending is not None or not self._busy.acquire(blocking=False):
+            busy = pending.version if pending else "another version"
+            return result(
+                cid,
+                stream_pb2.COMMAND_STATUS_FAILED,
+                "update_in_progress",
+                f"{busy} is being installed on this host; stage this one again when it is done",
+            )
         try:
             return self._update(cmd, progress)
         except ReleaseError as exc:
             log.error("update %s refused: %s", cid, exc.message)
             return result(cid, stream_pb2.COMMAND_STATUS_FAILED, exc.code, exc.message)
+        finally:
+            self._busy.release()
 
     def _update(
         self, cmd: stream_pb2.Command, progress: Progress
