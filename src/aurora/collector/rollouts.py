@@ -79,12 +79,13 @@ class Rollouts:
         """Rollouts of the collector whose state is ``state_dir`` (for the API and local CLI)."""
         return cls(store, CommandQueue(store, ttl_s, bus), state_dir / "packages")
 
-    def keep_package(self, source: Path) -> PackageRecord:
-        """Copy a package into the collector's package directory (once per SHA-256)."""
+    def keep_package(self, source: Path, label: str = "") -> PackageRecord:
+        """Copy a package into the collector's package directory (once per SHA-256); ``label``
+        names it in errors (default: its file name)."""
         try:
             manifest = read_manifest(source)
         except ReleaseError as exc:
-            raise UsageError(f"{source.name}: {exc.message}") from None
+            raise UsageError(f"{label or source.name}: {exc.message}") from None
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         digest = hashlib.sha256()
         tmp = self.directory / f".incoming-{uuid.uuid4().hex}"
@@ -117,6 +118,7 @@ class Rollouts:
         percent: int = 100,
         requested_by: str = "",
         confirm_within_s: int = DEFAULT_CONFIRM_S,
+        label: str = "",
     ) -> RolloutRecord:
         """Queue the package for ``hosts`` (ids or hostnames; None: every live sensor)."""
         if confirm_within_s < 1:
@@ -130,7 +132,7 @@ class Rollouts:
         chosen = choose_hosts(ids, percent)
         if not chosen:
             raise UsageError("no enrolled sensor to update")
-        record = self.keep_package(package)
+        record = self.keep_package(package, label)
         params: dict[str, Any] = {
             "version": record.version,
             "package_sha256": record.sha256,

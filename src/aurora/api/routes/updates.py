@@ -66,6 +66,7 @@ async def post_rollout(
             percent=percent,
             requested_by=p.name,
             confirm_within_s=confirm_within_s,
+            label="the uploaded package",
         )
     except UnknownHost as exc:
         raise HTTPException(404, exc.message) from None

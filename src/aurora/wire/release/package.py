@@ -138,7 +138,7 @@ def open_package(path: Path) -> tarfile.TarFile:
     except FileNotFoundError:
         raise ReleaseError(f"no package at {path}") from None
     except (tarfile.TarError, EOFError) as exc:
-        raise TruncatedPackage(f"{path.name} is not a complete package ({exc})") from None
+        raise TruncatedPackage(f"not a complete package ({exc})") from None
 
 
 def member_bytes(tar: tarfile.TarFile, name: str, member: tarfile.TarInfo | None = None) -> bytes:
