@@ -173,3 +173,21 @@ def test_api_stages_a_rollout_and_the_console_shows_each_outcome(env: Env, packa
     page = browser.get("/updates")
     assert page.status_code == 200
     assert "hash_mismatch" in page.text and "refused" in page.text and later(1) in page.text
+
+
+def test_cli_remote_mode_streams_the_package_to_the_api(
+    env: Env, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = ["--server", env.server.url, "--ca-cert", str(env.state_dir / "pki" / "ca.crt")]
+    args = ["update", "web-1", "--package", str(package), *remote]
+    assert main([*args, "--token", env.tokens["analyst"]]) == 1
+    err = capsys.readouterr().err
+    assert "403" in err and "sensors:update" in err and err.count("\n") == 1
+    assert main([*args, "--token", env.tokens["admin"], "--percent", "100"]) == 0
+    assert "web-1: queued" in capsys.readouterr().out
+    [rollout] = env.store.list_rollouts()
+    assert rollout.requested_by == "admin" and rollout.version == later(1)
+    stored = env.store.get_package(rollout.package_sha256)
+    assert stored is not None and Path(stored.path).read_bytes() == package.read_bytes()
+    assert main(["update", "status", *remote, "--token", env.tokens["viewer"]]) == 0
+    assert f"{later(1)} to 1 hosts (1 queued)" in capsys.readouterr().out
