@@ -28,6 +28,7 @@ WHO_MAY = {
     "rules:write": {"admin"},
     "users:manage": {"admin"},
     "audit:read": {"admin"},
+    "sensors:update": {"admin"},
 }
 
 # (method, route path) -> permission needed
@@ -68,6 +69,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/dashboard"): "read",
     ("GET", "/api/v1/incidents"): "read",
     ("GET", "/api/v1/incidents/{incident_id}"): "read",
+    ("POST", "/api/v1/rollouts"): "sensors:update",
+    ("GET", "/api/v1/rollouts"): "read",
+    ("GET", "/api/v1/rollouts/{rollout_id}"): "read",
 }
 
 PAGES: dict[str, str] = {
@@ -85,6 +89,7 @@ PAGES: dict[str, str] = {
     "/rules/{rule_id}": "read",
     "/users": "users:manage",
     "/audit": "audit:read",
+    "/updates": "read",
 }
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -123,6 +128,7 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
         "token_id": "999999",
         "rule_id": "no-such-rule",
         "name": "nobody",
+        "rollout_id": "no-such-rollout",
     }
     yield e, values
     e.close()

@@ -34,6 +34,7 @@ from aurora.api.routes import (
     live,
     rules,
     session,
+    updates,
 )
 from aurora.api.routes import users as users_routes
 from aurora.collector.bus import Bus, MemoryBus
@@ -178,6 +179,7 @@ def create_app(
         audit,
         live,
         dashboard,
+        updates,
     ):
         app.include_router(module.router)
     app.include_router(console.router)

@@ -115,6 +115,31 @@ class ApiClient:
         got: dict[str, Any] = self.request("POST", f"/api/v1/hosts/{host}/actions", json=body)
         return got
 
+    def stage_rollout(
+        self,
+        package: Path,
+        hosts: list[str],
+        *,
+        all_hosts: bool,
+        percent: int,
+        confirm_within_s: int,
+    ) -> dict[str, Any]:
+        """POST the package file (streamed, not read into memory) as a new rollout."""
+        params: dict[str, Any] = {"percent": percent, "confirm_within_s": confirm_within_s}
+        if all_hosts:
+            params["all"] = "true"
+        else:
+            params["host"] = hosts
+        with package.open("rb") as body:
+            result: dict[str, Any] = self.request(
+                "POST",
+                "/api/v1/rollouts",
+                params=params,
+                content=body,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        return result
+
     def action(self, command_id: str) -> dict[str, Any]:
         got: dict[str, Any] = self.get(f"/api/v1/actions/{command_id}")
         return got

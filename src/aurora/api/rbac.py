@@ -16,6 +16,7 @@ Permission = Literal[
     "rules:write",  # enable/disable, upload
     "users:manage",
     "audit:read",
+    "sensors:update",  # stage sensor update rollouts
 ]
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -30,6 +31,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "rules:write",
             "users:manage",
             "audit:read",
+            "sensors:update",
         }
     ),
 }

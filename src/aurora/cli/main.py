@@ -31,6 +31,8 @@ SUBCOMMANDS = (
     "quarantine",
     "triage",
     "user",
+    "release",
+    "update",
 )
 
 

@@ -30,11 +30,14 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):  # type: ignore
         ca: CertificateAuthority,
         cert_lifetime: dt.timedelta,
         advertised_endpoints: tuple[str, ...] = (),
+        release_public_key: bytes = b"",
     ) -> None:
         self.store = store
         self.ca = ca
         self.cert_lifetime = cert_lifetime
         self.advertised_endpoints = advertised_endpoints
+        # Pinned by every sensor enrolled from now on; only packages it signed will install.
+        self.release_public_key = release_public_key
 
     async def Enroll(
         self, request: enrollment_pb2.EnrollRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -85,6 +88,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):  # type: ignore
             collector_endpoint=next(iter(self.advertised_endpoints), ""),
             collector_endpoints=self.advertised_endpoints,
             cert_not_after_unix_ms=issued.not_after_ms,
+            release_public_key=self.release_public_key,
         )
 
 

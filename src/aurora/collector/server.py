@@ -35,6 +35,7 @@ from aurora.collector.detect import DetectionStage
 from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
+from aurora.collector.rollouts import Rollouts, load_release_key
 from aurora.collector.rule_actions import RuleResponder
 from aurora.collector.store import Store, open_store
 from aurora.collector.stream_service import StreamService
@@ -73,6 +74,7 @@ class Collector:
         self.writer: IngestWriter | None = None
         self.stream: StreamService | None = None
         self.commands: CommandQueue | None = None
+        self.rollouts: Rollouts | None = None
         self.detection: DetectionStage | None = None
         self.responder: RuleResponder | None = None
         #: The collector's event bus (in-process); the console subscribes to it too.
@@ -116,6 +118,7 @@ class Collector:
         )
         self.writer.start()
         self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
+        self.rollouts = Rollouts(self.store, self.commands, self.state_dir / "packages")
         if self.detection is not None:
             self.responder = RuleResponder.open(
                 self.state_dir,
@@ -200,13 +203,21 @@ class Collector:
             lookup_peer=self._lookup_peer,
             cert_lifetime=lifetime,
             max_batch_bytes=cfg.max_batch_bytes,
+            rollouts=self.rollouts,
         )
         stream = self.stream
         self._subscriptions.append(
             self.bus.subscribe([CommandQueued], lambda m: stream.notify(m.sensor_id))
         )
         enrollment_pb2_grpc.add_EnrollmentServicer_to_server(
-            EnrollmentService(self.store, self.ca, lifetime, tuple(cfg.advertised_endpoint)), server
+            EnrollmentService(
+                self.store,
+                self.ca,
+                lifetime,
+                tuple(cfg.advertised_endpoint),
+                load_release_key(cfg.release_public_key),
+            ),
+            server,
         )
         stream_pb2_grpc.add_SensorStreamServicer_to_server(self.stream, server)
         port = server.add_insecure_port("127.0.0.1:0")

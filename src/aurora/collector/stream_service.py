@@ -24,6 +24,7 @@ from aurora.collector.bus import Bus, CommandUpdated, HostChanged
 from aurora.collector.ingest import IngestWriter, Outcome
 from aurora.collector.pki import CertificateAuthority, PKIError
 from aurora.collector.refusals import RefusalLimiter
+from aurora.collector.rollouts import Rollouts
 from aurora.collector.store.base import HostStatus, Store
 from aurora.collector.tlsfront import Peer
 from aurora.collector.uploads import UploadReceiver
@@ -90,6 +91,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         lookup_peer: Callable[[str], Peer | None],
         cert_lifetime: dt.timedelta,
         max_batch_bytes: int,
+        rollouts: Rollouts | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -99,6 +101,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         self.lookup_peer = lookup_peer
         self.cert_lifetime = cert_lifetime
         self.max_batch_bytes = max_batch_bytes
+        self.rollouts = rollouts
         self.sessions: dict[str, Session] = {}
         self.rejected_batches = 0
         self.refusals = RefusalLimiter()
@@ -305,6 +308,11 @@ class Session:
         elif kind == "chunk":
             ack = await asyncio.to_thread(self.svc.uploads.handle, self.sensor_id, msg.chunk)
             self.send(chunk_ack=ack)
+        elif kind == "package_request" and self.svc.rollouts is not None:
+            chunk = await asyncio.to_thread(
+                self.svc.rollouts.serve, self.sensor_id, msg.package_request
+            )
+            self.send(package_chunk=chunk)
         elif kind == "hello":
             log.warning("sensor %s sent a second Hello; ignored", self.sensor_id)
 

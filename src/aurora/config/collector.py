@@ -27,6 +27,8 @@ class CollectorConfig(Section):
     # follow it, within these, so idle or slow peers cannot pile up connections.
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
     http2_preface_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Ed25519 public key (PEM, from `aurora release keygen`) that sensors pin at enrolment.
+    release_public_key: Path | None = None
 
     @field_validator("advertised_endpoint", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ from aurora.sensor.source import EventSource
 from aurora.sensor.spool import Spool
 from aurora.sensor.transport import CommandRunner, Counters, Transport, TransportSettings
 from aurora.sensor.transport.commands import Executor
+from aurora.sensor.update import RESTART_FOR_UPDATE, Updater
 from aurora.statelock import StateDirLock
 from aurora.v1 import stream_pb2
 
@@ -90,7 +91,14 @@ class Agent:
             ) from None
         self.counters = Counters()
         factory = executor_factory or default_executor_factory(self.state_dir, config, endpoints)
-        self.runner = CommandRunner(self._send, factory)
+        self.updater = Updater(
+            self.state_dir,
+            self._send,
+            self._restart_for_update,
+            self._hooks_loaded,
+            lambda: self.transport.connected.is_set(),
+        )
+        self.runner = CommandRunner(self._send, factory, self.updater)
         self.transport = Transport(
             self.state_dir,
             self.settings,
@@ -105,6 +113,7 @@ class Agent:
         self._producer: threading.Thread | None = None
         self._kernel_drops = 0
         self._losses_at_last_heartbeat = 0
+        self._exit_code = 0
 
     # ---------------------------------------------------------------- running
     def run(self) -> int:
@@ -120,8 +129,10 @@ class Agent:
                 target=self._produce, name="aurora-producer", daemon=True
             )
             self._producer.start()
+            self.updater.start()
             self.transport.run()
         finally:
+            self.updater.stop()
             self._stop.set()
             self.transport.stop()
             if self._producer is not None:
@@ -131,11 +142,21 @@ class Agent:
             self.spool.close()
         if self._error is not None:
             raise self._error
-        return 0
+        return self._exit_code
 
     def stop(self) -> None:
         self._stop.set()
         self.transport.stop()
+
+    def _restart_for_update(self) -> None:
+        """A new version is staged: stop cleanly (spool flushed) so the launcher can switch."""
+        self._exit_code = RESTART_FOR_UPDATE
+        # The "restarting" progress goes out first, so the console sees why the host drops.
+        self.transport.drain(2.0)
+        self.stop()
+
+    def _hooks_loaded(self) -> bool:
+        return any(c.loaded for c in self.source.capabilities())
 
     def _send(self, msg: stream_pb2.SensorMessage) -> None:
         self.transport.send(msg)

@@ -26,7 +26,9 @@ from cryptography.x509.oid import NameOID
 from aurora.errors import AuroraError, UsageError
 from aurora.sensor.hostinfo import host_info
 from aurora.sensor.identity import Identity, ensure_private_dir, save_identity
+from aurora.sensor.update import trust
 from aurora.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
+from aurora.wire.release import ReleaseError
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,14 @@ def enroll(
             f"enrolled as {identity.sensor_id} but cannot store the identity in {state_dir}: "
             f"{exc.strerror or exc}"
         ) from None
+    if resp.release_public_key:
+        try:
+            key_id = trust.pin(state_dir, resp.release_public_key)
+        except (ReleaseError, OSError) as exc:
+            raise EnrollmentError(
+                f"enrolled as {identity.sensor_id} but cannot pin the release key: {exc}"
+            ) from None
+        log.info("pinned release key %s: only packages it signs will install", key_id)
     log.info(
         "enrolled as sensor %s with collector %s",
         identity.sensor_id,

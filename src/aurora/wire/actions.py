@@ -160,12 +160,15 @@ REGISTRY: dict[str, ActionSpec] = {
                 ),
             ),
         ),
+        # Staged by a rollout (collector.rollouts), never asked for as a host action.
         ActionSpec(
             "update",
             (
                 Param("version", "str", required=True),
                 Param("package_sha256", "hex"),
                 Param("url", "str"),
+                Param("package_size", "int", low=0),
+                Param("confirm_within_s", "int", low=0, high=2**32 - 1),
             ),
             requestable=False,
         ),

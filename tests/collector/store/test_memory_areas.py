@@ -6,18 +6,27 @@ from typing import Any
 
 import pytest
 
-from aurora.collector.store.base import AlertStore, CommandStore, HostStore, TokenStore, UploadStore
+from aurora.collector.store.base import (
+    AlertStore,
+    CommandStore,
+    HostStore,
+    TokenStore,
+    UpdateStore,
+    UploadStore,
+)
 from aurora.collector.store.memory import (
     MemoryAlerts,
     MemoryCommands,
     MemoryHosts,
     MemoryTokens,
+    MemoryUpdates,
     MemoryUploads,
 )
 from store.alerts_suite import AlertsSuite
 from store.commands_suite import CommandsSuite
 from store.hosts_suite import HostsSuite
 from store.tokens_suite import TokensSuite
+from store.updates_suite import UpdatesSuite
 from store.uploads_suite import UploadsSuite
 
 
@@ -47,6 +56,9 @@ class TestMemoryUploads(UploadsSuite, memory(MemoryUploads)): ...
 class TestMemoryAlerts(AlertsSuite, memory(MemoryAlerts)): ...
 
 
+class TestMemoryUpdates(UpdatesSuite, memory(MemoryUpdates)): ...
+
+
 @pytest.mark.parametrize(
     ("area", "protocol"),
     [
@@ -55,6 +67,7 @@ class TestMemoryAlerts(AlertsSuite, memory(MemoryAlerts)): ...
         (MemoryCommands, CommandStore),
         (MemoryUploads, UploadStore),
         (MemoryAlerts, AlertStore),
+        (MemoryUpdates, UpdateStore),
     ],
 )
 def test_each_memory_area_meets_its_protocol(area: type[Any], protocol: type[Any]) -> None:

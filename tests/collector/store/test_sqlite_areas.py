@@ -13,6 +13,7 @@ from store.commands_suite import CommandsSuite
 from store.events_suite import EventsSuite
 from store.hosts_suite import HostsSuite
 from store.tokens_suite import TokensSuite
+from store.updates_suite import UpdatesSuite
 from store.uploads_suite import UploadsSuite
 
 
@@ -40,3 +41,6 @@ class TestSQLiteUploads(UploadsSuite, SQLiteBackend): ...
 
 
 class TestSQLiteAlerts(AlertsSuite, SQLiteBackend): ...
+
+
+class TestSQLiteUpdates(UpdatesSuite, SQLiteBackend): ...

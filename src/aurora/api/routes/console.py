@@ -25,6 +25,7 @@ from aurora.api.routes.incidents import incident_detail, summary, window_ms
 from aurora.api.routes.rules import engine
 from aurora.api.views import SEVERITY_NAMES
 from aurora.collector.incidents import list_incidents
+from aurora.collector.rollouts import rollout_view
 from aurora.detection.rule_sets import count_by_set, only_builtin, rule_sets
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +49,7 @@ NAV = [
     ("hosts", "/hosts", "Hosts", "read"),
     ("events", "/events", "Hunt", "read"),
     ("rules", "/rules", "Rules", "read"),
+    ("updates", "/updates", "Updates", "read"),
     ("users", "/users", "Users", "users:manage"),
     ("audit", "/audit", "Audit log", "audit:read"),
 ]
@@ -180,6 +182,15 @@ def rules_page(request: Request) -> Response:
 @router.get("/rules/{rule_id}")
 def rule_page(rule_id: str, request: Request) -> Response:
     return _page(request, "rule", rule_id=rule_id)
+
+
+@router.get("/updates")
+def updates_page(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        store = context(request).store
+        return {"rollouts": [rollout_view(store, r) for r in store.list_rollouts(limit=20)]}
+
+    return _page(request, "updates", load=load)
 
 
 @router.get("/users")

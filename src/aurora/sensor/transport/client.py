@@ -79,6 +79,15 @@ class Transport:
         self._outbox.put(msg)
         self.wake.set()
 
+    def drain(self, timeout_s: float) -> bool:
+        """Wait (bounded) until queued messages have been handed to the stream; True if so."""
+        deadline = time.monotonic() + timeout_s
+        while not self._outbox.empty():
+            if time.monotonic() > deadline or self._session is None:
+                return False
+            time.sleep(0.02)
+        return True
+
     def next_outgoing(self) -> stream_pb2.SensorMessage | None:
         try:
             return self._outbox.get_nowait()

@@ -51,6 +51,16 @@ class ActionOutcome(Protocol):
     def artifact_path(self) -> Path | None: ...
 
 
+class Management(Protocol):
+    """Management commands that are not host actions (today: Update); None = answer later."""
+
+    def run(
+        self, cmd: stream_pb2.Command, progress: Progress
+    ) -> stream_pb2.CommandResult | None: ...
+
+    def on_package_chunk(self, chunk: stream_pb2.PackageChunk) -> None: ...
+
+
 class Executor(Protocol):
     def execute(
         self, action: str, params: dict[str, Any], progress: Progress | None = None
@@ -84,8 +94,14 @@ class UploadFailed(Exception):
 
 
 class CommandRunner:
-    def __init__(self, send: Send, executor_factory: Callable[[], Executor | None]) -> None:
+    def __init__(
+        self,
+        send: Send,
+        executor_factory: Callable[[], Executor | None],
+        management: Management | None = None,
+    ) -> None:
         self._send = send
+        self.management = management
         self._factory = executor_factory
         self._executor: Executor | None = None
         self._executor_loaded = False
@@ -131,10 +147,18 @@ class CommandRunner:
         except Exception as exc:  # a worker must always answer
             log.exception("command %s crashed", cid)
             msg = _result(cid, stream_pb2.COMMAND_STATUS_FAILED, "internal_error", str(exc))
+        if msg is None:
+            # Answered after a restart (an update): sent again, the command is handled again.
+            with self._lock:
+                self._running.discard(cid)
+            return
         self._finish(cid, msg)
 
-    def _execute(self, cmd: stream_pb2.Command) -> stream_pb2.SensorMessage:
+    def _execute(self, cmd: stream_pb2.Command) -> stream_pb2.SensorMessage | None:
         cid = cmd.command_id
+        if cmd.WhichOneof("action") == "update" and self.management is not None:
+            answer = self.management.run(cmd, self._progress(cid))
+            return None if answer is None else stream_pb2.SensorMessage(result=answer)
         action, params = command_params(cmd)
         if action is None:
             what = cmd.WhichOneof("action") or "empty"
@@ -193,6 +217,10 @@ class CommandRunner:
             msg.result.message,
         )
         self._send(msg)
+
+    def on_package_chunk(self, chunk: stream_pb2.PackageChunk) -> None:
+        if self.management is not None:
+            self.management.on_package_chunk(chunk)
 
     # ------------------------------------------------------------------- uploads
     def on_chunk_ack(self, ack: stream_pb2.ChunkAck) -> None:

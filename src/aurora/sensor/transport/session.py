@@ -141,6 +141,8 @@ class Session:
             owner.runner.handle(msg.command)
         elif kind == "chunk_ack":
             owner.runner.on_chunk_ack(msg.chunk_ack)
+        elif kind == "package_chunk":
+            owner.runner.on_package_chunk(msg.package_chunk)
         elif kind == "renewed":
             owner.on_renewed(msg.renewed)
         elif kind == "goodbye":

@@ -1,7 +1,8 @@
-"""Home of the sensor's signed self-update: verify a package's signature and SHA-256 (the
-``Update`` command already carries ``package_sha256``), install it beside the running one, switch
-over and roll back if the new sensor does not report healthy.
+"""The sensor's signed self-update: download a package over the stream, verify it against the
+pinned release key, install it beside the running version (:mod:`.updater`, :mod:`.install`),
+and the launcher that switches to it and rolls back when it does not come up healthy
+(:mod:`.launcher`)."""
 
-Empty on purpose: issue 13 (signed self-update; DESIGN.md ``update``)
-builds it.
-"""
+from aurora.sensor.update.updater import LAUNCHER_ENV, RESTART_FOR_UPDATE, Updater
+
+__all__ = ["LAUNCHER_ENV", "RESTART_FOR_UPDATE", "Updater"]

@@ -3,7 +3,8 @@
 Everything the collector, the API and the CLI keep goes through :class:`Store`: events and their
 per-sensor sequence high-water marks and gaps (:mod:`.events`), the fleet table (:mod:`.hosts`),
 enrolment tokens (:mod:`.tokens`), response commands (:mod:`.commands`), uploads
-(:mod:`.uploads`) and alerts (:mod:`.alerts`). Records are frozen dataclasses so callers never
+(:mod:`.uploads`), alerts (:mod:`.alerts`) and update packages and rollouts
+(:mod:`.updates`). Records are frozen dataclasses so callers never
 depend on a backend's row type. A backend implements the areas one by one; each area has one test
 suite (tests/collector/store/) that runs against every implementation, so a backend is correct
 when those suites pass.
@@ -39,6 +40,12 @@ from aurora.collector.store.base.events import (
 )
 from aurora.collector.store.base.hosts import HostRecord, HostStatus, HostStore, UnknownHost
 from aurora.collector.store.base.tokens import TokenRecord, TokenRejected, TokenStore
+from aurora.collector.store.base.updates import (
+    PackageRecord,
+    RolloutRecord,
+    RolloutTarget,
+    UpdateStore,
+)
 from aurora.collector.store.base.uploads import UploadRecord, UploadStore
 from aurora.errors import AuroraError
 
@@ -61,6 +68,9 @@ __all__ = [
     "IncomingBatch",
     "IngestResult",
     "NewAlert",
+    "PackageRecord",
+    "RolloutRecord",
+    "RolloutTarget",
     "Store",
     "StoreError",
     "StoredEvent",
@@ -68,6 +78,7 @@ __all__ = [
     "TokenRejected",
     "TokenStore",
     "UnknownHost",
+    "UpdateStore",
     "UploadRecord",
     "UploadStore",
 ]
@@ -78,7 +89,9 @@ class StoreError(AuroraError):
 
 
 @runtime_checkable
-class Store(EventStore, HostStore, TokenStore, CommandStore, UploadStore, AlertStore, Protocol):
+class Store(
+    EventStore, HostStore, TokenStore, CommandStore, UploadStore, AlertStore, UpdateStore, Protocol
+):
     """Persistent state of one collector. Implementations must be safe to call from any thread."""
 
     def close(self) -> None: ...

@@ -11,6 +11,14 @@ from aurora.collector.store.memory.alerts import MemoryAlerts
 from aurora.collector.store.memory.commands import MemoryCommands
 from aurora.collector.store.memory.hosts import MemoryHosts
 from aurora.collector.store.memory.tokens import MemoryTokens
+from aurora.collector.store.memory.updates import MemoryUpdates
 from aurora.collector.store.memory.uploads import MemoryUploads
 
-__all__ = ["MemoryAlerts", "MemoryCommands", "MemoryHosts", "MemoryTokens", "MemoryUploads"]
+__all__ = [
+    "MemoryAlerts",
+    "MemoryCommands",
+    "MemoryHosts",
+    "MemoryTokens",
+    "MemoryUpdates",
+    "MemoryUploads",
+]

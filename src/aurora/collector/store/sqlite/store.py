@@ -16,11 +16,18 @@ from aurora.collector.store.sqlite.events import SQLiteEvents
 from aurora.collector.store.sqlite.hosts import SQLiteHosts
 from aurora.collector.store.sqlite.migrate import migrate
 from aurora.collector.store.sqlite.tokens import SQLiteTokens
+from aurora.collector.store.sqlite.updates import SQLiteUpdates
 from aurora.collector.store.sqlite.uploads import SQLiteUploads
 
 
 class SQLiteStore(
-    SQLiteEvents, SQLiteHosts, SQLiteTokens, SQLiteCommands, SQLiteUploads, SQLiteAlerts
+    SQLiteEvents,
+    SQLiteHosts,
+    SQLiteTokens,
+    SQLiteCommands,
+    SQLiteUploads,
+    SQLiteAlerts,
+    SQLiteUpdates,
 ):
     """A :class:`~aurora.collector.store.base.Store` over one SQLite file (``:memory:`` works
     for tests)."""
