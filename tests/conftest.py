@@ -15,6 +15,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: The real PostgreSQL server fixtures (pg_server, pg_url), for any test that marks itself.
+pytest_plugins = ["pgserver"]
+
 ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data", "postgresql")
 
 

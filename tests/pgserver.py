@@ -122,6 +122,10 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name} OWNER {USER}")
         return self.url(name)
 
+    def log_count(self, text: str) -> int:
+        """How often the server's log mentions ``text`` (it logs every refused statement)."""
+        return (self.root / "log").read_text(errors="replace").count(text)
+
     def url(self, dbname: str, password: str = PASSWORD) -> str:
         return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{dbname}"
 

@@ -16,14 +16,13 @@ from api.accounts.suites import (
     UsersSuite,
 )
 from aurora.collector.store.accounts.postgresql import PostgreSQLAccounts
-from pgserver import pg_server, pg_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.postgresql
 
 
 class PostgreSQLBackend:
     @pytest.fixture
-    def accounts(self, pg_url: str) -> Iterator[PostgreSQLAccounts]:  # noqa: F811
+    def accounts(self, pg_url: str) -> Iterator[PostgreSQLAccounts]:
         store = PostgreSQLAccounts(pg_url)
         yield store
         store.close()

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from aurora.collector.store.postgresql import PostgreSQLStore
-from pgserver import pg_server, pg_url  # noqa: F401 (fixtures)
 from store.alerts_suite import AlertsSuite
 from store.commands_suite import CommandsSuite
 from store.events_suite import EventsSuite
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.postgresql
 
 class PostgreSQLBackend:
     @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[PostgreSQLStore]:  # noqa: F811
+    def store(self, pg_url: str) -> Iterator[PostgreSQLStore]:
         s = PostgreSQLStore(pg_url)
         yield s
         s.close()

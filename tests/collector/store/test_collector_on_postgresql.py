@@ -1,0 +1,112 @@
+"""`aurora collector` with ``[collector] store = "postgresql://…"``, against the real server.
+
+A collector whose database cannot be reached, or refuses its password, says so in one line and
+exits non-zero before listening; one that can, keeps its state and its console's accounts there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from agent.helpers import free_port
+from pgserver import PASSWORD, PgServer
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def collector(state_dir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "aurora",
+        "collector",
+        "--state-dir",
+        str(state_dir),
+        "--listen",
+        "127.0.0.1:0",
+        "--api-listen",
+        "127.0.0.1:0",
+    ]
+
+
+def env(store: str) -> dict[str, str]:
+    out = dict(
+        os.environ,
+        PYTHONPATH=str(REPO / "src"),
+        AURORA__DETECTION__ENABLED="false",
+        AURORA__COLLECTOR__STORE=store,
+    )
+    out.pop("AURORA_CONFIG", None)
+    return out
+
+
+def refused(tmp_path: Path, store: str) -> str:
+    """Run a collector expected to refuse at start; its one stderr line."""
+    done = subprocess.run(
+        collector(tmp_path / "state"),
+        capture_output=True,
+        text=True,
+        env=env(store),
+        timeout=120,
+    )
+    assert done.returncode != 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("aurora: ")]
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_unreachable_server_is_one_line_and_a_non_zero_exit(
+    tmp_path: Path, pg_server: PgServer
+) -> None:
+    nobody_there = free_port()
+    line = refused(tmp_path, f"postgresql://aurora:{PASSWORD}@127.0.0.1:{nobody_there}/aurora")
+    assert f"cannot open the store postgresql://aurora@127.0.0.1:{nobody_there}/aurora" in line
+    assert "refused" in line.lower() and PASSWORD not in line
+
+
+def test_wrong_password_is_one_line_and_a_non_zero_exit(
+    tmp_path: Path, pg_server: PgServer
+) -> None:
+    url = pg_server.new_database().replace(f":{PASSWORD}@", ":not-the-password@")
+    line = refused(tmp_path, url)
+    assert "password authentication failed" in line and "not-the-password" not in line
+
+
+def test_a_store_that_is_neither_sqlite_nor_postgresql_is_a_config_error(tmp_path: Path) -> None:
+    line = refused(tmp_path, "mysql://root@127.0.0.1/aurora")
+    assert "collector.store" in line
+
+
+def test_collector_keeps_state_and_accounts_in_postgresql(
+    tmp_path: Path, pg_server: PgServer
+) -> None:
+    url = pg_server.new_database()
+    log_path = tmp_path / "collector.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(collector(tmp_path / "state"), stdout=log, stderr=log, env=env(url))
+    try:
+        deadline = time.monotonic() + 90
+        while "api listening" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        with psycopg.connect(url) as conn:
+            users = conn.execute("SELECT name, role FROM api_users").fetchall()
+            versions = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        assert users == [("admin", "admin")] and versions == (2,)
+        assert not (tmp_path / "state" / "aurora.db").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0, log_path.read_text()
