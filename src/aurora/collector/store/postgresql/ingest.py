@@ -17,8 +17,8 @@ from aurora.collector.store.postgresql.database import Connection
 from aurora.wire.codec import INT64_MAX
 
 #: Estimated bytes one event's index row takes with its indexes; size-bound retention adds it to
-#: each batch's compressed bytes (measured on PostgreSQL 15: about 150).
-EVENT_ROW_BYTES = 150
+#: each batch's compressed bytes (measured on PostgreSQL 15 with bench/bench_store.py: about 125).
+EVENT_ROW_BYTES = 125
 
 _BATCH_COLUMNS = (
     "id, host, first_seq, count, received_ms, max_time_ms, part_ms, codec, size, stored_bytes, data"
