@@ -15,7 +15,15 @@ import psycopg
 import pytest
 from client import make_event
 
-from aurora.collector.store import EventQuery, IncomingBatch, Store, StoreError, packed_batch
+from aurora.collector.store import (
+    EventQuery,
+    HostRecord,
+    IncomingBatch,
+    NewAlert,
+    Store,
+    StoreError,
+    packed_batch,
+)
 from aurora.collector.store.postgresql import PostgreSQLStore
 from aurora.collector.store.postgresql.migrate import migrate
 from aurora.collector.store.postgresql.partitions import DAY_MS, PAST_DAYS, day_of
@@ -149,6 +157,24 @@ def test_a_day_dropped_by_another_node_is_made_again(pg_url: str) -> None:
     assert res.stored == 5 and node_b.count_events() == 5
     node_a.close()
     node_b.close()
+
+
+def test_nul_in_sensor_strings_is_stored_not_refused(pg_url: str) -> None:
+    """PostgreSQL text cannot hold NUL, which a sensor can put in any string; the batch is still
+    stored (a failure would be retried forever), its JSON exactly as sent."""
+    store = PostgreSQLStore(pg_url)
+    store.register_host(HostRecord("s1", hostname="web\x00evil"))
+    odd = make_event(1)
+    odd["process"]["name"] = "ba\x00sh"
+    alert = NewAlert("r1", "s1", "key\x00", 3, "title\x00", 1, {"name": "ba\x00sh"})
+    group = [IncomingBatch("s1", 1, [odd], received_ms=1), batch("s2", 1, 3)]
+    results = store.ingest(group, [alert])
+    assert [r.stored for r in results] == [1, 3]
+    [got] = store.search_events(EventQuery(process_name="ba\x00sh"))
+    assert got.event["process"]["name"] == "ba\x00sh" and got.process_name == "ba\ufffdsh"
+    assert store.get_host("s1").hostname == "web\ufffdevil"  # type: ignore[union-attr]
+    assert store.list_alerts()[0].finding == {"name": "ba\x00sh"}
+    store.close()
 
 
 def _ingest_in_process(url: str, sensor: str, ready: Any, start: Any, out: Any) -> None:

@@ -9,7 +9,11 @@ import orjson
 
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import AlertRecord, NewAlert
-from aurora.collector.store.postgresql.database import Connection, PostgresDatabase
+from aurora.collector.store.postgresql.database import (
+    Connection,
+    PostgresDatabase,
+    clean_text,
+)
 
 
 def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> list[int]:
@@ -21,16 +25,19 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> list[int]:
             "INSERT INTO alerts (rule_uid, sensor_id, dedup_key, severity_id, title, status,"
             " first_seen_ms, last_seen_ms, count, finding)"
             " VALUES (%s, %s, %s, %s, %s, 'new', %s, %s, 1, %s) RETURNING alert_id",
-            (
-                a.rule_uid,
-                a.sensor_id,
-                a.dedup_key,
-                a.severity_id,
-                a.title,
-                a.time_ms,
-                a.time_ms,
-                orjson.dumps(a.finding).decode(),
-            ),
+            [
+                clean_text(v)
+                for v in (
+                    a.rule_uid,
+                    a.sensor_id,
+                    a.dedup_key,
+                    a.severity_id,
+                    a.title,
+                    a.time_ms,
+                    a.time_ms,
+                    orjson.dumps(a.finding).decode(),
+                )
+            ],
         ).fetchone()
         ids.append(int(row[0]) if row else 0)
     return ids

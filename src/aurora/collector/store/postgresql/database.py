@@ -45,6 +45,15 @@ def one_line(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", str(exc)).strip()
 
 
+def clean_text(value: object) -> object:
+    """``value`` as PostgreSQL can keep it. Its text type cannot hold NUL, which a sensor can
+    send inside any string; a NUL becomes U+FFFD in columns (the event's JSON, kept as bytes,
+    keeps it exactly), so a hostile string is stored rather than failing every retry."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
 class PostgresDatabase:
     """Open ``url``, run ``migrate`` on one connection, then serve a pool of connections."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import EventQuery, StoredEvent
-from aurora.collector.store.postgresql.database import Connection
+from aurora.collector.store.postgresql.database import Connection, clean_text
 
 _EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 
@@ -32,7 +32,7 @@ def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
     ):
         if val is not None:
             clauses.append(cond)
-            params.append(val)
+            params.append(clean_text(val))
     return (f" WHERE {' AND '.join(clauses)}" if clauses else " WHERE true"), params
 
 
@@ -86,7 +86,7 @@ def _find_by_process(
         " JOIN event_batches b ON b.id = p.batch AND b.part_ms = p.part_ms"
         " WHERE p.process_name = %s"
     )
-    batch_params: list[Any] = [query.process_name]
+    batch_params: list[Any] = [clean_text(query.process_name)]
     if query.since_ms is not None:
         batch_sql += " AND b.max_time_ms >= %s"
         batch_params.append(query.since_ms)

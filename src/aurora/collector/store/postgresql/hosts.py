@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import HostRecord, HostStatus
-from aurora.collector.store.postgresql.database import PostgresDatabase
+from aurora.collector.store.postgresql.database import PostgresDatabase, clean_text
 
 
 class PostgresHosts(PostgresDatabase):
@@ -18,7 +18,7 @@ class PostgresHosts(PostgresDatabase):
                 f"INSERT INTO hosts ({', '.join(values)})"
                 f" VALUES ({', '.join('%s' for _ in values)})"
                 f" ON CONFLICT (sensor_id) DO UPDATE SET {updates}",
-                list(values.values()),
+                [clean_text(v) for v in values.values()],
             )
 
     def get_host(self, sensor_id: str) -> HostRecord | None:
@@ -43,7 +43,7 @@ class PostgresHosts(PostgresDatabase):
         with self._tx() as conn:
             conn.execute(
                 f"UPDATE hosts SET {', '.join(sets)} WHERE sensor_id = %s",
-                [*params, status.sensor_id],
+                [*(clean_text(p) for p in params), status.sensor_id],
             )
 
     def set_cert_not_after(self, sensor_id: str, not_after_ms: int) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import IncomingBatch, IngestResult
 from aurora.collector.store.postgresql.claims import Claim
-from aurora.collector.store.postgresql.database import Connection
+from aurora.collector.store.postgresql.database import Connection, clean_text
 from aurora.wire.codec import INT64_MAX
 
 #: Estimated bytes one event's index row takes with its indexes; size-bound retention adds it to
@@ -83,13 +83,13 @@ def write_group(conn: Connection, planned: Sequence[Planned]) -> list[IngestResu
             first = (batch_id << packed_batch.ORDINAL_BITS) + p.claim.skip
             host, part = p.host, p.part_ms
             for i, (time_ms, class_uid, pid, name) in enumerate(p.pack.keys[p.claim.skip :]):
-                copy.write_row((first + i, host, part, time_ms, class_uid, pid, name))
+                copy.write_row((first + i, host, part, time_ms, class_uid, pid, clean_text(name)))
     with cur.copy(
         "COPY process_batches (process_name, batch, part_ms) FROM STDIN (FORMAT BINARY)"
     ) as copy:
         copy.set_types(_PROCESS_TYPES)
         for batch_id, p in zip(ids, storing, strict=True):
-            names = {k[3] for k in p.pack.keys[p.claim.skip :]}
+            names = {str(clean_text(k[3])) for k in p.pack.keys[p.claim.skip :]}
             names.discard("")
             for name in sorted(names):
                 copy.write_row((name, batch_id, p.part_ms))
