@@ -177,6 +177,49 @@ def test_nul_in_sensor_strings_is_stored_not_refused(pg_url: str) -> None:
     store.close()
 
 
+def test_store_carries_on_after_the_server_restarts(pg_server: PgServer, pg_url: str) -> None:
+    """Connections broken by a restart are replaced, not handed out: the next commit works."""
+    store = PostgreSQLStore(pg_url)
+    store.ingest([batch("s1", 1, 10)])
+    pg_server.stop()
+    pg_server.start()
+    [res] = store.ingest([batch("s1", 11, 10)])
+    assert res.stored == 10 and store.count_events("s1") == 20
+    store.close()
+
+
+def test_retention_and_ingest_at_once_never_deadlock(pg_url: str) -> None:
+    """Old days are dropped while another node commits: both finish, nothing fresh is lost."""
+    writer, cleaner = PostgreSQLStore(pg_url), PostgreSQLStore(pg_url)
+    now = int(time.time() * 1000)
+    for d in range(12):
+        writer.ingest([timed_batch("old", 1 + 5 * d, 5, now - (20 - d) * DAY_MS)])
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def commit() -> None:
+        try:
+            first = 1
+            while not done.is_set():
+                writer.ingest([timed_batch("new", first, 50, now)])
+                first += 50
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=commit)
+    thread.start()
+    try:
+        for d in range(12):
+            cleaner.apply_retention(older_than_ms=now - (19 - d) * DAY_MS, max_bytes=None)
+    finally:
+        done.set()
+        thread.join()
+    assert errors == [] and writer.count_events("old") == 0
+    assert writer.count_events("new") == writer.high_water("new") > 0
+    writer.close()
+    cleaner.close()
+
+
 def _ingest_in_process(url: str, sensor: str, ready: Any, start: Any, out: Any) -> None:
     store = PostgreSQLStore(url)
     ready.put(True)

@@ -91,8 +91,9 @@ CREATE FUNCTION aurora_drop_event_partition(day_start BIGINT) RETURNS void LANGU
 DECLARE
     suffix TEXT := to_char(to_timestamp(day_start / 1000) AT TIME ZONE 'UTC', 'YYYYMMDD');
 BEGIN
-    EXECUTE format('DROP TABLE IF EXISTS %I', 'events_' || suffix);
+    -- In the order ingest takes the tables, so a drop and a commit never wait on each other.
     EXECUTE format('DROP TABLE IF EXISTS %I', 'event_batches_' || suffix);
+    EXECUTE format('DROP TABLE IF EXISTS %I', 'events_' || suffix);
     DELETE FROM event_partitions p WHERE p.day_start = aurora_drop_event_partition.day_start;
 END $$;
 

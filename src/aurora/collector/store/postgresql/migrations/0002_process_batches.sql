@@ -33,7 +33,8 @@ DECLARE
     suffix TEXT := to_char(to_timestamp(day_start / 1000) AT TIME ZONE 'UTC', 'YYYYMMDD');
     name TEXT;
 BEGIN
-    FOREACH name IN ARRAY ARRAY['process_batches', 'events', 'event_batches'] LOOP
+    -- In the order ingest takes the tables, so a drop and a commit never wait on each other.
+    FOREACH name IN ARRAY ARRAY['event_batches', 'events', 'process_batches'] LOOP
         EXECUTE format('DROP TABLE IF EXISTS %I', name || '_' || suffix);
     END LOOP;
     DELETE FROM event_partitions p WHERE p.day_start = aurora_drop_event_partition.day_start;
