@@ -177,6 +177,18 @@ def test_nul_in_sensor_strings_is_stored_not_refused(pg_url: str) -> None:
     store.close()
 
 
+def test_a_sequence_past_64_bits_is_the_batch_fault(pg_url: str) -> None:
+    """Refused as a batch fault (the writer refuses it alone, the sensor does not resend it),
+    and the rest of the store is untouched."""
+    store = PostgreSQLStore(pg_url)
+    with pytest.raises(OverflowError):
+        store.ingest([batch("s1", 1, 3), batch("s2", 2**63 - 5, 10)])
+    assert store.count_events() == 0 and store.high_water("s1") == 0
+    [res] = store.ingest([batch("s1", 1, 3)])
+    assert res.stored == 3
+    store.close()
+
+
 def test_store_carries_on_after_the_server_restarts(pg_server: PgServer, pg_url: str) -> None:
     """Connections broken by a restart are replaced, not handed out: the next commit works."""
     store = PostgreSQLStore(pg_url)

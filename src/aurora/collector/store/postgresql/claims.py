@@ -15,6 +15,7 @@ import psycopg.errors
 
 from aurora.collector.store.base import IncomingBatch, StoreError
 from aurora.collector.store.postgresql.database import Connection
+from aurora.wire.codec import INT64_MAX
 
 #: A claim refused this many times in a row means something other than a race is wrong.
 MAX_CLAIM_ATTEMPTS = 50
@@ -51,6 +52,9 @@ def claim(
     one group commit apply in order).
     """
     last = batch.first_seq + count - 1
+    if last > INT64_MAX:
+        # The batch's fault, as SQLite's OverflowError is: refused, never resent.
+        raise OverflowError(f"sequence number {last} does not fit in 64 bits")
     for _ in range(MAX_CLAIM_ATTEMPTS):
         hwm = marks[host] if host in marks else read_high_water(conn, host)
         skip = min(count, max(0, hwm - batch.first_seq + 1))

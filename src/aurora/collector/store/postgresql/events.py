@@ -24,7 +24,7 @@ from aurora.collector.store.base import (
 )
 from aurora.collector.store.postgresql.alerts import insert_alerts
 from aurora.collector.store.postgresql.claims import claim
-from aurora.collector.store.postgresql.database import Connection, PostgresDatabase
+from aurora.collector.store.postgresql.database import Connection, PostgresDatabase, one_line
 from aurora.collector.store.postgresql.event_search import search
 from aurora.collector.store.postgresql.ingest import Planned, write_group
 from aurora.collector.store.postgresql.partitions import (
@@ -108,6 +108,10 @@ class PostgresEvents(PostgresDatabase):
                         self._partitions.forget()
                     if attempt == _RETRIES - 1:
                         raise
+                except psycopg.DataError as exc:
+                    # A value PostgreSQL cannot keep (SQLSTATE class 22) is the batch's fault:
+                    # a ValueError makes the writer refuse that batch alone, not resend it.
+                    raise ValueError(f"the store cannot keep this batch: {one_line(exc)}") from None
         raise AssertionError("unreachable")
 
     def high_water(self, sensor_id: str) -> int:
