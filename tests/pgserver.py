@@ -1,20 +1,24 @@
 """A real PostgreSQL server for the tests: started once per session, a fresh database per test.
 
-The server comes from the Debian ``postgresql`` package (``initdb``/``pg_ctl`` under
+The server comes from the Debian ``postgresql`` package (``initdb``/``postgres`` under
 /usr/lib/postgresql/*/bin). PostgreSQL refuses to run as root, so as root it runs as ``nobody``
-in a temporary directory that user owns; it listens on loopback only, on a port from
-``free_port()``, and requires a password (scram-sha-256) even there, so a wrong password is a
-real refusal. Test modules mark themselves ``postgresql``: under CI=true a skip fails the run.
+in a temporary directory that user owns, as a child of the test process that dies with it. It
+listens on loopback only, on a port from ``free_port()``, and requires a password
+(scram-sha-256) even there, so a wrong password is a real refusal. Test modules mark
+themselves ``postgresql``: under CI=true a skip fails the run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +31,7 @@ from agent.helpers import free_port
 
 USER = "aurora"
 PASSWORD = "aurora-test-password"
+_PR_SET_PDEATHSIG = 1
 
 
 def server_binaries() -> Path | None:
@@ -35,6 +40,12 @@ def server_binaries() -> Path | None:
         glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
     )
     return Path(found[-1]).parent if found else None
+
+
+def _die_with_parent() -> None:
+    """In the server's process, after it became ``nobody`` (a change of user clears the
+    setting): SIGTERM when the process that started it exits."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class PgServer:
@@ -82,24 +93,42 @@ class PgServer:
         pwfile.unlink()
 
     def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-            " -c max_connections=200 -c shared_buffers=64MB"
-        )
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "log"),
-            "-w",
-            "-o",
-            options,
-            "start",
-        )
+        """Run the postmaster as this process's child, so it dies with it (a test run killed by
+        a timeout leaves no server behind), and wait until it accepts connections."""
+        log = (self.root / "log").open("a")
+        self._proc = subprocess.Popen(
+            [
+                str(self.bin_dir / "postgres"),
+                "-D", str(self.data),
+                "-p", str(self.port),
+                "-k", str(self.root),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", "max_connections=200",
+                "-c", "shared_buffers=64MB",
+            ],
+            stdout=log,
+            stderr=log,
+            cwd=self.root,
+            preexec_fn=_die_with_parent,
+            **self._as_user,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.admin().close()
+                return
+            except psycopg.OperationalError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not start: {self.log_tail()}") from None
+                time.sleep(0.1)
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._proc.send_signal(signal.SIGINT)  # "fast" shutdown: clients cut, data flushed
+        self._proc.wait(60)
+
+    def log_tail(self) -> str:
+        return (self.root / "log").read_text(errors="replace")[-2000:]
 
     def admin(self) -> psycopg.Connection[Any]:
         return psycopg.connect(

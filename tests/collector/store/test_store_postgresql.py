@@ -74,7 +74,7 @@ def test_migration_from_version_1_keeps_every_event(pg_url: str) -> None:
             pack = packed_batch.pack_events(events, 5)
             batch_id = key
             conn.execute(
-                "INSERT INTO event_batches VALUES (%s, %s, 1, 30, 5, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO event_batches VALUES (%s, %s, 1, 30, 30, 5, %s, %s, %s, %s, %s, %s)",
                 (batch_id, key, 1_700_000_000_030, day, pack.codec, pack.size, 1, pack.data),
             )
             for pos, (t, cls, pid, name) in enumerate(pack.keys):

@@ -21,10 +21,11 @@ from aurora.wire.codec import INT64_MAX
 EVENT_ROW_BYTES = 125
 
 _BATCH_COLUMNS = (
-    "id, host, first_seq, count, received_ms, max_time_ms, part_ms, codec, size, stored_bytes, data"
+    "id, host, first_seq, count, stored, received_ms, max_time_ms, part_ms, codec, size,"
+    " stored_bytes, data"
 )
 _BATCH_TYPES = [
-    "int8", "int4", "int8", "int4", "int8", "int8", "int8", "int2", "int8", "int8", "bytea",
+    "int8", "int4", "int8", "int4", "int4", "int8", "int8", "int8", "int2", "int8", "int8", "bytea",
 ]  # fmt: skip
 _EVENT_TYPES = ["int8", "int4", "int8", "int8", "int8", "int8", "text"]
 _PROCESS_TYPES = ["text", "int8", "int8"]
@@ -69,7 +70,8 @@ def write_group(conn: Connection, planned: Sequence[Planned]) -> list[IngestResu
             keys = p.pack.keys[p.claim.skip :]
             copy.write_row(
                 (
-                    batch_id, p.host, p.batch.first_seq, p.pack.count, p.batch.received_ms,
+                    batch_id, p.host, p.batch.first_seq, p.pack.count, len(keys),
+                    p.batch.received_ms,
                     max(k[0] for k in keys), p.part_ms, p.pack.codec, p.pack.size,
                     len(p.pack.data) + EVENT_ROW_BYTES * len(keys), p.pack.data,
                 )

@@ -19,11 +19,14 @@ _LINK_KEEP_MS = DAY_MS
 
 
 def _drop_day(conn: Connection, day: int) -> int:
-    """Drop one day's partitions; return how many events they held."""
+    """Drop one day's partitions; return how many events they held (counted from the batches:
+    the day's rows are never read)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
         row = conn.execute(
-            "SELECT COUNT(*) FROM events WHERE part_ms >= %s AND part_ms < %s", (day, day + DAY_MS)
+            "SELECT COALESCE(SUM(stored), 0) FROM event_batches"
+            " WHERE part_ms >= %s AND part_ms < %s",
+            (day, day + DAY_MS),
         ).fetchone()
         conn.execute("SELECT aurora_drop_event_partition(%s)", (day,))
     return int(row[0]) if row else 0

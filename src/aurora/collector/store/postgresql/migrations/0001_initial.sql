@@ -41,6 +41,9 @@ CREATE TABLE event_batches (
     host INTEGER NOT NULL,
     first_seq BIGINT NOT NULL,
     count INTEGER NOT NULL,
+    -- Events of the batch that got index rows (the rest were duplicates): a dropped day's
+    -- event count is the sum of these, with no scan of its rows.
+    stored INTEGER NOT NULL,
     received_ms BIGINT NOT NULL,
     max_time_ms BIGINT NOT NULL,
     part_ms BIGINT NOT NULL,
