@@ -15,8 +15,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from client import Stream, enroll, make_event
 
 from agent.helpers import free_port
+from aurora.collector.server import Collector
+from aurora.collector.store.postgresql import PostgreSQLStore
+from aurora.collector.tokens import create_token
+from aurora.config import AuroraConfig
 from pgserver import PASSWORD, PgServer
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
@@ -110,3 +115,48 @@ def test_collector_keeps_state_and_accounts_in_postgresql(
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert proc.returncode == 0, log_path.read_text()
+
+
+def test_sensor_stream_into_a_collector_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The whole ingest path on PostgreSQL: enrolment token, mTLS stream, acks after commit,
+    a resend discarded, a gap recorded, the mark handed back at the next hello."""
+    config = AuroraConfig.model_validate(
+        {
+            "collector": {
+                "state_dir": str(tmp_path / "state"),
+                "listen": "127.0.0.1:0",
+                "store": pg_url,
+            },
+            "detection": {"enabled": False},
+        }
+    )
+    node = Collector(config)
+    node.start()
+    try:
+        assert node.store is not None and node.ca is not None
+        token = create_token(node.store, 3600, 1)
+        ident = enroll(f"localhost:{node.port}", token.token, node.ca.cert_pem, "pg-host")
+        stream = Stream(f"localhost:{node.port}", ident)
+        stream.hello(hostname="pg-host")
+        events = [make_event(seq) for seq in range(1, 41)]
+        stream.batch(1, events[:20])
+        stream.batch(1, events[:20])  # a resend after a lost ack
+        stream.batch(31, events[30:])  # 21..30 never arrive
+        acks = [stream.recv_kind("ack") for _ in range(3)]
+        stream.close()
+        assert all(a.accepted for a in acks)
+        # Acked means committed: another connection to the database sees every event.
+        other = PostgreSQLStore(pg_url)
+        try:
+            assert other.count_events(ident.sensor_id) == 30
+            assert [(g.first_missing, g.last_missing) for g in other.gaps()] == [(21, 30)]
+            assert other.get_host(ident.sensor_id).hostname == "pg-host"  # type: ignore[union-attr]
+        finally:
+            other.close()
+        again = Stream(f"localhost:{node.port}", ident)
+        try:
+            assert again.hello().acked_through_seq == 40
+        finally:
+            again.close()
+    finally:
+        node.stop()
