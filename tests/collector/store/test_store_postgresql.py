@@ -132,6 +132,28 @@ def test_retention_by_age_drops_whole_day_partitions(pg_url: str) -> None:
     store.close()
 
 
+def test_retention_by_size_drops_oldest_days_then_batches_and_never_twice(pg_url: str) -> None:
+    store = PostgreSQLStore(pg_url)
+    today = day_of(int(time.time() * 1000))
+    for k, days_ago in enumerate((2, 1, 0)):
+        for b in range(4):
+            first = 1 + 2000 * k + 500 * b
+            store.ingest([timed_batch("s1", first, 500, today - days_ago * DAY_MS + 1000 * b)])
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT SUM(stored_bytes) FROM event_batches").fetchone()
+    total = int(row[0]) if row else 0
+    # Room for a day and a half: the oldest day goes whole, then half of the next one.
+    deleted = store.apply_retention(older_than_ms=None, max_bytes=total // 2)
+    assert 2000 < deleted < 4000 and store.count_events() == 6000 - deleted
+    oldest = "events_" + time.strftime("%Y%m%d", time.gmtime((today - 2 * DAY_MS) / 1000))
+    assert oldest not in tables(pg_url, "events_")
+    seqs = sorted(e.seq for e in store.search_events(EventQuery(limit=10_000)))
+    assert seqs == list(range(seqs[0], 6001))  # the newest, contiguous
+    # Counted from live rows, not file sizes (which do not shrink): a second pass is a no-op.
+    assert store.apply_retention(older_than_ms=None, max_bytes=total // 2) == 0
+    store.close()
+
+
 def test_wild_event_times_stay_in_bounded_partitions(pg_url: str) -> None:
     """A sensor's clock cannot make a table per batch: times far in the past or future are
     kept, in partitions within [now - PAST_DAYS, tomorrow]."""
