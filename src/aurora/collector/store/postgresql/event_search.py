@@ -15,6 +15,10 @@ from aurora.collector.store.base import EventQuery, StoredEvent
 from aurora.collector.store.postgresql.database import Connection, clean_text
 
 _EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
+#: Batches read per round trip when walking a process name's batches: few at first (the newest
+#: usually answer), more as the walk goes on.
+_FIRST_CHUNK = 8
+_MAX_CHUNK = 256
 
 
 def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
@@ -80,9 +84,13 @@ def search(conn: Connection, query: EventQuery) -> list[StoredEvent]:
 def _find_by_process(
     conn: Connection, query: EventQuery, where: str, params: list[Any]
 ) -> list[tuple[Any, ...]]:
-    """The newest ``query.limit`` matching events of one process name (see the module doc)."""
+    """The newest ``query.limit`` matching events of one process name (see the module doc).
+
+    Batches are visited in chunks, one round trip each: the rows of every batch in a chunk are
+    read by one query, each batch's by its own id range within its own day partition.
+    """
     batch_sql = (
-        "SELECT b.id, b.max_time_ms FROM process_batches p"
+        "SELECT b.id, b.max_time_ms, b.part_ms FROM process_batches p"
         " JOIN event_batches b ON b.id = p.batch AND b.part_ms = p.part_ms"
         " WHERE p.process_name = %s"
     )
@@ -93,14 +101,24 @@ def _find_by_process(
     batches = conn.execute(
         batch_sql + " ORDER BY b.max_time_ms DESC, b.id DESC", batch_params
     ).fetchall()
-    sql = f"SELECT {_EVENT_COLUMNS} FROM events{where} AND id BETWEEN %s AND %s"
+    rows_sql = (
+        f"SELECT e.{_EVENT_COLUMNS.replace(', ', ', e.')}"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS c(batch, part) CROSS JOIN LATERAL"
+        f" (SELECT {_EVENT_COLUMNS} FROM events{where} AND part_ms = c.part"
+        f" AND id BETWEEN c.batch << {packed_batch.ORDINAL_BITS}"
+        f" AND (c.batch << {packed_batch.ORDINAL_BITS}) + {packed_batch.MAX_EVENTS_PER_BATCH}) e"
+    )
     kept: list[tuple[Any, ...]] = []
-    for batch_id, max_time in batches:
-        if len(kept) >= query.limit and max_time < kept[-1][1]:
+    chunk = _FIRST_CHUNK
+    i = 0
+    while i < len(batches):
+        if len(kept) >= query.limit and batches[i][1] < kept[-1][1]:
             break
-        first = batch_id << packed_batch.ORDINAL_BITS
+        part = batches[i : i + chunk]
+        i += chunk
+        chunk = min(chunk * 2, _MAX_CHUNK)  # a long walk takes bigger steps
         got = conn.execute(
-            sql, [*params, first, first + packed_batch.MAX_EVENTS_PER_BATCH]
+            rows_sql, [[b[0] for b in part], [b[2] for b in part], *params]
         ).fetchall()
         if got:
             kept = heapq.nlargest(query.limit, kept + got, key=lambda r: (r[1], r[0]))
