@@ -11,7 +11,7 @@ STAMPS := .stamps
 STATE_DIR ?= $(CURDIR)/var
 
 # Debian packages the project needs. Keep in sync with docs/install.md.
-APT_PACKAGES := clang llvm libbpf-dev libbpf1 bpftool nftables iproute2 libelf1 zlib1g \
+APT_PACKAGES := clang llvm libbpf-dev libbpf1 bpftool nftables iproute2 libelf1 zlib1g postgresql \
 	chromium curl wget util-linux
 
 PROTO_SRC := $(wildcard proto/aurora/v1/*.proto)

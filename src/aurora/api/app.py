@@ -38,7 +38,8 @@ from aurora.api.routes import (
 )
 from aurora.api.routes import users as users_routes
 from aurora.collector.bus import Bus, MemoryBus
-from aurora.collector.store.accounts import AccountStore, AuditLog, SQLiteAccounts
+from aurora.collector.store import open_accounts
+from aurora.collector.store.accounts import AccountStore, AuditLog
 from aurora.collector.store.base import Store
 from aurora.config import AuroraConfig
 from aurora.errors import AuroraError
@@ -128,7 +129,7 @@ def create_app(
     what the API itself does)."""
     owns_accounts = accounts is None
     if accounts is None:
-        accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
+        accounts = open_accounts(Path(state_dir), config.collector.store)
     if audit_log is None:
         if not isinstance(accounts, AuditLog):
             raise TypeError("pass audit_log when the account store is not also an AuditLog")

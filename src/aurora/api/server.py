@@ -172,9 +172,9 @@ def start_api(
     the first admin's password (the caller prints it once)."""
     from aurora.api.app import create_app
     from aurora.api.bootstrap import ensure_first_admin
-    from aurora.collector.store.accounts import SQLiteAccounts
+    from aurora.collector.store import open_accounts
 
-    accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
+    accounts = open_accounts(Path(state_dir), config.collector.store)
     password = ensure_first_admin(accounts)
     app = create_app(store, config, state_dir, engine=engine, accounts=accounts, bus=bus)
     app.state.aurora.owns_accounts = True

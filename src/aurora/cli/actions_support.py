@@ -103,16 +103,15 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
         with client:
             yield Target(client=client, ttl_s=ttl)
         return
-    from aurora.collector.store import open_store
-    from aurora.collector.store.accounts import SQLiteAccounts
+    from aurora.collector.store import open_accounts, open_store
 
     state_dir = Path(args.state_dir or config.collector.state_dir)
-    if not (state_dir / "aurora.db").is_file():
+    if config.collector.store == "sqlite" and not (state_dir / "aurora.db").is_file():
         raise UsageError(
             f"no collector state in {state_dir}: pass --state-dir DIR, or --server URL --token T"
         )
     store = open_store(state_dir, config.collector.store)
-    accounts = SQLiteAccounts(state_dir / "aurora.db")
+    accounts = open_accounts(state_dir, config.collector.store)
     try:
         yield Target(store=store, accounts=accounts, ttl_s=ttl, state_dir=state_dir)
     finally:

@@ -12,17 +12,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aurora.cli.common import config_from_args, print_json_line
+from aurora.collector.store import open_accounts
 from aurora.collector.store.accounts import (
     ROLES,
     AuditEntry,
-    SQLiteAccounts,
     UnknownUser,
     UserExists,
 )
 from aurora.errors import UsageError
+
+if TYPE_CHECKING:
+    from aurora.collector.store.factory import Accounts
 
 
 def register(subparsers: Any) -> None:
@@ -61,12 +64,12 @@ def register(subparsers: Any) -> None:
 
 
 @contextmanager
-def _accounts(args: argparse.Namespace) -> Iterator[SQLiteAccounts]:
+def _accounts(args: argparse.Namespace) -> Iterator[Accounts]:
     config = config_from_args(args)
     state_dir = Path(args.state_dir or config.collector.state_dir)
     if not state_dir.is_dir():
         raise UsageError(f"state directory {state_dir} does not exist; pass --state-dir DIR")
-    accounts = SQLiteAccounts(state_dir / "aurora.db")
+    accounts = open_accounts(state_dir, config.collector.store)
     try:
         yield accounts
     finally:
@@ -85,14 +88,14 @@ def _read_password() -> tuple[str, bool]:
     return line, False
 
 
-def _audit(accounts: SQLiteAccounts, action: str, target: str, detail: dict[str, Any]) -> None:
+def _audit(accounts: Accounts, action: str, target: str, detail: dict[str, Any]) -> None:
     from aurora.api.auth import now_ms
 
     actor = f"cli:{getpass.getuser()}"
     accounts.append(AuditEntry(now_ms(), actor, action, target, "", "ok", detail))
 
 
-def _admins(accounts: SQLiteAccounts) -> int:
+def _admins(accounts: Accounts) -> int:
     return sum(1 for u in accounts.list_users() if u.role == "admin")
 
 

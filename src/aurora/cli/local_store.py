@@ -31,7 +31,7 @@ def state_dir_of(args: argparse.Namespace, config: AuroraConfig) -> Path:
 def open_existing_store(args: argparse.Namespace, config: AuroraConfig) -> Store:
     """The store of an existing collector; a clear error rather than creating an empty one."""
     state = state_dir_of(args, config)
-    if not (state / DB_NAME).is_file():
+    if config.collector.store == "sqlite" and not (state / DB_NAME).is_file():
         raise UsageError(
             f"no collector state in {state} (no {DB_NAME}); start `aurora collector` there or "
             "pass --state-dir"

@@ -103,9 +103,9 @@ class RuleResponder:
         for rule_id in sorted(set(config.rule_actions) - (known_rules or set(config.rule_actions))):
             # Not fatal: the rule may arrive with the next rule update.
             log.warning("response.rule_actions names rule %s, which is not loaded", rule_id)
-        from aurora.collector.store.accounts import SQLiteAccounts
+        from aurora.collector.store.factory import accounts_beside
 
-        accounts = SQLiteAccounts(Path(state_dir) / "aurora.db")
+        accounts = accounts_beside(store, Path(state_dir))
         responder = cls(
             store, accounts, bus, dict(config.rule_actions), config.command_ttl_s, window_s
         )

@@ -295,9 +295,9 @@ class Collector:
 
     def _disabled_rules(self) -> set[str]:
         """Rule ids disabled through the console (kept with the accounts, in aurora.db)."""
-        from aurora.collector.store.accounts import SQLiteAccounts
+        from aurora.collector.store import open_accounts
 
-        accounts = SQLiteAccounts(self.state_dir / "aurora.db")
+        accounts = open_accounts(self.state_dir, self.config.collector.store)
         try:
             return accounts.disabled_rules()
         finally:

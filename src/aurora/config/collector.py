@@ -15,7 +15,8 @@ class CollectorConfig(Section):
     listen: str = Field(default="0.0.0.0:9443", pattern=r"^\[?[0-9A-Za-z.:_-]*\]?:\d{1,5}$")
     # HOST:PORT, or a list of them, handed to sensors at enrolment; a sensor fails over along it.
     advertised_endpoint: list[str] = []
-    store: str = Field(default="sqlite", pattern=r"^(sqlite)$")
+    # "sqlite" (embedded, in state_dir) or "postgresql://user:password@host:port/database".
+    store: str = Field(default="sqlite", pattern=r"^(sqlite|postgres(ql)?://\S+)$")
     retention_days: int = Field(default=30, ge=1)
     retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
     max_batch_bytes: int = Field(default=16 * 1024**2, ge=1024)

@@ -1,10 +1,9 @@
 """Collector storage: the :class:`Store` protocol, one per area composed, and its backends.
 
 :mod:`.base` holds the area protocols and records, :mod:`.sqlite` the default backend,
+:mod:`.postgresql` the scale-out one (chosen by :mod:`.factory` from ``[collector] store``),
 :mod:`.memory` an in-memory reference implementation of most areas (for tests, never opened here).
 """
-
-from pathlib import Path
 
 from aurora.collector.store.base import (
     ALERT_STATUSES,
@@ -33,6 +32,7 @@ from aurora.collector.store.base import (
     UploadRecord,
     UploadStore,
 )
+from aurora.collector.store.factory import DB_NAME, open_accounts, open_store
 
 __all__ = [
     "ALERT_STATUSES",
@@ -61,16 +61,6 @@ __all__ = [
     "UnknownHost",
     "UploadRecord",
     "UploadStore",
+    "open_accounts",
     "open_store",
 ]
-
-DB_NAME = "aurora.db"
-
-
-def open_store(state_dir: Path, kind: str = "sqlite") -> Store:
-    """Open (creating and migrating as needed) the store of the collector in ``state_dir``."""
-    if kind != "sqlite":
-        raise StoreError(f"unknown store {kind!r}; only 'sqlite' is available")
-    from aurora.collector.store.sqlite import SQLiteStore
-
-    return SQLiteStore(state_dir / DB_NAME)

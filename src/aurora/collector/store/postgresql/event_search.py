@@ -1,0 +1,125 @@
+"""Event searches over PostgreSQL: the index rows first, then only the batches holding them.
+
+The same plan as the SQLite store's: filter and order the narrow rows, fetch the few batches they
+point into, decompress and parse only the events returned. A process-name search walks the
+batches listing the name newest first and stops once no older batch can improve the result.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from aurora.collector.store import packed_batch
+from aurora.collector.store.base import EventQuery, StoredEvent
+from aurora.collector.store.postgresql.database import Connection, clean_text
+
+_EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
+#: Batches read per round trip when walking a process name's batches: few at first (the newest
+#: usually answer), more as the walk goes on.
+_FIRST_CHUNK = 8
+_MAX_CHUNK = 256
+
+
+def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.sensor_ids is not None:
+        clauses.append("host IN (SELECT key FROM sensor_keys WHERE sensor_id = ANY(%s))")
+        params.append(list(q.sensor_ids))
+    for cond, val in (
+        ("class_uid = %s", q.class_uid),
+        ("time_ms >= %s", q.since_ms),
+        ("time_ms < %s", q.until_ms),
+        ("pid = %s", q.pid),
+        ("process_name = %s", q.process_name),
+    ):
+        if val is not None:
+            clauses.append(cond)
+            params.append(clean_text(val))
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else " WHERE true"), params
+
+
+def search(conn: Connection, query: EventQuery) -> list[StoredEvent]:
+    where, params = event_filter(query)
+    if query.process_name is not None:
+        found = _find_by_process(conn, query, where, params)
+    else:
+        found = conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events{where} ORDER BY time_ms DESC, id DESC LIMIT %s",
+            [*params, query.limit],
+        ).fetchall()
+    wanted = sorted({r[0] >> packed_batch.ORDINAL_BITS for r in found})
+    batches = conn.execute(
+        "SELECT b.id, k.sensor_id, b.first_seq, b.codec, b.size, b.data"
+        " FROM event_batches b JOIN sensor_keys k ON k.key = b.host WHERE b.id = ANY(%s)",
+        (wanted,),
+    ).fetchall()
+    by_id = {
+        bid: (sensor_id, first_seq, packed_batch.split(codec, size, data))
+        for bid, sensor_id, first_seq, codec, size, data in batches
+    }
+    out: list[StoredEvent] = []
+    mask = packed_batch.MAX_EVENTS_PER_BATCH
+    for eid, time_ms, class_uid, pid, process_name in found:
+        sensor_id, first_seq, raws = by_id[eid >> packed_batch.ORDINAL_BITS]
+        pos = eid & mask
+        ev = packed_batch.load_event(raws[pos])
+        out.append(
+            StoredEvent(
+                eid,
+                sensor_id,
+                first_seq + pos,
+                time_ms,
+                class_uid,
+                packed_batch.hostname_of(ev),
+                pid,
+                process_name,
+                ev,
+            )
+        )
+    return out
+
+
+def _find_by_process(
+    conn: Connection, query: EventQuery, where: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """The newest ``query.limit`` matching events of one process name (see the module doc).
+
+    Batches are visited in chunks, one round trip each: the rows of every batch in a chunk are
+    read by one query, each batch's by its own id range within its own day partition.
+    """
+    batch_sql = (
+        "SELECT b.id, b.max_time_ms, b.part_ms FROM process_batches p"
+        " JOIN event_batches b ON b.id = p.batch AND b.part_ms = p.part_ms"
+        " WHERE p.process_name = %s"
+    )
+    batch_params: list[Any] = [clean_text(query.process_name)]
+    if query.since_ms is not None:
+        batch_sql += " AND b.max_time_ms >= %s"
+        batch_params.append(query.since_ms)
+    batches = conn.execute(
+        batch_sql + " ORDER BY b.max_time_ms DESC, b.id DESC", batch_params
+    ).fetchall()
+    rows_sql = (
+        f"SELECT e.{_EVENT_COLUMNS.replace(', ', ', e.')}"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS c(batch, part) CROSS JOIN LATERAL"
+        f" (SELECT {_EVENT_COLUMNS} FROM events{where} AND part_ms = c.part"
+        f" AND id BETWEEN c.batch << {packed_batch.ORDINAL_BITS}"
+        f" AND (c.batch << {packed_batch.ORDINAL_BITS}) + {packed_batch.MAX_EVENTS_PER_BATCH}) e"
+    )
+    kept: list[tuple[Any, ...]] = []
+    chunk = _FIRST_CHUNK
+    i = 0
+    while i < len(batches):
+        if len(kept) >= query.limit and batches[i][1] < kept[-1][1]:
+            break
+        part = batches[i : i + chunk]
+        i += chunk
+        chunk = min(chunk * 2, _MAX_CHUNK)  # a long walk takes bigger steps
+        got = conn.execute(
+            rows_sql, [[b[0] for b in part], [b[2] for b in part], *params]
+        ).fetchall()
+        if got:
+            kept = heapq.nlargest(query.limit, kept + got, key=lambda r: (r[1], r[0]))
+    return kept
