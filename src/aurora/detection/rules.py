@@ -20,6 +20,7 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 
 from aurora.detection.ir import IRBuilder, Node, RuleCompileError, simplify
+from aurora.detection.rule_cache import RuleCache, rule_set_key
 from aurora.detection.rule_yaml import MAX_RULE_BYTES, POLICY, RuleYamlError, load_documents
 
 log = logging.getLogger(__name__)
@@ -139,26 +140,50 @@ def _parse_file(path: Path, text: str) -> tuple[list[Any], list[RuleFailure]]:
     return list(collection.rules), failures
 
 
-def load_rules(
-    paths: Iterable[Path],
-    placeholders: dict[str, list[str]] | None = None,
-    texts: Iterable[tuple[Path | None, str]] = (),
-) -> LoadResult:
-    """Parse every rule file under ``paths`` (plus inline ``texts``) and compile the detections."""
-    placeholders = placeholders or {}
-    result = LoadResult()
+def read_sources(
+    paths: Iterable[Path], texts: Iterable[tuple[Path | None, str]] = ()
+) -> tuple[list[tuple[Path | None, str]], list[RuleFailure]]:
+    """The text of every rule file under ``paths`` then ``texts``, and the files not read."""
+    failures: list[RuleFailure] = []
     sources: list[tuple[Path | None, str]] = []
-    path: Path | None
     for path in iter_rule_files(paths):
         try:
             if path.stat().st_size > MAX_RULE_BYTES:
                 reason = f"{path.stat().st_size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
-                result.failures.append(RuleFailure(path, None, None, reason))
+                failures.append(RuleFailure(path, None, None, reason))
                 continue
             sources.append((path, path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
-            result.failures.append(RuleFailure(path, None, None, f"cannot read: {exc}"))
+            failures.append(RuleFailure(path, None, None, f"cannot read: {exc}"))
     sources.extend(texts)
+    return sources, failures
+
+
+def load_rules(
+    paths: Iterable[Path],
+    placeholders: dict[str, list[str]] | None = None,
+    texts: Iterable[tuple[Path | None, str]] = (),
+    cache: RuleCache | None = None,
+) -> LoadResult:
+    """Parse every rule file under ``paths`` (plus inline ``texts``) and compile the detections;
+    with a ``cache``, a rule set compiled before is read from it instead."""
+    placeholders = placeholders or {}
+    sources, read_failures = read_sources(paths, texts)
+    key = rule_set_key(sources, sorted(placeholders.items())) if cache is not None else ""
+    compiled = cache.get(key) if cache is not None else None
+    if compiled is None:
+        compiled = compile_sources(sources, placeholders)
+        if cache is not None:
+            cache.put(key, compiled)
+    return LoadResult(compiled.rules, compiled.correlations, read_failures + compiled.failures)
+
+
+def compile_sources(
+    sources: list[tuple[Path | None, str]], placeholders: dict[str, list[str]]
+) -> LoadResult:
+    """Parse ``sources`` with pySigma and compile each rule; failures are kept with reasons."""
+    result = LoadResult()
+    path: Path | None
     seen: dict[str, Path | None] = {}
     for path, text in sources:
         parsed, failures = _parse_file(path or Path("<inline>"), text)
