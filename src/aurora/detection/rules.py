@@ -17,7 +17,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from aurora.detection.ir import IRBuilder, Node, RuleCompileError, simplify
 from aurora.detection.rule_cache import RuleCache, rule_set_key
@@ -48,6 +48,8 @@ class Rule:
     references: list[str] = field(default_factory=list)
     enabled: bool = True
     emits: bool = True  # False when only a correlation consumes it (Sigma `generate: false`)
+    #: Each named selection of the detection and the fields it tests, to explain a finding.
+    selections: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def attack_tags(self) -> list[str]:
@@ -94,6 +96,22 @@ def _logsource(rule: SigmaRule) -> dict[str, str | None]:
     return {"product": ls.product, "category": ls.category, "service": ls.service}
 
 
+def _fields_of(item: Any) -> Iterator[str]:
+    """Field names a pySigma detection (or detection item) tests, nested ones included."""
+    if isinstance(item, SigmaDetection):
+        for child in item.detection_items:
+            yield from _fields_of(child)
+    elif isinstance(item, SigmaDetectionItem) and item.field:
+        yield item.field
+
+
+def _selections(rule: SigmaRule) -> dict[str, list[str]]:
+    return {
+        name: list(dict.fromkeys(_fields_of(detection)))
+        for name, detection in rule.detection.detections.items()
+    }
+
+
 def compile_rule(
     rule: SigmaRule, path: Path | None, placeholders: dict[str, list[str]]
 ) -> Rule | RuleFailure:
@@ -121,6 +139,7 @@ def compile_rule(
         description=rule.description or "",
         author=rule.author or "",
         references=list(rule.references or []),
+        selections=_selections(rule),
     )
 
 

@@ -68,7 +68,8 @@ def _short(value: Any) -> Any:
 
 
 def matched_fields(rule: Rule, event: dict[str, Any], route: Route) -> list[dict[str, Any]]:
-    """Each field test of ``rule`` that holds on ``event``: field, OCSF path and value, once."""
+    """Each field test of ``rule`` that holds on ``event``: field, OCSF path, value and the
+    rule's selections that test the field, once per field."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for field, test in _positive_tests(rule.ir):
@@ -82,7 +83,9 @@ def matched_fields(rule: Rule, event: dict[str, Any], route: Route) -> list[dict
             continue
         if held:
             seen.add(field)
-            out.append({"field": field, "path": path, "value": _short(get(event))})
+            selections = [name for name, fields in rule.selections.items() if field in fields]
+            value = _short(get(event))
+            out.append({"field": field, "path": path, "value": value, "selections": selections})
     return out
 
 
