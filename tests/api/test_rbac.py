@@ -66,6 +66,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/stream"): "read",
     ("GET", "/api/v1/dashboard"): "read",
+    ("GET", "/api/v1/tuning"): "read",
+    ("POST", "/api/v1/tuning"): "rules:write",
+    ("DELETE", "/api/v1/tuning/{exception_id}"): "rules:write",
 }
 
 PAGES: dict[str, str] = {
@@ -93,6 +96,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/rules/{rule_id}/enabled"): {"enabled": True},
     ("POST", "/api/v1/users"): {"name": "matrix-user", "role": "viewer"},
     ("PATCH", "/api/v1/users/{name}"): {"role": "viewer"},
+    ("POST", "/api/v1/tuning"): {"rule": "no-such-rule", "fields": {"Image": ["x"]}},
 }
 
 
@@ -118,6 +122,7 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
         "token_id": "999999",
         "rule_id": "no-such-rule",
         "name": "nobody",
+        "exception_id": "nothing",
     }
     yield e, values
     e.close()

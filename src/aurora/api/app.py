@@ -33,6 +33,7 @@ from aurora.api.routes import (
     live,
     rules,
     session,
+    tuning,
 )
 from aurora.api.routes import users as users_routes
 from aurora.collector.bus import Bus, MemoryBus
@@ -176,6 +177,7 @@ def create_app(
         audit,
         live,
         dashboard,
+        tuning,
     ):
         app.include_router(module.router)
     app.include_router(console.router)

@@ -11,18 +11,23 @@ exceptions). Tuned-out matches are counted by the caller, never silently dropped
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
 from aurora.errors import AuroraError
 from aurora.ocsf.field_mapping import FieldMapping, default_mapping
 
+#: The collector's tuning file, in its state directory (edited from the console).
+TUNING_FILE = "tuning.yaml"
 MAX_FILE_BYTES = 1 << 20
 MAX_EXCEPTIONS = 10_000
+log = logging.getLogger(__name__)
 MAX_VALUES = 1_000
 _COMPARE: dict[str, Callable[[str, str], bool]] = {
     "equals": lambda have, want: have == want,
@@ -30,6 +35,14 @@ _COMPARE: dict[str, Callable[[str, str], bool]] = {
     "startswith": lambda have, want: have.startswith(want),
     "endswith": lambda have, want: have.endswith(want),
 }
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_HasId)
 
 
 class TuningError(AuroraError):
@@ -187,6 +200,32 @@ class Tuning:
 
     def excludes(self, rule_id: str, event: dict[str, Any]) -> bool:
         return self.matching(rule_id, event) is not None
+
+    def untuned(self, rules: list[R], event: dict[str, Any], tuned: Counter[str]) -> list[R]:
+        """``rules`` (anything with an ``id``) less those tuned out for ``event``, each of
+        which is counted in ``tuned``."""
+        kept = []
+        for rule in rules:
+            if self.excludes(rule.id, event):
+                tuned[rule.id] += 1
+            else:
+                kept.append(rule)
+        return kept
+
+
+def load_tuning(path: Path | None, previous: Tuning | None) -> Tuning:
+    """The collector's tuning: the file at ``path`` (absent: none); a file that cannot be used
+    keeps ``previous`` and logs why, so a bad edit never drops the exceptions in force."""
+    if path is None:
+        return Tuning()
+    try:
+        tuning = Tuning.load(path, missing_ok=True)
+    except TuningError as exc:
+        log.error("tuning not reloaded, the previous exceptions stay: %s", exc)
+        return previous if previous is not None else Tuning()
+    if tuning:
+        log.info("tuning: %d exceptions from %s", len(tuning.exceptions), path)
+    return tuning
 
 
 def _host(event: dict[str, Any]) -> str:

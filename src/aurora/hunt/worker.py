@@ -94,7 +94,7 @@ def scan_input(plan: ScanPlan, inp: Input) -> FileScan:
         out.events += 1
         rules = [r for r in match_rules(ev) if not is_notice(r.id)]
         if rules and tuning:
-            rules = _untuned(rules, ev, tuning, out.tuned_out)
+            rules = tuning.untuned(rules, ev, out.tuned_out)
         if not rules and not (stateful and ev.get("class_uid") == NETWORK_ACTIVITY):
             continue
         ev_time = event_time(ev)
@@ -105,15 +105,3 @@ def scan_input(plan: ScanPlan, inp: Input) -> FileScan:
         ]
         out.hits.append(Hit(record, [r.id for r in rules], findings, ev if stateful else None))
     return out
-
-
-def _untuned(
-    rules: list[Rule], ev: dict[str, Any], tuning: Tuning, tuned: Counter[str]
-) -> list[Rule]:
-    kept = []
-    for rule in rules:
-        if tuning.excludes(rule.id, ev):
-            tuned[rule.id] += 1
-        else:
-            kept.append(rule)
-    return kept
