@@ -69,6 +69,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tuning"): "read",
     ("POST", "/api/v1/tuning"): "rules:write",
     ("DELETE", "/api/v1/tuning/{exception_id}"): "rules:write",
+    ("GET", "/api/v1/hunts"): "read",
+    ("POST", "/api/v1/hunts"): "alerts:write",
+    ("GET", "/api/v1/hunts/{hunt_id}"): "read",
 }
 
 PAGES: dict[str, str] = {
@@ -82,6 +85,7 @@ PAGES: dict[str, str] = {
     "/events": "read",
     "/rules": "read",
     "/rules/{rule_id}": "read",
+    "/hunts": "read",
     "/users": "users:manage",
     "/audit": "audit:read",
 }
@@ -97,6 +101,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/users"): {"name": "matrix-user", "role": "viewer"},
     ("PATCH", "/api/v1/users/{name}"): {"role": "viewer"},
     ("POST", "/api/v1/tuning"): {"rule": "no-such-rule", "fields": {"Image": ["x"]}},
+    ("POST", "/api/v1/hunts"): {"rule_id": "no-such-rule", "since_ms": 0},
 }
 
 
@@ -123,6 +128,7 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
         "rule_id": "no-such-rule",
         "name": "nobody",
         "exception_id": "nothing",
+        "hunt_id": "nothing",
     }
     yield e, values
     e.close()

@@ -30,6 +30,7 @@ from aurora.api.routes import (
     dashboard,
     events,
     hosts,
+    hunts,
     live,
     rules,
     session,
@@ -178,6 +179,7 @@ def create_app(
         live,
         dashboard,
         tuning,
+        hunts,
     ):
         app.include_router(module.router)
     app.include_router(console.router)

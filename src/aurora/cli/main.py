@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "alerts",
     "rules",
     "scan",
+    "hunt",
     "isolate",
     "unisolate",
     "kill",

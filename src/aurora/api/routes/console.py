@@ -35,6 +35,7 @@ NAV = [
     ("hosts", "/hosts", "Hosts", "read"),
     ("events", "/events", "Hunt", "read"),
     ("rules", "/rules", "Rules", "read"),
+    ("hunts", "/hunts", "Retro-hunt", "read"),
     ("users", "/users", "Users", "users:manage"),
     ("audit", "/audit", "Audit log", "audit:read"),
 ]
@@ -136,6 +137,11 @@ def rules_page(request: Request) -> Response:
 @router.get("/rules/{rule_id}")
 def rule_page(rule_id: str, request: Request) -> Response:
     return _page(request, "rule", rule_id=rule_id)
+
+
+@router.get("/hunts")
+def hunts_page(request: Request) -> Response:
+    return _page(request, "hunts")
 
 
 @router.get("/users")
