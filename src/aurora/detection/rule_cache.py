@@ -17,12 +17,9 @@ import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aurora
-
-if TYPE_CHECKING:
-    from aurora.detection.rules import LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +100,8 @@ class RuleCache:
     def _entry(self, key: str) -> Path:
         return self.directory / f"{key}{_SUFFIX}"
 
-    def get(self, key: str) -> LoadResult | None:
-        """The rule set stored under ``key``, or None (absent, damaged, or not ours)."""
-        from aurora.detection.rules import LoadResult
-
+    def get(self, key: str, kind: type[Any]) -> Any:
+        """The rule set (a ``kind``) stored under ``key``, or None (absent, damaged, not ours)."""
         entry = self._entry(key)
         if not entry.exists() or not self._usable_dir(create=False):
             self.misses += 1
@@ -117,7 +112,7 @@ class RuleCache:
                 raise ValueError("entry is writable by others")
             with entry.open("rb") as fh:
                 fmt, stored_key, result = pickle.load(fh)
-            if fmt != CACHE_FORMAT or stored_key != key or not isinstance(result, LoadResult):
+            if fmt != CACHE_FORMAT or stored_key != key or not isinstance(result, kind):
                 raise ValueError("entry does not hold this rule set")
         except Exception as exc:  # any damage at all: rebuild rather than fail the scan
             log.warning("rule cache entry %s unusable (%s); rebuilding it", entry.name, exc)
@@ -127,7 +122,7 @@ class RuleCache:
         self.hits += 1
         return result
 
-    def put(self, key: str, result: LoadResult) -> None:
+    def put(self, key: str, result: object) -> None:
         """Store ``result`` under ``key`` (written whole, then renamed into place)."""
         if not self._usable_dir(create=True):
             return

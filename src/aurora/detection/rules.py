@@ -46,6 +46,7 @@ class Rule:
     description: str = ""
     author: str = ""
     references: list[str] = field(default_factory=list)
+    falsepositives: list[str] = field(default_factory=list)
     enabled: bool = True
     emits: bool = True  # False when only a correlation consumes it (Sigma `generate: false`)
     #: Each named selection of the detection and the fields it tests, to explain a finding.
@@ -139,6 +140,7 @@ def compile_rule(
         description=rule.description or "",
         author=rule.author or "",
         references=list(rule.references or []),
+        falsepositives=[str(f) for f in rule.falsepositives or []],
         selections=_selections(rule),
     )
 
@@ -189,7 +191,7 @@ def load_rules(
     placeholders = placeholders or {}
     sources, read_failures = read_sources(paths, texts)
     key = rule_set_key(sources, sorted(placeholders.items())) if cache is not None else ""
-    compiled = cache.get(key) if cache is not None else None
+    compiled = cache.get(key, LoadResult) if cache is not None else None
     if compiled is None:
         compiled = compile_sources(sources, placeholders)
         if cache is not None:

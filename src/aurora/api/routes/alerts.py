@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from aurora.api.auth import Principal, now_ms
 from aurora.api.deps import ApiContext, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.explain import explain
 from aurora.api.export import ALERT_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree
 from aurora.api.views import alert_summary, comment_view, evidence_process
@@ -89,7 +90,7 @@ def list_alerts(
 def get_alert(
     alert_id: IdPath,
     request: Request,
-    _p: Annotated[Principal, require("read")],
+    p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
     ctx = context(request)
     alert = _get(ctx, alert_id)
@@ -105,6 +106,7 @@ def get_alert(
         if not tree["ancestors"] and isinstance(proc.get("ancestry"), list):
             tree["ancestors"] = proc["ancestry"]
     out["process_tree"] = tree
+    out["explanation"] = explain(ctx, alert, tree, p.role)
     return out
 
 

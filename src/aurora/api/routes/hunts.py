@@ -12,10 +12,12 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from aurora.api.auth import Principal, now_ms
-from aurora.api.deps import MAX_INT, ApiContext, context, require, resolve_host
+from aurora.api.deps import MAX_INT, ApiContext, Page, context, require, resolve_host
+from aurora.api.export import ListFormat, csv_response, export_page
 from aurora.api.routes.rules import engine
 from aurora.collector.retrohunt import RetroHunts, single_rule_engine
 from aurora.detection.rules import Rule, load_rules
@@ -80,9 +82,34 @@ def start_hunt(
     return job.view()
 
 
-@router.get("", summary="retro-hunts of this process, newest first")
-def list_hunts(request: Request, _p: Annotated[Principal, require("read")]) -> dict[str, Any]:
-    return {"items": [j.view() for j in registry(request).list()]}
+HUNT_COLUMNS = (
+    "id",
+    "started_ms",
+    "rule_id",
+    "title",
+    "since_ms",
+    "until_ms",
+    "requested_by",
+    "state",
+    "progress",
+    "scanned",
+    "matches",
+    "stored",
+    "error",
+)
+
+
+@router.get("", summary="retro-hunts of this process, newest first", response_model=None)
+def list_hunts(
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+    page: Page,
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
+    result = export_page(page, fmt).page(registry(request).list(), lambda j: j.view())
+    if fmt == "csv":
+        return csv_response("hunts", HUNT_COLUMNS, result["items"])
+    return result
 
 
 @router.get("/{hunt_id}", summary="one retro-hunt and its progress")

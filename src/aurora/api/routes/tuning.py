@@ -13,11 +13,13 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from aurora.api.auth import Principal
-from aurora.api.deps import ApiContext, context, require
+from aurora.api.deps import ApiContext, Page, context, require
+from aurora.api.export import ListFormat, csv_response, export_page
 from aurora.api.routes.rules import engine
 from aurora.collector.bus import RulesChanged
 from aurora.detection.tuning import TUNING_FILE, Tuning, TuningError, parse_exception
@@ -58,19 +60,32 @@ def _tuned_counts(ctx: ApiContext) -> dict[str, int]:
     return dict(counts) if counts else {}
 
 
-@router.get("", summary="exceptions in force, and how many matches each rule had tuned out")
-def list_tuning(request: Request, _p: Annotated[Principal, require("read")]) -> dict[str, Any]:
+TUNING_COLUMNS = ("id", "rule", "fields", "hosts", "comment", "rule_tuned_out")
+
+
+@router.get(
+    "",
+    summary="exceptions in force, and how many matches each rule had tuned out",
+    response_model=None,
+)
+def list_tuning(
+    request: Request,
+    _p: Annotated[Principal, require("read")],
+    page: Page,
+    rule: Annotated[str | None, Query(max_length=200, description="one rule's exceptions")] = None,
+    fmt: ListFormat = "json",
+) -> dict[str, Any] | Response:
     ctx = context(request)
-    tuning = _current(ctx)
     counts = _tuned_counts(ctx)
-    return {
-        "path": str(tuning_path(ctx)),
-        "items": [
-            {"id": e.id, **e.as_dict(), "rule_tuned_out": counts.get(e.rule, 0)}
-            for e in tuning.exceptions
-        ],
-        "tuned_out": counts,
-    }
+    exceptions = [e for e in _current(ctx).exceptions if rule is None or e.rule == rule]
+    result = export_page(page, fmt).page(
+        exceptions, lambda e: {"id": e.id, **e.as_dict(), "rule_tuned_out": counts.get(e.rule, 0)}
+    )
+    if fmt == "csv":
+        return csv_response("tuning", TUNING_COLUMNS, result["items"])
+    result["path"] = str(tuning_path(ctx))
+    result["tuned_out"] = counts
+    return result
 
 
 @router.post("", status_code=201, summary="add an exception; takes effect within seconds")
