@@ -72,3 +72,66 @@ pages.hunts = () => {
   });
   load().catch((err) => toast(err.message, "bad"));
 };
+
+// The evidence as JSON, each line that holds a matched value marked (as text, never as HTML).
+function markedEvidence(evidences, matched) {
+  const needles = matched.map((m) => JSON.stringify(m.value)).filter((v) => v && v !== "null");
+  return JSON.stringify(evidences, null, 2).split("\n").map((line) =>
+    needles.some((n) => line.includes(n)) ? el("mark", {}, line + "\n") : line + "\n");
+}
+
+function explainAlert(a) {
+  const x = a.explanation || {};
+  const rule = x.rule || {};
+  $("#rule-description").replaceChildren(el("a", { href: "/rules/" + encodeURIComponent(rule.id) }, rule.title || rule.id), ": ", rule.description || "(no description)");
+  const retro = $("#retro-hunt-note");
+  retro.hidden = !x.retro_hunt;
+  if (x.retro_hunt) retro.textContent = `A retro-hunt result (hunt ${x.retro_hunt.id}, started by ${x.retro_hunt.by}): the event is older than the alert.`;
+  const matched = x.matched_fields || [];
+  $("#matched-fields tbody").replaceChildren(...matched.map((m) => el("tr", {},
+    el("td", {}, el("code", {}, m.field), el("span", { class: "muted" }, " " + m.path)),
+    el("td", {}, el("mark", {}, String(m.value))), el("td", {}, (m.selections || []).join(", ")))));
+  $("#attack-links").replaceChildren(...(x.attacks || []).map((t) => el("li", {},
+    t.uid ? webLink(t.url) : "", t.uid ? ` (${t.uid})` : "",
+    ...(t.tactics || []).map((tc) => [" · ", el("a", { href: tc.url, rel: "noreferrer noopener", target: "_blank" }, `${tc.name} ${tc.uid}`)]))));
+  const fps = rule.falsepositives || [];
+  $("#falsepositives").replaceChildren(...(fps.length ? fps : ["none listed"]).map((f) => el("li", {}, f)));
+  $("#alert-references").replaceChildren(...(rule.references || []).map((r) => el("li", {}, webLink(r))));
+  $("#evidence").replaceChildren(...markedEvidence((a.finding || {}).evidences || [], matched));
+  const related = x.related || [];
+  $("#related-alerts tbody").replaceChildren(...related.map((r) => el("tr", {},
+    el("td", {}, sevBadge(r.severity_id)), el("td", {}, el("a", { href: "/alerts/" + r.alert_id }, r.title)),
+    el("td", {}, r.status), el("td", {}, fmtTime(r.last_seen_ms)))));
+  $("#related-empty").hidden = related.length > 0;
+  const buttons = (x.actions || []).map((act) => {
+    if (act.action === "tune") return el("a", { class: "button", href: `/rules/${encodeURIComponent(rule.id)}#tuning` }, act.label);
+    if (act.action === "retro-hunt") return el("a", { class: "button", href: "/hunts?rule=" + encodeURIComponent(rule.id) }, act.label);
+    if (!("params" in act)) return null;  // status, assignment and comments have their own controls
+    return el("button", { type: "button", dataset: { respond: act.action }, onclick: async () => {
+      try { await requestAction(a.sensor_id, act.action, act.params); } catch (err) { toast(err.message, "bad"); }
+    } }, act.label);
+  }).filter(Boolean);
+  $("#alert-actions").replaceChildren(...(buttons.length ? buttons : [el("span", { class: "muted" }, "Your role allows no action here.")]));
+}
+
+// The retro-hunt page opened from an alert starts with that alert's rule filled in.
+addToPage("hunts", () => {
+  const rule = new URLSearchParams(location.search).get("rule");
+  if (rule) $("#hunt-form").rule_id.value = rule;
+});
+
+// Column headers sort on the server: a click sets the form's sort and order (a second click on
+// the same column reverses it) and submits the form, so the page reloads its rows sorted.
+function sortableHeaders(form, table) {
+  table.querySelectorAll("a.sort").forEach((a) => a.addEventListener("click", (e) => {
+    e.preventDefault();
+    const again = form.elements.sort.value === a.dataset.sort;
+    form.elements.order.value = again && form.elements.order.value === "desc" ? "asc" : "desc";
+    form.elements.sort.value = a.dataset.sort;
+    table.querySelectorAll("a.sort").forEach((b) => { b.classList.toggle("on", b === a); b.removeAttribute("aria-sort"); });
+    a.setAttribute("aria-sort", form.elements.order.value === "asc" ? "ascending" : "descending");
+    form.requestSubmit();
+  }));
+}
+addToPage("alerts", () => sortableHeaders($("#alert-filters"), $("#alerts-table")));
+addToPage("hosts", () => sortableHeaders($("#host-filters"), $("#hosts-table")));
