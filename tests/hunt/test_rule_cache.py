@@ -167,3 +167,13 @@ def test_scan_fills_the_cache_once_and_reads_it_after(
     os.environ["AURORA_RULE_CACHE"] = str(off)
     assert scan(evtx, "--no-builtin", "--rules", rules, "--no-rule-cache").rc == 0
     assert entries(off) == []
+
+
+def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    write_rule(rules, "evil.exe")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    cache = RuleCache(blocker / "cache")
+    assert fires(load(rules, cache), "evil.exe")
+    assert fires(load(rules, cache), "evil.exe") and cache.hits == 0

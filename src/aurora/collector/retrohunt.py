@@ -105,7 +105,8 @@ def run_hunt(
             for stored in events:
                 job.scanned += 1
                 for match in engine.match(stored.event):
-                    host = dict(stored.event.get("device") or {})
+                    device = stored.event.get("device")
+                    host = dict(device) if isinstance(device, dict) else {}
                     host["uid"] = stored.sensor_id
                     finding = build_finding(match, host=host)
                     finding["unmapped"]["retro_hunt"] = {"id": job.id, "by": job.requested_by}

@@ -8,6 +8,7 @@ nobody else can write; a damaged entry is logged, ignored and rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -118,7 +119,8 @@ class RuleCache:
             log.warning("rule cache entry %s unusable (%s); rebuilding it", entry.name, exc)
             self.misses += 1
             return None
-        os.utime(entry)  # recently used: kept when old entries are pruned
+        with contextlib.suppress(OSError):  # recently used: kept when old entries are pruned
+            os.utime(entry)
         self.hits += 1
         return result
 
@@ -131,13 +133,16 @@ class RuleCache:
         except Exception as exc:  # e.g. an object pySigma made that cannot be pickled
             log.info("rule set not cached: %s", exc)
             return
+        tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, self._entry(key))
-        except OSError as exc:
+        except OSError as exc:  # a full disk: the scan goes on, the next one compiles again
             log.warning("rule cache %s not written: %s", self.directory, exc.strerror)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
             return
         self._prune()
 
