@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aurora.detection.ir import Node, Test
-from aurora.detection.predicates import lazy_predicate, make_getter
+from aurora.detection.predicates import Getter, Lazy, lazy_predicate, make_getter
 from aurora.detection.rules import Rule
 from aurora.ocsf.field_mapping import Route
 
@@ -31,23 +31,49 @@ def _short(value: Any) -> Any:
     return value
 
 
+# A rule's positive field tests, built once per (rule, route): a scan explains thousands of findings
+# of the same few rules. Keyed by the rule object's id, and the rule kept so the id cannot be
+# reused by another rule while its entry lives.
+_Check = tuple[str, str, Getter, Lazy, list[str]]
+_CHECKS: dict[tuple[int, Any], tuple[Rule, list[_Check]]] = {}
+MAX_CACHED = 4096
+
+
+def _checks(rule: Rule, route: Route) -> list[_Check]:
+    key = (id(rule), route.key)
+    cached = _CHECKS.get(key)
+    if cached is not None and cached[0] is rule:
+        return cached[1]
+    checks: list[_Check] = []
+    for field, test in _positive_tests(rule.ir):
+        path = route.path(field)
+        get = make_getter(path)
+        try:
+            pred = lazy_predicate(test, get, lambda f: make_getter(route.path(f)), memo=64)
+        except (ValueError, TypeError):
+            continue
+        selections = [name for name, fields in rule.selections.items() if field in fields]
+        checks.append((field, path, get, pred, selections))
+    if len(_CHECKS) >= MAX_CACHED:
+        _CHECKS.clear()
+    _CHECKS[key] = (rule, checks)
+    return checks
+
+
 def matched_fields(rule: Rule, event: dict[str, Any], route: Route) -> list[dict[str, Any]]:
     """Each field test of ``rule`` that holds on ``event``: field, OCSF path, value and the
     rule's selections that test the field, once per field."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for field, test in _positive_tests(rule.ir):
+    for field, path, get, pred, selections in _checks(rule, route):
         if field in seen:
             continue
-        path = route.path(field)
-        get = make_getter(path)
         try:
-            held = lazy_predicate(test, get, lambda f: make_getter(route.path(f)), memo=1)(event)
+            held = pred(event)
         except (ValueError, TypeError):
             continue
         if held:
             seen.add(field)
-            selections = [name for name, fields in rule.selections.items() if field in fields]
             value = _short(get(event))
             out.append({"field": field, "path": path, "value": value, "selections": selections})
     return out
