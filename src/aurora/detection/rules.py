@@ -169,8 +169,9 @@ def read_sources(
     sources: list[tuple[Path | None, str]] = []
     for path in iter_rule_files(paths):
         try:
-            if path.stat().st_size > MAX_RULE_BYTES:
-                reason = f"{path.stat().st_size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
+            size = path.stat().st_size
+            if size > MAX_RULE_BYTES:
+                reason = f"{size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
                 failures.append(RuleFailure(path, None, None, reason))
                 continue
             sources.append((path, path.read_text(encoding="utf-8")))
