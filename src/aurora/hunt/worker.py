@@ -55,10 +55,12 @@ class ScanPlan:
     keep: FindingFilter
     tuning: Tuning
 
-    @property
-    def stateful(self) -> bool:
-        """Whether the caller's correlations or scan detector need the matched events."""
-        return self.engine.correlation.active or self.engine.scan_detector is not None
+    def needs_event(self, event: dict[str, Any], matched: bool) -> bool:
+        """Whether the caller's correlations (any matched event) or scan detector (network
+        events) must see ``event``; only those events travel back from a worker."""
+        if matched and self.engine.correlation.active:
+            return True
+        return self.engine.scan_detector is not None and event.get("class_uid") == NETWORK_ACTIVITY
 
 
 def finding_for(
@@ -85,7 +87,7 @@ def scan_input(plan: ScanPlan, inp: Input) -> FileScan:
     filter, and tuned-out matches counted per rule instead of reported."""
     out = FileScan(inp.path, inp.size)
     engine, keep, tuning = plan.engine, plan.keep, plan.tuning
-    match_rules, stateful = engine.match_rules, plan.stateful
+    match_rules, needs_event = engine.match_rules, plan.needs_event
 
     def on_error(path: Path, message: str) -> None:
         out.errors.append((path, message))
@@ -95,7 +97,8 @@ def scan_input(plan: ScanPlan, inp: Input) -> FileScan:
         rules = [r for r in match_rules(ev) if not is_notice(r.id)]
         if rules and tuning:
             rules = tuning.untuned(rules, ev, out.tuned_out)
-        if not rules and not (stateful and ev.get("class_uid") == NETWORK_ACTIVITY):
+        stateful = needs_event(ev, bool(rules))
+        if not rules and not stateful:
             continue
         ev_time = event_time(ev)
         findings = [
