@@ -13,7 +13,9 @@ Windows rules (~2,400). Timed for Aurora, each as a real `aurora scan` process w
 Baseline, as Zircolite runs: EVTX read with the same parser and flattened to one row per record
 (leaf names of System and EventData), rules converted by pysigma-backend-sqlite (conversion
 timed apart: Zircolite ships converted rule sets), rows inserted into an in-memory SQLite table
-and every query run over it. Events/s are records over wall seconds.
+and every query run over it. Events/s are records over wall seconds; CPU seconds (Aurora's
+process and its workers; the baseline's) are printed beside them, since on a shared machine wall
+time also counts the time other jobs held the cores.
 
     .venv/bin/python bench/bench_scan.py [--records N] [--quick]
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -65,14 +68,18 @@ def build_corpus(into: Path, records: int) -> tuple[list[Path], int]:
     return made, total
 
 
-def aurora_scan(corpus: Path, cache: Path, *extra: str) -> tuple[float, dict[str, str]]:
-    """Wall seconds of one `aurora scan` process, and its summary figures."""
+def aurora_scan(corpus: Path, cache: Path, *extra: str) -> tuple[float, float, dict[str, str]]:
+    """Wall and CPU seconds (its own and its workers') of one `aurora scan` process, and its
+    summary figures."""
     env = {**os.environ, "AURORA_RULE_CACHE": str(cache), "PYTHONPATH": str(REPO / "src")}
     cmd = [sys.executable, "-m", "aurora", "scan", "--no-builtin", "--rules", str(RULES)]
     cmd += ["--format", "jsonl", "--out", os.devnull, *extra, str(corpus)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"aurora scan failed: {proc.stderr.strip()}")
     figures = {}
@@ -80,7 +87,7 @@ def aurora_scan(corpus: Path, cache: Path, *extra: str) -> tuple[float, dict[str
         parts = [p.strip() for p in line.strip("|").split("|")]
         if len(parts) == 2 and line.startswith("|"):
             figures[parts[0]] = parts[1]
-    return wall, figures
+    return wall, cpu, figures
 
 
 def _flatten(node: Any, row: dict[str, Any]) -> None:
@@ -120,38 +127,41 @@ def main() -> None:
         corpus.mkdir()
         files, records = build_corpus(corpus, args.records)
         print(f"corpus: {records:,} EVTX records in {len(files):,} files; rules: {RULES}")
-        cold, cold_fig = aurora_scan(corpus, cache)
-        warm, warm_fig = aurora_scan(corpus, cache)
-        warm1, warm1_fig = aurora_scan(corpus, cache, "--jobs", "1")
-        for name, wall, fig in (
-            ("aurora cold (empty rule cache)", cold, cold_fig),
-            ("aurora warm (rule cache, pool)", warm, warm_fig),
-            ("aurora warm, --jobs 1", warm1, warm1_fig),
+        cold, cold_cpu, cold_fig = aurora_scan(corpus, cache)
+        warm, warm_cpu, warm_fig = aurora_scan(corpus, cache)
+        warm1, warm1_cpu, warm1_fig = aurora_scan(corpus, cache, "--jobs", "1")
+        for name, wall, cpu, fig in (
+            ("aurora cold (empty rule cache)", cold, cold_cpu, cold_fig),
+            ("aurora warm (rule cache, pool)", warm, warm_cpu, warm_fig),
+            ("aurora warm, --jobs 1", warm1, warm1_cpu, warm1_fig),
         ):
             print(
-                f"  {name:<32} {wall:7.2f} s wall = {records / wall:9,.0f} events/s "
-                f"(scan itself {fig.get('events/s', '?')} events/s; "
+                f"  {name:<32} {wall:7.2f} s wall = {records / wall:9,.0f} events/s, "
+                f"{cpu:6.2f} CPU s (scan itself {fig.get('events/s', '?')} events/s; "
                 f"{fig.get('rules loaded', '?')} rules, {fig.get('findings', '?')} findings)"
             )
         sys.stdout.flush()
         t0 = time.perf_counter()
         queries, failed = convert_rules([RULES])
         convert_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rows = zircolite_rows(files)
-        read_s = time.perf_counter() - t0
-        sql_s, _, hits, runnable = run_sqlite_rows(queries, rows)
-        base = read_s + sql_s
+        read_s, read_cpu = time.perf_counter() - t0, time.process_time() - c0
+        sql_s, sql_cpu, hits, runnable = run_sqlite_rows(queries, rows)
+        base, base_cpu = read_s + sql_s, read_cpu + sql_cpu
         print(
             f"  {'zircolite approach (sqlite)':<32} {base:7.2f} s wall = "
-            f"{records / base:9,.0f} events/s (read+flatten {read_s:.2f} s, insert+"
+            f"{records / base:9,.0f} events/s, {base_cpu:6.2f} CPU s "
+            f"(read+flatten {read_s:.2f} s, insert+"
             f"{runnable} queries {sql_s:.2f} s; {hits} hits; rule conversion {convert_s:.1f} s "
             f"apart, {failed} rule files failed to convert)"
         )
         print(
-            f"  ratio zircolite/aurora: warm {base / warm:,.1f}x, warm one process "
-            f"{base / warm1:,.1f}x, cold {base / cold:,.1f}x; cores: {os.cpu_count()}, "
-            f"load average {os.getloadavg()[0]:.1f}"
+            f"  ratio zircolite/aurora, wall: warm {base / warm:,.1f}x, warm one process "
+            f"{base / warm1:,.1f}x, cold {base / cold:,.1f}x; "
+            f"CPU: warm {base_cpu / warm_cpu:,.1f}x, "
+            f"warm one process {base_cpu / warm1_cpu:,.1f}x, cold {base_cpu / cold_cpu:,.1f}x; "
+            f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}"
         )
 
 
