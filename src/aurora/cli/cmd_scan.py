@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="processes scanning files side by side (default: one per core)",
+        help="processes scanning files side by side (default: one per core when the input "
+        "is 64 MiB or more, else one)",
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write findings here")
     parser.add_argument(
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from aurora.detection.rule_cache import default_cache
     from aurora.hunt.filters import build_filter
     from aurora.hunt.output import FindingWriter, summary_table
-    from aurora.hunt.scan import Hunt, default_jobs, finding_rule_ids
+    from aurora.hunt.scan import Hunt, finding_rule_ids
     from aurora.hunt.summary import HuntSummary
 
     config = config_from_args(args).detection
@@ -157,8 +158,7 @@ def run(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         writer = FindingWriter(args.format, out)
-        jobs = args.jobs if args.jobs is not None else default_jobs()
-        hunt = Hunt(eng, writer, progress, keep, HuntSummary(args.top), tuning, jobs)
+        hunt = Hunt(eng, writer, progress, keep, HuntSummary(args.top), tuning, args.jobs)
         stats = hunt.run(args.paths)
     finally:
         if out is not sys.stdout:

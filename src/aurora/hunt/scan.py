@@ -41,7 +41,15 @@ def finding_rule_ids(engine: DetectionEngine) -> set[str]:
     return ids
 
 
-def default_jobs() -> int:
+#: Below this much input a pool costs more than it saves (each worker builds the matchers of
+#: the routes it meets, and results travel back pickled), so one process scans it.
+POOL_MIN_BYTES = 64 << 20
+
+
+def default_jobs(inputs: list[Input]) -> int:
+    """One process per core for large inputs, one process for small ones."""
+    if sum(i.size for i in inputs) < POOL_MIN_BYTES:
+        return 1
     return max(1, len(os.sched_getaffinity(0)))
 
 
@@ -61,20 +69,20 @@ class Hunt:
         keep: FindingFilter | None = None,
         summary: HuntSummary | None = None,
         tuning: Tuning | None = None,
-        jobs: int = 1,
+        jobs: int | None = 1,
     ) -> None:
         self.engine = engine
         self.writer = writer
         self.show_progress = progress
         self.plan = ScanPlan(engine, keep or FindingFilter(), tuning or Tuning())
         self.summary = summary or HuntSummary()
-        self.jobs = max(1, jobs)
+        self.jobs = jobs  # None: decided by the size of the input (default_jobs)
         self.errors: list[tuple[Path, str]] = []
         #: Matches tuned out by the tuning file, per rule id: counted, not reported.
         self.tuned_out: Counter[str] = Counter()
 
     def _results(self, inputs: list[Input]) -> Iterator[FileScan]:
-        jobs = min(self.jobs, len(inputs))
+        jobs = min(self.jobs or default_jobs(inputs), len(inputs))
         # The loaded rules move to the permanent generation: collections never walk them again,
         # and a forked worker's collections never touch (and so copy) their pages.
         settle_after_startup()
