@@ -72,6 +72,12 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/rollouts"): "sensors:update",
     ("GET", "/api/v1/rollouts"): "read",
     ("GET", "/api/v1/rollouts/{rollout_id}"): "read",
+    ("GET", "/api/v1/tuning"): "read",
+    ("POST", "/api/v1/tuning"): "rules:write",
+    ("DELETE", "/api/v1/tuning/{exception_id}"): "rules:write",
+    ("GET", "/api/v1/hunts"): "read",
+    ("POST", "/api/v1/hunts"): "alerts:write",
+    ("GET", "/api/v1/hunts/{hunt_id}"): "read",
 }
 
 PAGES: dict[str, str] = {
@@ -87,6 +93,7 @@ PAGES: dict[str, str] = {
     "/events": "read",
     "/rules": "read",
     "/rules/{rule_id}": "read",
+    "/hunts": "read",
     "/users": "users:manage",
     "/audit": "audit:read",
     "/updates": "read",
@@ -102,6 +109,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/rules/{rule_id}/enabled"): {"enabled": True},
     ("POST", "/api/v1/users"): {"name": "matrix-user", "role": "viewer"},
     ("PATCH", "/api/v1/users/{name}"): {"role": "viewer"},
+    ("POST", "/api/v1/tuning"): {"rule": "no-such-rule", "fields": {"Image": ["x"]}},
+    ("POST", "/api/v1/hunts"): {"rule_id": "no-such-rule", "since_ms": 0},
 }
 
 
@@ -129,6 +138,8 @@ def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, 
         "rule_id": "no-such-rule",
         "name": "nobody",
         "rollout_id": "no-such-rollout",
+        "exception_id": "nothing",
+        "hunt_id": "nothing",
     }
     yield e, values
     e.close()

@@ -30,10 +30,12 @@ from aurora.api.routes import (
     dashboard,
     events,
     hosts,
+    hunts,
     incidents,
     live,
     rules,
     session,
+    tuning,
     updates,
 )
 from aurora.api.routes import users as users_routes
@@ -181,6 +183,8 @@ def create_app(
         live,
         dashboard,
         updates,
+        tuning,
+        hunts,
     ):
         app.include_router(module.router)
     app.include_router(console.router)

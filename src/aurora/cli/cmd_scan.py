@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from aurora.cli.common import config_from_args
 from aurora.cli.timespec import parse_time_ms
 from aurora.errors import UsageError
 from aurora.hunt.output import FORMATS
+
+if TYPE_CHECKING:
+    from aurora.detection.tuning import Tuning
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +39,21 @@ def register(subparsers: Any) -> None:
         help="table (default), jsonl (OCSF Detection Findings), csv, or timeline (csv sorted "
         "by event time)",
     )
+    parser.add_argument(
+        "--rule-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read compiled rules from the on-disk cache, and store them there "
+        "(default: on; directory $AURORA_RULE_CACHE or ~/.cache/aurora/rules)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes scanning files side by side (default: one per core when the input "
+        "is 64 MiB or more, else one)",
+    )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write findings here")
     parser.add_argument(
         "--progress",
@@ -54,6 +72,13 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="ID",
         help="rule id (repeatable)",
+    )
+    keep.add_argument(
+        "--exclude",
+        type=Path,
+        metavar="TUNING_FILE",
+        help="tuning file (YAML exceptions, as the collector reads); tuned-out matches are "
+        "counted in the summary, not reported",
     )
     keep.add_argument(
         "--tag",
@@ -78,8 +103,20 @@ def _time_arg(flag: str, text: str | None) -> int | None:
         raise UsageError(f"scan: {flag}: {exc}") from None
 
 
+def _tuning(path: Path | None) -> Tuning | None:
+    from aurora.detection.tuning import Tuning, TuningError
+
+    if path is None:
+        return None
+    try:
+        return Tuning.load(path)
+    except TuningError as exc:
+        raise UsageError(f"scan: --exclude: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from aurora.detection import DetectionEngine
+    from aurora.detection.rule_cache import default_cache
     from aurora.hunt.filters import build_filter
     from aurora.hunt.output import FindingWriter, summary_table
     from aurora.hunt.scan import Hunt, finding_rule_ids
@@ -92,9 +129,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"scan: {p}: no such file or directory")
     if args.top < 0:
         raise UsageError(f"scan: --top {args.top}: give a count of 0 or more")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"scan: --jobs {args.jobs}: give 1 or more")
+    tuning = _tuning(args.exclude)
     since = _time_arg("--since", args.since)
     until = _time_arg("--until", args.until)
-    eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
+    cache = default_cache() if args.rule_cache else None
+    eng = DetectionEngine.load(
+        dirs, include_builtin=not args.no_builtin, config=config, cache=cache
+    )
     keep = build_filter(
         args.min_level, since, until, args.rule_ids, args.tags, finding_rule_ids(eng)
     )
@@ -114,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        hunt = Hunt(eng, FindingWriter(args.format, out), progress, keep, HuntSummary(args.top))
+        writer = FindingWriter(args.format, out)
+        hunt = Hunt(eng, writer, progress, keep, HuntSummary(args.top), tuning, args.jobs)
         stats = hunt.run(args.paths)
     finally:
         if out is not sys.stdout:
@@ -123,4 +167,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"aurora: {path}: {message}", file=sys.stderr)
     print(summary_table(stats), file=sys.stderr)
     print(hunt.summary.render(), file=sys.stderr)
+    if hunt.tuned_out:
+        print("tuned out (by --exclude):", file=sys.stderr)
+        for rule_id, n in hunt.tuned_out.most_common():
+            print(f"  {n:>6}  {rule_id}", file=sys.stderr)
     return 0

@@ -25,6 +25,7 @@ SUBCOMMANDS = (
     "incidents",
     "rules",
     "scan",
+    "hunt",
     "isolate",
     "unisolate",
     "kill",

@@ -18,6 +18,7 @@ from aurora.detection.findings import Finding
 from aurora.detection.matcher import RouteMatcher
 from aurora.detection.netscan import ScanDetector
 from aurora.detection.regex import RegexTimeout
+from aurora.detection.rule_cache import RuleCache
 from aurora.detection.rules import BUILTIN_RULES, Rule, RuleFailure, load_rules
 from aurora.detection.slow_rules import NOTICE_PREFIX, SlowRules, is_notice
 from aurora.errors import UsageError
@@ -62,14 +63,16 @@ class DetectionEngine:
         rule_dirs: list[Path],
         include_builtin: bool = True,
         config: DetectionConfig | None = None,
+        cache: RuleCache | None = None,
     ) -> DetectionEngine:
-        """Load every rule file under ``rule_dirs`` (and Aurora's own pack unless told not to)."""
+        """Load every rule file under ``rule_dirs`` (and Aurora's own pack unless told not to),
+        from ``cache`` when it holds these rules compiled."""
         config = config or DetectionConfig()
         for d in rule_dirs:
             if not d.exists():
                 raise UsageError(f"rule path {d} does not exist")
         paths = ([BUILTIN_RULES] if include_builtin else []) + list(rule_dirs)
-        result = load_rules(paths, dict(config.placeholders))
+        result = load_rules(paths, dict(config.placeholders), cache=cache)
         return cls(result.rules, result.failures, config, correlations=result.correlations)
 
     @classmethod

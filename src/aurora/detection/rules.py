@@ -17,9 +17,10 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from aurora.detection.ir import IRBuilder, Node, RuleCompileError, simplify
+from aurora.detection.rule_cache import RuleCache, rule_set_key
 from aurora.detection.rule_yaml import MAX_RULE_BYTES, POLICY, RuleYamlError, load_documents
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,11 @@ class Rule:
     description: str = ""
     author: str = ""
     references: list[str] = field(default_factory=list)
+    falsepositives: list[str] = field(default_factory=list)
     enabled: bool = True
     emits: bool = True  # False when only a correlation consumes it (Sigma `generate: false`)
+    #: Each named selection of the detection and the fields it tests, to explain a finding.
+    selections: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def attack_tags(self) -> list[str]:
@@ -93,6 +97,22 @@ def _logsource(rule: SigmaRule) -> dict[str, str | None]:
     return {"product": ls.product, "category": ls.category, "service": ls.service}
 
 
+def _fields_of(item: Any) -> Iterator[str]:
+    """Field names a pySigma detection (or detection item) tests, nested ones included."""
+    if isinstance(item, SigmaDetection):
+        for child in item.detection_items:
+            yield from _fields_of(child)
+    elif isinstance(item, SigmaDetectionItem) and item.field:
+        yield item.field
+
+
+def _selections(rule: SigmaRule) -> dict[str, list[str]]:
+    return {
+        name: list(dict.fromkeys(_fields_of(detection)))
+        for name, detection in rule.detection.detections.items()
+    }
+
+
 def compile_rule(
     rule: SigmaRule, path: Path | None, placeholders: dict[str, list[str]]
 ) -> Rule | RuleFailure:
@@ -120,6 +140,8 @@ def compile_rule(
         description=rule.description or "",
         author=rule.author or "",
         references=list(rule.references or []),
+        falsepositives=[str(f) for f in rule.falsepositives or []],
+        selections=_selections(rule),
     )
 
 
@@ -139,26 +161,51 @@ def _parse_file(path: Path, text: str) -> tuple[list[Any], list[RuleFailure]]:
     return list(collection.rules), failures
 
 
+def read_sources(
+    paths: Iterable[Path], texts: Iterable[tuple[Path | None, str]] = ()
+) -> tuple[list[tuple[Path | None, str]], list[RuleFailure]]:
+    """The text of every rule file under ``paths`` then ``texts``, and the files not read."""
+    failures: list[RuleFailure] = []
+    sources: list[tuple[Path | None, str]] = []
+    for path in iter_rule_files(paths):
+        try:
+            size = path.stat().st_size
+            if size > MAX_RULE_BYTES:
+                reason = f"{size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
+                failures.append(RuleFailure(path, None, None, reason))
+                continue
+            sources.append((path, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            failures.append(RuleFailure(path, None, None, f"cannot read: {exc}"))
+    sources.extend(texts)
+    return sources, failures
+
+
 def load_rules(
     paths: Iterable[Path],
     placeholders: dict[str, list[str]] | None = None,
     texts: Iterable[tuple[Path | None, str]] = (),
+    cache: RuleCache | None = None,
 ) -> LoadResult:
-    """Parse every rule file under ``paths`` (plus inline ``texts``) and compile the detections."""
+    """Parse every rule file under ``paths`` (plus inline ``texts``) and compile the detections;
+    with a ``cache``, a rule set compiled before is read from it instead."""
     placeholders = placeholders or {}
+    sources, read_failures = read_sources(paths, texts)
+    key = rule_set_key(sources, sorted(placeholders.items())) if cache is not None else ""
+    compiled = cache.get(key, LoadResult) if cache is not None else None
+    if compiled is None:
+        compiled = compile_sources(sources, placeholders)
+        if cache is not None:
+            cache.put(key, compiled)
+    return LoadResult(compiled.rules, compiled.correlations, read_failures + compiled.failures)
+
+
+def compile_sources(
+    sources: list[tuple[Path | None, str]], placeholders: dict[str, list[str]]
+) -> LoadResult:
+    """Parse ``sources`` with pySigma and compile each rule; failures are kept with reasons."""
     result = LoadResult()
-    sources: list[tuple[Path | None, str]] = []
     path: Path | None
-    for path in iter_rule_files(paths):
-        try:
-            if path.stat().st_size > MAX_RULE_BYTES:
-                reason = f"{path.stat().st_size:,} bytes, over the {MAX_RULE_BYTES:,} limit"
-                result.failures.append(RuleFailure(path, None, None, reason))
-                continue
-            sources.append((path, path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            result.failures.append(RuleFailure(path, None, None, f"cannot read: {exc}"))
-    sources.extend(texts)
     seen: dict[str, Path | None] = {}
     for path, text in sources:
         parsed, failures = _parse_file(path or Path("<inline>"), text)

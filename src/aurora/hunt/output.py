@@ -175,6 +175,7 @@ def summary_table(stats: dict[str, Any]) -> str:
     ]
     rows += [(f"  {lvl}", f"{stats['by_level'].get(lvl, 0)}") for lvl in LEVELS]
     rows += [
+        ("tuned out", f"{stats.get('tuned_out', 0)}"),
         ("input errors", f"{stats['input_errors']}"),
         ("elapsed", f"{stats['elapsed']:.2f} s"),
         ("events/s", f"{stats['events_per_s']:,.0f}"),

@@ -6,16 +6,12 @@ and, per field test of the rule that held on the event, the field and its value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aurora.detection.ir import Node, Test
-from aurora.detection.predicates import lazy_predicate, make_getter
-from aurora.detection.rules import Rule
-from aurora.ocsf.field_mapping import Route
+from aurora.detection.matched import matched_fields
 
-MAX_VALUE_CHARS = 300  # a matched value longer than this is cut, so one row stays readable
+__all__ = ["attach", "event_time", "matched_fields", "source_of"]
 
 
 def source_of(event: dict[str, Any], path: Path, record: int, kind: str) -> dict[str, Any]:
@@ -49,41 +45,6 @@ def _object(value: Any) -> dict[str, Any]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, str) and value.isdigit()
-
-
-def _positive_tests(node: Node) -> Iterator[tuple[str, Test]]:
-    # Tests under a NOT held because their field did *not* match: they explain nothing.
-    op = node[0]
-    if op in ("and", "or"):
-        for child in node[1]:
-            yield from _positive_tests(child)
-    elif op == "test" and node[1] is not None:
-        yield node[1], node[2]
-
-
-def _short(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-        return value[:MAX_VALUE_CHARS] + "..."
-    return value
-
-
-def matched_fields(rule: Rule, event: dict[str, Any], route: Route) -> list[dict[str, Any]]:
-    """Each field test of ``rule`` that holds on ``event``: field, OCSF path and value, once."""
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for field, test in _positive_tests(rule.ir):
-        if field in seen:
-            continue
-        path = route.path(field)
-        get = make_getter(path)
-        try:
-            held = lazy_predicate(test, get, lambda f: make_getter(route.path(f)), memo=1)(event)
-        except (ValueError, TypeError):
-            continue
-        if held:
-            seen.add(field)
-            out.append({"field": field, "path": path, "value": _short(get(event))})
-    return out
 
 
 def attach(finding: dict[str, Any], origin: dict[str, Any], matched: list[dict[str, Any]]) -> None:

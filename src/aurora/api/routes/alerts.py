@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -11,8 +12,10 @@ from pydantic import BaseModel, Field
 
 from aurora.api.auth import Principal, now_ms
 from aurora.api.deps import ApiContext, IdPath, Page, TimeQuery, context, require, resolve_host
+from aurora.api.explain import explain
 from aurora.api.export import ALERT_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree
+from aurora.api.sorting import OrderQuery, SortQuery, sort_rows
 from aurora.api.views import alert_summary, comment_view, evidence_process
 from aurora.collector.store.base import AlertRecord
 
@@ -31,6 +34,17 @@ class AlertPatch(BaseModel):
 
 class CommentBody(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+_ALERT_SORT: dict[str, Callable[[AlertRecord], Any]] = {
+    "severity": lambda a: a.severity_id,
+    "title": lambda a: a.title.lower(),
+    "host": lambda a: a.sensor_id,
+    "status": lambda a: a.status,
+    "count": lambda a: a.count,
+    "first_seen": lambda a: a.first_seen_ms,
+    "last_seen": lambda a: a.last_seen_ms,
+}
 
 
 def _get(ctx: ApiContext, alert_id: int) -> AlertRecord:
@@ -52,12 +66,14 @@ def list_alerts(
     assignee: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="text in title or rule")] = None,
     full: Annotated[bool, Query(description="include each alert's Detection Finding")] = False,
+    sort: SortQuery = None,
+    order: OrderQuery = "desc",
     fmt: ListFormat = "json",
 ) -> dict[str, Any] | Response:
     ctx = context(request)
     page = export_page(page, fmt)
     sensor_id = resolve_host(ctx, host).sensor_id if host else None
-    post_filter = min_severity is not None or assignee is not None or bool(q)
+    post_filter = min_severity is not None or assignee is not None or bool(q) or bool(sort)
     alerts = ctx.store.list_alerts(
         since_ms=since_ms,
         status=status,
@@ -72,6 +88,7 @@ def list_alerts(
     if q:
         needle = q.lower()
         alerts = [a for a in alerts if needle in a.title.lower() or needle in a.rule_uid.lower()]
+    alerts = sort_rows(alerts, sort, order, _ALERT_SORT)
 
     def view(a: AlertRecord) -> dict[str, Any]:
         out = alert_summary(a, owners.get(a.alert_id, ""))
@@ -89,7 +106,7 @@ def list_alerts(
 def get_alert(
     alert_id: IdPath,
     request: Request,
-    _p: Annotated[Principal, require("read")],
+    p: Annotated[Principal, require("read")],
 ) -> dict[str, Any]:
     ctx = context(request)
     alert = _get(ctx, alert_id)
@@ -105,6 +122,7 @@ def get_alert(
         if not tree["ancestors"] and isinstance(proc.get("ancestry"), list):
             tree["ancestors"] = proc["ancestry"]
     out["process_tree"] = tree
+    out["explanation"] = explain(ctx, alert, tree, p.role)
     return out
 
 

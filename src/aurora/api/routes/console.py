@@ -50,6 +50,7 @@ NAV = [
     ("events", "/events", "Hunt", "read"),
     ("rules", "/rules", "Rules", "read"),
     ("updates", "/updates", "Updates", "read"),
+    ("hunts", "/hunts", "Retro-hunt", "read"),
     ("users", "/users", "Users", "users:manage"),
     ("audit", "/audit", "Audit log", "audit:read"),
 ]
@@ -191,6 +192,11 @@ def updates_page(request: Request) -> Response:
         return {"rollouts": [rollout_view(store, r) for r in store.list_rollouts(limit=20)]}
 
     return _page(request, "updates", load=load)
+
+
+@router.get("/hunts")
+def hunts_page(request: Request) -> Response:
+    return _page(request, "hunts")
 
 
 @router.get("/users")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,9 +21,20 @@ from aurora.api.deps import (
 )
 from aurora.api.export import HOST_COLUMNS, ListFormat, csv_response, export_page
 from aurora.api.processes import process_tree, timeline
+from aurora.api.sorting import OrderQuery, SortQuery, sort_rows
 from aurora.api.views import event_view, host_health, host_view
+from aurora.collector.store.base import HostRecord
 
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+_HOST_SORT: dict[str, Callable[[HostRecord], Any]] = {
+    "host": lambda h: (h.hostname or h.sensor_id).lower(),
+    "os": lambda h: (h.os_name, h.os_version),
+    "connected": lambda h: h.connected,
+    "health": lambda h: h.health,
+    "isolation": lambda h: h.isolation,
+    "last_seen": lambda h: h.last_seen_ms,
+    "drops": lambda h: h.drops_kernel + h.drops_spool_evicted + h.drops_spool_corrupt,
+}
 
 
 @router.get("", summary="list enrolled hosts", response_model=None)
@@ -31,6 +43,8 @@ def list_hosts(
     _p: Annotated[Principal, require("read")],
     page: Page,
     q: Annotated[str | None, Query(max_length=200, description="substring of name/id")] = None,
+    sort: SortQuery = None,
+    order: OrderQuery = "asc",
     fmt: ListFormat = "json",
 ) -> dict[str, Any] | Response:
     page = export_page(page, fmt)
@@ -38,6 +52,7 @@ def list_hosts(
     if q:
         needle = q.lower()
         hosts = [h for h in hosts if needle in h.hostname.lower() or needle in h.sensor_id.lower()]
+    hosts = sort_rows(hosts, sort, order, _HOST_SORT)
     result = page.page(hosts, host_view)
     if fmt == "csv":
         return csv_response("hosts", HOST_COLUMNS, result["items"])

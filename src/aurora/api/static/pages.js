@@ -68,6 +68,7 @@ pages.alert = () => {
     $("#alert-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: "fact-" + k.toLowerCase().replace(/\W/g, "") }, v)]));
     $("#evidence").textContent = JSON.stringify((a.finding || {}).evidences || [], null, 2);
     renderTree($("#process-tree"), a.process_tree);
+    if (typeof explainAlert === "function") explainAlert(a);  // hunting.js: why it fired
     $("#comments").replaceChildren(...a.comments.map((c) => el("li", {}, el("strong", {}, c.author), " ", el("span", { class: "muted" }, fmtTime(c.time_ms)), el("p", {}, c.text))));
     if (a.process_tree && a.process_tree.process && a.process_tree.process.pid) {
       const tl = await api("GET", `/api/v1/hosts/${encodeURIComponent(a.sensor_id)}/processes/${a.process_tree.process.pid}/timeline?limit=200`);

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from aurora.collector.bus import AlertRaised, Bus
 from aurora.collector.detect.batch_reader import RuleSet, RuleSource
 from aurora.collector.store.base import NewAlert, Store
 from aurora.config.detection import DetectionConfig
+from aurora.detection.tuning import TUNING_FILE, load_tuning
 
 if TYPE_CHECKING:
     from aurora.detection import DetectionEngine
@@ -66,11 +68,16 @@ class DetectionStage:
         self._reload_lock = threading.Lock()  # one reload at a time (held while loading)
         self._engines_lock = threading.Lock()  # the swap only: the writer waits on it briefly
         self.suppressor = Suppressor(window_s)
-        # (rule, sensor, key) -> (repeats, last time) waiting to be added to the stored alert.
-        # (rule, sensor, key) -> (repeats, last time, the latest repeat's match and event)
+        # (rule, sensor, key) -> (repeats, last time, the latest repeat's match and event), waiting
+        # to be added to the stored alert.
         self._repeats: dict[tuple[str, str, str], tuple[int, int, tuple[Any, Any] | None]] = {}
         # Every match of the group being committed, announced once it is.
         self._raised: list[AlertRaised] = []
+        #: Exceptions of the tuning file (reloaded with the rules) and the matches they tuned
+        #: out, per rule id: counted, never raised.
+        self.tuning_path = state_dir / TUNING_FILE if state_dir else None
+        self.tuning = load_tuning(self.tuning_path, None)
+        self.tuned_out: Counter[str] = Counter()
 
     @classmethod
     def from_config(cls, config: DetectionConfig, state_dir: Path | None = None) -> DetectionStage:
@@ -99,7 +106,9 @@ class DetectionStage:
                 return False
             for rule in engine.rules:
                 rule.enabled = rule.id not in disabled
+            tuning = load_tuning(self.tuning_path, self.tuning)
             with self._engines_lock:
+                self.tuning = tuning
                 # Registered before the reader can see the new generation, so its hits find it.
                 generation = self._generation + 1
                 self._engines[generation] = engine
@@ -141,6 +150,8 @@ class DetectionStage:
             # The reader disabled a rule whose regex ran past its bound: disable it here too
             # and raise its notice as a high-severity alert for the administrator.
             hits += [x for r in rule_ids if r not in loaded and (x := engine.notice(r))]
+            if self.tuning:
+                hits = self.tuning.untuned(hits, event, self.tuned_out)
             for match in engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
@@ -237,4 +248,6 @@ class _CurrentEngine:
         self._stage = stage
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("tuning", "tuned_out", "tuning_path"):
+            return getattr(self._stage, name)
         return getattr(self._stage.engine, name)
