@@ -1,4 +1,5 @@
-"""Suite-wide fixtures and the CI rule: under CI=true a skipped root/kernel/browser test fails.
+"""Suite-wide fixtures and the CI rule: under CI=true a skipped root/kernel/browser/NATS test
+fails.
 
 CI runs as root on the same kind of machine, so a test that needs the kernel and skipped there
 means a missing install step or a broken probe, never an acceptable outcome.
@@ -15,7 +16,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data")
+ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data", "nats")
 
 
 def in_ci() -> bool:
