@@ -53,6 +53,7 @@ class NatsLink:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._last_error_log = 0.0
+        self.last_error = ""
         self.connected = threading.Event()
 
     @classmethod
@@ -64,9 +65,9 @@ class NatsLink:
             link.call(link._connect(timeout), timeout + 1)
         except Exception as exc:
             link._stop_loop()
-            reason = (
-                "no answer" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            )
+            reason = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                reason = link.last_error or f"no answer within {timeout:g}s"
             raise BusUnavailable(f"cannot reach NATS at {url}: {reason}") from None
         return link
 
@@ -75,7 +76,7 @@ class NatsLink:
         # attempt would loop forever too, so it is bounded here.
         self._nc = await asyncio.wait_for(
             nats.connect(
-                self.url,
+                self.url.split(","),
                 name=f"aurora-{self.name}",
                 connect_timeout=min(2.0, timeout),
                 allow_reconnect=True,
@@ -100,6 +101,9 @@ class NatsLink:
         await asyncio.gather(*rest, return_exceptions=True)
 
     async def _on_error(self, exc: Exception) -> None:
+        self.last_error = str(exc) or type(exc).__name__
+        if self._nc is None:
+            return  # the first connection: its failure is the start-up error, said once
         now = time.monotonic()
         if now - self._last_error_log >= _ERROR_LOG_EVERY_S:
             self._last_error_log = now

@@ -1,0 +1,249 @@
+"""Front-ends and workers on a real nats-server, with sensors on real gRPC/mTLS streams: a batch
+is acknowledged once JetStream holds it, a worker killed mid-stream loses nothing and stores
+nothing twice, a restarted nats-server pauses ingest, commands and host state cross nodes, and a
+half-configured node is refused.
+
+Until the PostgreSQL store lands, each node here has a SQLite file of its own
+(``shared_store_required=False``); the two front-ends of the command test share one file.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from client import Stream, enroll
+from cluster_support import (
+    REPO,
+    NodeProcess,
+    ResendingSensor,
+    batch_stream_depth,
+    batches,
+    node_config,
+    rules_dir,
+)
+from tests.natsserver import NatsServer, nats_server
+
+from aurora.collector.bus import CommandUpdated, HostChanged, Message
+from aurora.collector.bus.nats_link import NatsLink
+from aurora.collector.server import Collector
+from aurora.collector.store import open_store
+from aurora.collector.store.base import EventQuery
+from aurora.collector.tokens import create_token
+from aurora.config import AuroraConfig
+from aurora.v1 import stream_pb2
+from conftest import addr
+
+pytestmark = pytest.mark.nats
+__all__ = ["nats_server"]
+
+
+def start_node(config: dict[str, object]) -> Collector:
+    node = Collector(AuroraConfig.model_validate(config), shared_store_required=False)
+    node.start()
+    return node
+
+
+@pytest.fixture
+def link(nats_server: NatsServer) -> Iterator[NatsLink]:
+    lk = NatsLink.open(nats_server.url, "test")
+    yield lk
+    lk.close()
+
+
+def enroll_at(node: Collector, hostname: str = "h1"):  # type: ignore[no-untyped-def]
+    assert node.store is not None and node.ca is not None
+    return enroll(addr(node), create_token(node.store, 60, 1).token, node.ca.cert_pem, hostname)
+
+
+def stored_seqs(state: Path, sensor_id: str) -> collections.Counter[int]:
+    store = open_store(state)
+    try:
+        found = store.search_events(EventQuery(sensor_ids=[sensor_id], limit=1_000_000))
+        return collections.Counter(e.seq for e in found)
+    finally:
+        store.close()
+
+
+def wait_until(cond, what: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_batch_is_acknowledged_only_once_jetstream_holds_it(
+    tmp_path: Path, nats_server: NatsServer, link: NatsLink
+) -> None:
+    front = start_node(node_config(tmp_path / "front", nats_server.url, "frontend"))
+    sensor = None
+    try:
+        ident = enroll_at(front)
+        sensor = Stream(addr(front), ident)
+        sensor.hello()
+        assert nats_server.proc is not None
+        nats_server.proc.send_signal(signal.SIGSTOP)  # JetStream cannot answer
+        try:
+            sensor.batch(1, batches(1, 5)[0][1])
+            with pytest.raises(queue.Empty):
+                sensor.recv_kind("ack", timeout=1.5)
+        finally:
+            nats_server.proc.send_signal(signal.SIGCONT)
+        ack = sensor.recv_kind("ack", timeout=10)
+        assert ack.accepted and (ack.first_seq, ack.count) == (1, 5)
+        assert batch_stream_depth(link) == 1  # held by JetStream, no worker has it yet
+    finally:
+        if sensor is not None:
+            sensor.close()
+        front.stop()
+
+
+def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
+    tmp_path: Path, nats_server: NatsServer, link: NatsLink
+) -> None:
+    rules = rules_dir(tmp_path)
+    front = start_node(node_config(tmp_path / "front", nats_server.url, "frontend"))
+    worker_cfg = node_config(tmp_path / "worker", nats_server.url, "worker", rules=rules)
+    worker = NodeProcess(worker_cfg)
+    todo = batches(150, 40, evil_every=10)
+    try:
+        ident = enroll_at(front)
+        sensor = ResendingSensor(addr(front), ident)
+        killer = threading.Timer(0.8, worker.kill)
+        killer.start()
+        sensor.deliver(todo, pace_s=0.01, deadline_s=60)
+        killer.join()
+        left = batch_stream_depth(link)
+        assert left > 0, "the worker was killed after it had finished; nothing was redelivered"
+        before = stored_seqs(tmp_path / "worker", ident.sensor_id)
+        assert 0 < len(before) < 150 * 40, "the worker was not killed mid-stream"
+        worker = NodeProcess(worker_cfg)  # the same node back: it takes the partitions again
+        wait_until(lambda: batch_stream_depth(link) == 0, "the batches to be stored", 60)
+        worker.stop()
+        seqs = stored_seqs(tmp_path / "worker", ident.sensor_id)
+        assert len(seqs) == 150 * 40 and set(seqs.values()) == {1}
+        store = open_store(tmp_path / "worker")
+        try:
+            alerts = store.list_alerts(limit=1000)
+        finally:
+            store.close()
+        # Each of the 15 evil events is counted once per rule it matches (ours and the pack's
+        # rule on executables in /tmp), whether it opened an alert or was folded into one.
+        per_rule: collections.Counter[str] = collections.Counter()
+        for a in alerts:
+            per_rule[a.rule_uid] += a.count
+        assert per_rule["5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0002"] == 15
+        assert set(per_rule.values()) == {15}, per_rule
+    finally:
+        worker.stop()
+        front.stop()
+
+
+def test_ingest_pauses_while_nats_restarts_and_nothing_is_lost(
+    tmp_path: Path, nats_server: NatsServer, link: NatsLink
+) -> None:
+    """Front-end and worker in one process (role all on NATS), so batches still cross JetStream."""
+    node = start_node(node_config(tmp_path / "node", nats_server.url, "all"))
+    try:
+        ident = enroll_at(node)
+        sensor = ResendingSensor(addr(node), ident)
+        restarter = threading.Timer(0.5, nats_server.restart)
+        restarter.start()
+        todo = batches(120, 30)
+        sensor.deliver(todo, pace_s=0.01, deadline_s=90)
+        restarter.join()
+        wait_until(lambda: batch_stream_depth(link) == 0, "the batches to be stored", 60)
+        assert node.store is not None
+        found = node.store.search_events(EventQuery(sensor_ids=[ident.sensor_id], limit=100_000))
+        seqs = collections.Counter(e.seq for e in found)
+        assert len(seqs) == 120 * 30 and set(seqs.values()) == {1}
+    finally:
+        node.stop()
+
+
+def test_a_command_requested_on_one_node_reaches_the_sensor_on_the_other(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """Two front-ends sharing one SQLite file (a stand-in for the shared store): the request is
+    made on B, the sensor's stream is held by A; the result and host state come back to B."""
+    a = start_node(node_config(tmp_path / "a", nats_server.url, "frontend"))
+    (tmp_path / "b").mkdir(mode=0o700)
+    (tmp_path / "b" / "aurora.db").symlink_to(tmp_path / "a" / "aurora.db")
+    b = start_node(node_config(tmp_path / "b", nats_server.url, "frontend"))
+    heard: list[Message] = []
+    b.bus.subscribe([CommandUpdated, HostChanged], heard.append)
+    sensor = None
+    try:
+        ident = enroll_at(a)
+        sensor = Stream(addr(a), ident)
+        sensor.hello()
+        wait_until(lambda: HostChanged(ident.sensor_id) in heard, "B to hear of the host", 10)
+        assert b.commands is not None
+        cmd = b.commands.enqueue(ident.sensor_id, "kill", {"pid": 4242, "tree": True})
+        got = sensor.recv_kind("command", timeout=10)
+        assert got.command_id == cmd.command_id
+        sensor.send(
+            result=stream_pb2.CommandResult(
+                command_id=cmd.command_id, status=stream_pb2.COMMAND_STATUS_SUCCEEDED
+            )
+        )
+        done = CommandUpdated(ident.sensor_id, cmd.command_id, "succeeded")
+        wait_until(lambda: done in heard, "B to hear of the result", 10)
+        assert b.store is not None
+        assert b.store.get_command(cmd.command_id).state == "succeeded"  # type: ignore[union-attr]
+    finally:
+        if sensor is not None:
+            sensor.close()
+        b.stop()
+        a.stop()
+
+
+def _aurora(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env.pop("AURORA_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "aurora", "collector", "--listen", "127.0.0.1:0", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["--role", "worker"], "collector.bus"),
+        (["--role", "frontend"], "collector.bus"),
+        (["--role", "worker", "--bus", "nats://127.0.0.1:4222"], "collector.store"),
+        (["--role", "frontend", "--bus", "nats://127.0.0.1:4222"], "collector.store"),
+        (["--bus", "redis://127.0.0.1:6379"], "--bus"),
+    ],
+)
+def test_a_half_configured_node_is_refused_in_one_line(
+    tmp_path: Path, args: list[str], key: str
+) -> None:
+    done = _aurora("--state-dir", str(tmp_path / "s"), *args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"aurora: config error: {key}:"), lines
+    assert not (tmp_path / "s" / "aurora.db").exists()
+
+
+def test_unreachable_nats_at_start_is_refused_in_one_line(tmp_path: Path) -> None:
+    server = NatsServer(tmp_path / "nats")  # its port, but never started: nothing answers there
+    done = _aurora("--state-dir", str(tmp_path / "s"), "--bus", server.url)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"aurora: cannot reach NATS at {server.url}: "), lines
+    assert "Connect call failed" in lines[0], lines
