@@ -10,16 +10,20 @@ Until the PostgreSQL store lands, each node here has a SQLite file of its own
 from __future__ import annotations
 
 import collections
+import json
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from client import Stream, enroll
 from cluster_support import (
@@ -33,7 +37,8 @@ from cluster_support import (
 )
 from tests.natsserver import NatsServer, nats_server
 
-from aurora.collector.bus import CommandUpdated, HostChanged, Message
+from aurora.api.server import start_api
+from aurora.collector.bus.nats_batches import partition_of
 from aurora.collector.bus.nats_link import NatsLink
 from aurora.collector.server import Collector
 from aurora.collector.store import open_store
@@ -170,24 +175,56 @@ def test_ingest_pauses_while_nats_restarts_and_nothing_is_lost(
         node.stop()
 
 
+def _read_live(client: httpx.Client, out: list[tuple[str, Any]], ready: threading.Event) -> None:
+    """Collect the console's live events until a command reaches a final state."""
+    with client.stream("GET", "/api/v1/stream", timeout=30) as resp:
+        assert resp.status_code == 200
+        ready.set()
+        kind = ""
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                out.append((kind, data))
+                if kind == "action" and data.get("final"):
+                    return
+
+
 def test_a_command_requested_on_one_node_reaches_the_sensor_on_the_other(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
-    """Two front-ends sharing one SQLite file (a stand-in for the shared store): the request is
-    made on B, the sensor's stream is held by A; the result and host state come back to B."""
+    """Two front-ends sharing one SQLite file (a stand-in for the shared store): the sensor's
+    stream is held by A; the request is made on B, and B's console sees live what happens on A
+    (the host connecting, the command's progress and result)."""
     a = start_node(node_config(tmp_path / "a", nats_server.url, "frontend"))
     (tmp_path / "b").mkdir(mode=0o700)
     (tmp_path / "b" / "aurora.db").symlink_to(tmp_path / "a" / "aurora.db")
-    b = start_node(node_config(tmp_path / "b", nats_server.url, "frontend"))
-    heard: list[Message] = []
-    b.bus.subscribe([CommandUpdated, HostChanged], heard.append)
+    b_config = node_config(tmp_path / "b", nats_server.url, "frontend")
+    b_config["api"] = {"listen": "127.0.0.1:0"}
+    b = start_node(b_config)
+    assert b.store is not None and b.commands is not None
+    api, password = start_api(b.store, b.config, tmp_path / "b", bus=b.bus)
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "b" / "pki" / "ca.crt"))
+    browser = httpx.Client(base_url=api.url, verify=ctx, timeout=20)
     sensor = None
     try:
+        login = browser.post("/api/v1/login", json={"name": "admin", "password": password})
+        assert login.status_code == 200, login.text
+        live: list[tuple[str, Any]] = []
+        ready = threading.Event()
+        reader = threading.Thread(target=_read_live, args=(browser, live, ready), daemon=True)
+        reader.start()
+        assert ready.wait(10)
+        time.sleep(0.5)  # the stream subscribes right after its headers; give it that moment
         ident = enroll_at(a)
         sensor = Stream(addr(a), ident)
         sensor.hello()
-        wait_until(lambda: HostChanged(ident.sensor_id) in heard, "B to hear of the host", 10)
-        assert b.commands is not None
+        wait_until(
+            lambda: any(k == "host" and d["sensor_id"] == ident.sensor_id for k, d in live),
+            "B's console to show the host connected to A",
+            10,
+        )
         cmd = b.commands.enqueue(ident.sensor_id, "kill", {"pid": 4242, "tree": True})
         got = sensor.recv_kind("command", timeout=10)
         assert got.command_id == cmd.command_id
@@ -196,15 +233,48 @@ def test_a_command_requested_on_one_node_reaches_the_sensor_on_the_other(
                 command_id=cmd.command_id, status=stream_pb2.COMMAND_STATUS_SUCCEEDED
             )
         )
-        done = CommandUpdated(ident.sensor_id, cmd.command_id, "succeeded")
-        wait_until(lambda: done in heard, "B to hear of the result", 10)
-        assert b.store is not None
-        assert b.store.get_command(cmd.command_id).state == "succeeded"  # type: ignore[union-attr]
+        reader.join(15)
+        states = [d["state"] for k, d in live if k == "action"]
+        assert states[-1] == "succeeded", live
+        stored = b.store.get_command(cmd.command_id)
+        assert stored is not None and stored.state == "succeeded"
     finally:
         if sensor is not None:
             sensor.close()
+        browser.close()
+        api.stop()
         b.stop()
         a.stop()
+
+
+def test_each_sensor_is_stored_by_one_worker_and_the_workers_share_the_sensors(
+    tmp_path: Path, nats_server: NatsServer, link: NatsLink
+) -> None:
+    """Partitioning: two workers split the 16 partitions; all of a sensor's batches reach the
+    one that holds its partition, so per-host state sees every event of the host."""
+    front = start_node(node_config(tmp_path / "front", nats_server.url, "frontend"))
+    workers = [start_node(node_config(tmp_path / "w1", nats_server.url, "worker"))]
+    try:
+        workers.append(start_node(node_config(tmp_path / "w2", nats_server.url, "worker")))
+        held = lambda: [w.partitions.held if w.partitions else [] for w in workers]  # noqa: E731
+        wait_until(lambda: sorted(len(h) for h in held()) == [8, 8], "an even split", 30)
+        assert set(held()[0]).isdisjoint(held()[1])
+        idents = [enroll_at(front, f"h{i}") for i in range(8)]
+        for ident in idents:
+            ResendingSensor(addr(front), ident).deliver(batches(5, 20), 0.0, 30)
+        wait_until(lambda: batch_stream_depth(link) == 0, "the batches to be stored", 30)
+        owners = []
+        for ident in idents:
+            per_worker = [w.store.count_events(ident.sensor_id) for w in workers if w.store]
+            assert sorted(per_worker) == [0, 100], per_worker  # all in one store, none twice
+            owners.append(per_worker.index(100))
+            part = partition_of(ident.sensor_id)
+            assert part in held()[owners[-1]]
+        assert set(owners) == {0, 1} or len({partition_of(i.sensor_id) for i in idents}) == 1
+    finally:
+        for w in workers:
+            w.stop()
+        front.stop()
 
 
 def _aurora(*args: str) -> subprocess.CompletedProcess[str]:
