@@ -38,7 +38,7 @@ from cluster_support import (
 from tests.natsserver import NatsServer, nats_server
 
 from aurora.api.server import start_api
-from aurora.collector.bus.nats_batches import partition_of
+from aurora.collector.bus.nats_batches import STREAM, partition_of
 from aurora.collector.bus.nats_link import NatsLink
 from aurora.collector.server import Collector
 from aurora.collector.store import open_store
@@ -112,6 +112,21 @@ def test_a_batch_is_acknowledged_only_once_jetstream_holds_it(
         front.stop()
 
 
+def _kill_once_acked(link: NatsLink, consumer: str, batches: int, worker: NodeProcess) -> None:
+    """SIGKILL the worker once it has stored and acknowledged ``batches`` batches: mid-stream,
+    whatever the machine's load."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            info = link.call(link.js.consumer_info(STREAM, consumer))
+            if info.ack_floor is not None and (info.ack_floor.consumer_seq or 0) >= batches:
+                break
+        except Exception:  # not created yet
+            pass
+        time.sleep(0.005)
+    worker.kill()
+
+
 def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
     tmp_path: Path, nats_server: NatsServer, link: NatsLink
 ) -> None:
@@ -123,7 +138,8 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
     try:
         ident = enroll_at(front)
         sensor = ResendingSensor(addr(front), ident)
-        killer = threading.Timer(0.8, worker.kill)
+        consumer = f"batches-p{partition_of(ident.sensor_id)}"
+        killer = threading.Thread(target=_kill_once_acked, args=(link, consumer, 10, worker))
         killer.start()
         sensor.deliver(todo, pace_s=0.01, deadline_s=60)
         killer.join()
