@@ -74,6 +74,7 @@ class PartitionWorker:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._lease_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._leaving: set[int] = set()
         self.acked = 0
         self.refused = 0
 
@@ -124,10 +125,19 @@ class PartitionWorker:
             self._tasks[p] = asyncio.get_running_loop().create_task(self._consume(p))
 
     async def _stop_partition(self, p: int) -> None:
+        """Let the partition's consumer finish the batches in hand (stored and acknowledged),
+        so the next holder does not store them a second time beside this worker."""
         task = self._tasks.pop(p, None)
-        if task is not None:
+        if task is None:
+            return
+        self._leaving.add(p)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.ack_wait_s / 2)
+        except TimeoutError:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        finally:
+            self._leaving.discard(p)
 
     # --- consuming -------------------------------------------------------------------------------
 
@@ -152,7 +162,7 @@ class PartitionWorker:
 
     async def _consume(self, p: int) -> None:
         psub: JetStreamContext.PullSubscription | None = None
-        while not self._stopping:
+        while not self._stopping and p not in self._leaving:
             try:
                 if psub is None:
                     psub = await self._fresh_consumer(p)
@@ -168,6 +178,8 @@ class PartitionWorker:
                     await asyncio.gather(psub.unsubscribe(), return_exceptions=True)
                 psub = None
                 await asyncio.sleep(_REWIND_PAUSE_S)
+        if psub is not None:
+            await asyncio.gather(psub.unsubscribe(), return_exceptions=True)
 
     async def _handle(self, msgs: list[Msg]) -> None:
         pending: list[tuple[Msg, Future[Any]]] = []
