@@ -326,7 +326,9 @@ def test_a_half_configured_node_is_refused_in_one_line(
 
 
 def test_unreachable_nats_at_start_is_refused_in_one_line(tmp_path: Path) -> None:
-    server = NatsServer(tmp_path / "nats")  # its port, but never started: nothing answers there
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    server.stop()  # stopped: nothing answers on its port any more
     done = _aurora("--state-dir", str(tmp_path / "s"), "--bus", server.url)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
