@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -78,10 +79,19 @@ def varied_batches(n: int, size: int, host: str, seed: int) -> list[stream_pb2.E
             else:
                 ev = json.loads(json.dumps(benign[i % len(benign)]))
             ev["time"] = now + i // 25
-            ev.setdefault("metadata", {})["uid"] = f"{host}-{i}"
+            # What makes a real sensor's events differ: unique ids, hashes, ports.
+            digest = hashlib.sha256(f"{host}{i}".encode()).hexdigest()
+            ev.setdefault("metadata", {})["uid"] = digest[:32]
             proc = ev.get("process") or ev.get("actor", {}).get("process")
             if isinstance(proc, dict):
                 proc["pid"] = 1000 + i % 60_000
+                proc["uid"] = digest[32:]
+                if i % 3:
+                    proc.setdefault("file", {})["hashes"] = [
+                        {"algorithm_id": 3, "value": hashlib.sha256(digest.encode()).hexdigest()}
+                    ]
+            if ev.get("class_uid") == 4001:
+                ev.setdefault("src_endpoint", {})["port"] = 32768 + i % 28000
             raws.append(orjson.dumps(ev))
         out.append(encode_batch_raw("", 1, raws))
     return out
