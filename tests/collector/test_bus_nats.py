@@ -13,7 +13,7 @@ from test_bus import BusSuite, wait_for
 from tests.agent.helpers import free_port
 from tests.natsserver import NatsServer, nats_server
 
-from aurora.collector.bus import Bus, HostChanged, Message
+from aurora.collector.bus import AlertRaised, Bus, HostChanged, Message
 from aurora.collector.bus.nats_bus import JetStreamBus, bus_subject, subject_token
 from aurora.collector.bus.nats_link import BusUnavailable
 
@@ -115,3 +115,17 @@ def test_publish_while_the_server_is_down_fails_clearly(tmp_path: Path) -> None:
             bus.publish(HostChanged("lost-view"))
     finally:
         bus.close()
+
+
+def test_a_durable_name_taken_for_other_topics_is_refused_on_every_node(
+    nats_server: NatsServer,
+) -> None:
+    one, two = (JetStreamBus.connect(nats_server.url, n) for n in ("one", "two"))
+    try:
+        one.subscribe([HostChanged], lambda m: None, durable="shared")
+        two.subscribe([HostChanged], lambda m: None, durable="shared")  # same topics: joins
+        with pytest.raises(ValueError, match="already takes other topics"):
+            two.subscribe([AlertRaised], lambda m: None, durable="shared")
+    finally:
+        one.close()
+        two.close()

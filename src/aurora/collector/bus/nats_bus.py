@@ -95,10 +95,13 @@ class _Subscription:
                 info = await js.consumer_info(STREAM, self.durable)
             except NotFoundError:
                 info = None
-            if info is not None and set(info.config.filter_subjects or []) != set(
-                config.filter_subjects or []
-            ):
-                raise ValueError(f"durable consumer {self.durable!r} already takes other topics")
+            if info is not None:
+                # The server may keep a single filter as filter_subject: compare both forms.
+                held = {*(info.config.filter_subjects or []), info.config.filter_subject}
+                if held - {None} != set(config.filter_subjects or []):
+                    raise ValueError(
+                        f"durable consumer {self.durable!r} already takes other topics"
+                    )
         if info is None:
             info = await js.add_consumer(STREAM, config)
         self.consumer = info.name
