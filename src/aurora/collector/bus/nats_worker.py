@@ -75,6 +75,7 @@ class PartitionWorker:
         self._lease_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._leaving: set[int] = set()
+        self._busy: set[int] = set()  # partitions with batches in hand
         self.acked = 0
         self.refused = 0
 
@@ -112,12 +113,14 @@ class PartitionWorker:
     async def _balance(self) -> None:
         leases = self.leases
         assert leases is not None
-        for p in await leases.renew():
+        lost = await leases.renew()
+        for p in lost:
             log.warning("partition %d: lease lost; another worker takes it", p)
-            await self._stop_partition(p)
+        await asyncio.gather(*(self._stop_partition(p) for p in lost))
         share = await leases.fair_share()
-        for p in leases.surplus(share):
-            await self._stop_partition(p)
+        surplus = leases.surplus(share)
+        await asyncio.gather(*(self._stop_partition(p) for p in surplus))
+        for p in surplus:
             await leases.release(p)
             log.info("partition %d released to another worker", p)
         for p in await leases.claim(share):
@@ -125,15 +128,19 @@ class PartitionWorker:
             self._tasks[p] = asyncio.get_running_loop().create_task(self._consume(p))
 
     async def _stop_partition(self, p: int) -> None:
-        """Let the partition's consumer finish the batches in hand (stored and acknowledged),
-        so the next holder does not store them a second time beside this worker."""
+        """Stop consuming ``p``. A consumer waiting for batches stops at once (whatever it was
+        being sent is delivered again to the next holder); one with batches in hand finishes
+        them (stored and acknowledged) first, so the next holder does not store them beside it.
+        Quick either way, as the lease loop waits for it and other leases must be renewed."""
         task = self._tasks.pop(p, None)
         if task is None:
             return
         self._leaving.add(p)
         try:
-            await asyncio.wait_for(asyncio.shield(task), self.ack_wait_s / 2)
-        except TimeoutError:
+            if p not in self._busy:
+                task.cancel()
+            await asyncio.wait_for(asyncio.shield(task), self.lease_s / 3)
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         finally:
@@ -167,13 +174,22 @@ class PartitionWorker:
                 if psub is None:
                     psub = await self._fresh_consumer(p)
                 msgs = await psub.fetch(_FETCH, timeout=1.0)
-                await self._handle(msgs)
-            except nats.errors.TimeoutError:
-                continue
+                self._busy.add(p)
+                try:
+                    await self._handle(msgs)
+                finally:
+                    self._busy.discard(p)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue  # nothing to fetch for now
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # _Rewind, or NATS away: start again from the oldest
-                log.warning("partition %d: %s; delivering again from the oldest batch", p, exc)
+                log.warning(
+                    "partition %d: %s %s; delivering again from the oldest batch",
+                    p,
+                    type(exc).__name__,
+                    exc,
+                )
                 if psub is not None:
                     await asyncio.gather(psub.unsubscribe(), return_exceptions=True)
                 psub = None
