@@ -1,4 +1,5 @@
-"""Suite-wide fixtures and the CI rule: under CI=true a skipped root/kernel/browser/PG test fails.
+"""Suite-wide fixtures and the CI rule: under CI=true a skipped root/kernel/browser/PG/NATS
+test fails.
 
 CI runs as root on the same kind of machine, so a test that needs the kernel and skipped there
 means a missing install step or a broken probe, never an acceptable outcome.
@@ -18,7 +19,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 #: The real PostgreSQL server fixtures (pg_server, pg_url), for any test that marks itself.
 pytest_plugins = ["pgserver"]
 
-ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data", "postgresql")
+ENFORCED_MARKERS = ("root", "kernel", "browser", "shared_data", "postgresql", "nats")
 
 
 # A collector started through the CLI in a test must not fetch SigmaHQ's release from the

@@ -8,8 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from aurora.cli.common import config_from_args
 from aurora.config import AuroraConfig
+from aurora.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +29,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--api-listen", metavar="ADDR:PORT", help="REST API address (default [api] listen)"
     )
+    parser.add_argument(
+        "--role",
+        choices=("all", "frontend", "worker"),
+        help="what this node does (default [collector] role, all); frontend and worker need "
+        "bus = nats://... and a shared store",
+    )
+    parser.add_argument(
+        "--bus",
+        metavar="URL",
+        help='event bus: "memory" or nats://HOST:PORT (default [collector] bus)',
+    )
     parser.set_defaults(func=run)
 
 
@@ -39,9 +53,20 @@ def apply_overrides(config: AuroraConfig, args: argparse.Namespace) -> AuroraCon
     if getattr(args, "listen", None):
         parse_listen(args.listen, "--listen")
         collector["listen"] = args.listen
+    if getattr(args, "role", None):
+        collector["role"] = args.role
+    if getattr(args, "bus", None):
+        collector["bus"] = args.bus
     update: dict[str, Any] = {}
     if collector:
-        update["collector"] = config.collector.model_copy(update=collector)
+        # Validated as the file is, so a bad --bus is refused like a bad bus = "...".
+        merged = config.collector.model_dump() | collector
+        try:
+            update["collector"] = type(config.collector).model_validate(merged)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = "--" + ".".join(str(p) for p in err["loc"]).replace("_", "-")
+            raise ConfigError(key, err["msg"]) from None
     if getattr(args, "api_listen", None):
         parse_listen(args.api_listen, "--api-listen")
         update["api"] = config.api.model_copy(update={"listen": args.api_listen})

@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -68,6 +68,14 @@ class _Job:
     batch: stream_pb2.EventBatch
     received_ms: int
     future: Future[Outcome]
+
+
+class BatchIntake(Protocol):
+    """Where a stream hands its batches: the ingest writer, or a front-end's JetStream publisher
+    (:class:`aurora.collector.roles.PublishedIngest`); the future settles when the batch may
+    be acknowledged to the sensor."""
+
+    def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]: ...
 
 
 #: A batch ready for the writer: its job, what the store keeps, and the events rules matched.
@@ -122,9 +130,14 @@ class IngestWriter:
             self._thread.join(timeout=60)
         self._reader.close()
 
-    def submit(self, sensor_id: str, batch: stream_pb2.EventBatch) -> Future[Outcome]:
+    def submit(
+        self, sensor_id: str, batch: stream_pb2.EventBatch, *, received_ms: int | None = None
+    ) -> Future[Outcome]:
+        """Queue a batch; ``received_ms`` is when a front-end received it (a worker's batch
+        comes from JetStream), else now."""
         fut: Future[Outcome] = Future()
-        self._decode_q.put(sensor_id, _Job(sensor_id, batch, int(time.time() * 1000), fut))
+        when = int(time.time() * 1000) if received_ms is None else received_ms
+        self._decode_q.put(sensor_id, _Job(sensor_id, batch, when, fut))
         return fut
 
     # --- the decoder thread ----------------------------------------------------------------------

@@ -3,7 +3,8 @@ front.
 
 ``Collector(config).start()`` brings everything up in background threads and returns once the port
 is listening (``collector ready`` is logged); ``stop()`` drains and closes. ``aurora collector``,
-``aurora run`` and the tests all use this one class.
+``aurora run`` and the tests all use this one class. Its ``[collector] role`` says which parts run
+(:mod:`.roles`): a front-end has no ingest writer, a worker no sensor port.
 
 Threads: the gRPC server runs on an asyncio loop of its own, the TLS front on another, and the
 ingest writer on a third; SQLite commits release the GIL, so they overlap with stream handling.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import grpc
 
+from aurora.collector import roles
 from aurora.collector.bus import (
     AlertRaised,
     Bus,
@@ -30,10 +32,13 @@ from aurora.collector.bus import (
     RulesChanged,
     Subscription,
 )
+from aurora.collector.bus.nats_batches import BatchPublisher
+from aurora.collector.bus.nats_bus import JetStreamBus
+from aurora.collector.bus.nats_worker import PartitionWorker
 from aurora.collector.commands import CommandQueue
 from aurora.collector.detect import DetectionStage
 from aurora.collector.enrollment_service import EnrollmentService
-from aurora.collector.ingest import IngestWriter
+from aurora.collector.ingest import BatchIntake, IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
 from aurora.collector.rollouts import Rollouts, load_release_key
 from aurora.collector.rule_actions import RuleResponder
@@ -61,8 +66,11 @@ def parse_listen(value: str, key: str = "collector.listen") -> tuple[str, int]:
 class Collector:
     """One collector process's services. Not restartable: make a new one after ``stop()``."""
 
-    def __init__(self, config: AuroraConfig) -> None:
+    def __init__(self, config: AuroraConfig, *, shared_store_required: bool = True) -> None:
+        """``shared_store_required=False``: tests only (see :func:`roles.check_roles`)."""
+        roles.check_roles(config.collector, shared_store_required=shared_store_required)
         self.config = config
+        self.role = config.collector.role
         self.state_dir: Path = config.collector.state_dir
         self.host, self.port = parse_listen(config.collector.listen)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -77,8 +85,12 @@ class Collector:
         self.rollouts: Rollouts | None = None
         self.detection: DetectionStage | None = None
         self.responder: RuleResponder | None = None
-        #: The collector's event bus (in-process); the console subscribes to it too.
+        #: The collector's event bus (in-process, or JetStream once started with bus = nats://);
+        #: the console subscribes to it too.
         self.bus: Bus = MemoryBus()
+        self.publisher: BatchPublisher | None = None
+        self.partitions: PartitionWorker | None = None
+        self.intake: BatchIntake | None = None
         self.ca: CertificateAuthority | None = None
         self._subscriptions: list[Subscription] = []
         self._state_lock: StateDirLock | None = None
@@ -92,11 +104,14 @@ class Collector:
         try:
             self._start_services()
         except BaseException:
+            self.bus.close()
             self._state_lock.release()
             raise
 
     def _start_services(self) -> None:
         cfg = self.config.collector
+        # First the bus: an unreachable NATS refuses the start before anything is opened.
+        self.bus = roles.open_bus(cfg, f"{self.role}-{self.state_dir.name}")
         self.ca = CertificateAuthority.load_or_create(self.state_dir / "pki")
         names = [*cfg.server_names]
         for endpoint in cfg.advertised_endpoint:
@@ -105,7 +120,21 @@ class Collector:
             names.append(self.host)
         self.ca.ensure_server_cert(names)
         self.store = open_store(self.state_dir, cfg.store)
-        self.store.mark_all_disconnected()
+        if not roles.uses_nats(cfg):
+            # Alone, this node held every stream; in a cluster the others still hold theirs.
+            self.store.mark_all_disconnected()
+        if roles.runs_worker(cfg):
+            self._start_worker()
+        self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
+        if roles.runs_frontend(cfg):
+            self._start_frontend()
+        else:
+            log.info("collector worker ready (state %s)", self.state_dir)
+
+    def _start_worker(self) -> None:
+        """Ingest writer and detection; on NATS, fed by this worker's share of the partitions."""
+        cfg = self.config.collector
+        assert self.store is not None
         if self.config.detection.enabled:
             self.detection = DetectionStage.from_config(
                 self.config.detection, state_dir=self.state_dir
@@ -117,6 +146,10 @@ class Collector:
             bus=self.bus,
         )
         self.writer.start()
+        self.intake = self.writer
+        if isinstance(self.bus, JetStreamBus):
+            self.partitions = PartitionWorker(self.bus.link, self.writer)
+            self.partitions.start()
         self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
         self.rollouts = Rollouts(self.store, self.commands, self.state_dir / "packages")
         if self.detection is not None:
@@ -133,6 +166,14 @@ class Collector:
                 self.bus.subscribe([AlertRaised], self.responder.handle, durable="rule-response")
             # Not durable: every collector node reloads its own rules.
             self._subscriptions.append(self.bus.subscribe([RulesChanged], self._reload_rules))
+
+    def _start_frontend(self) -> None:
+        """The sensor port; on NATS its batches go to JetStream, acknowledged once it holds them."""
+        cfg = self.config.collector
+        assert self.ca is not None
+        if isinstance(self.bus, JetStreamBus):
+            self.publisher = BatchPublisher.open(self.bus.link)
+            self.intake = roles.PublishedIngest(self.publisher)
         ready: Future[int] = Future()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name="aurora-grpc", daemon=True
@@ -154,9 +195,10 @@ class Collector:
             self.stop()
             raise ConfigError("collector.listen", f"cannot listen on {cfg.listen}: {exc}") from None
         log.info(
-            "collector ready on %s:%d (state %s, CA fingerprint %s)",
+            "collector ready on %s:%d (role %s, state %s, CA fingerprint %s)",
             self.host,
             self.port,
+            self.role,
             self.state_dir,
             self.ca.fingerprint,
         )
@@ -177,7 +219,7 @@ class Collector:
 
     async def _serve_async(self, ready: Future[int]) -> None:
         cfg = self.config.collector
-        assert self.store is not None and self.ca is not None and self.writer is not None
+        assert self.store is not None and self.ca is not None and self.intake is not None
         lifetime = dt.timedelta(hours=cfg.cert_lifetime_hours)
         limit = cfg.max_batch_bytes * 4 + 1024 * 1024
         server = grpc.aio.server(
@@ -198,7 +240,7 @@ class Collector:
             store=self.store,
             bus=self.bus,
             ca=self.ca,
-            writer=self.writer,
+            writer=self.intake,
             uploads=uploads,
             lookup_peer=self._lookup_peer,
             cert_lifetime=lifetime,
@@ -266,14 +308,18 @@ class Collector:
             loop.call_soon_threadsafe(stopped.set)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.partitions is not None:
+            # Before the writer: the batches in hand are stored and acknowledged to JetStream.
+            self.partitions.stop()
         if self.writer is not None:
             self.writer.stop()
-        self.bus.drain()
+        self.bus.drain(timeout=5.0 if isinstance(self.bus, JetStreamBus) else 10.0)
         self.bus.close()
         if self.responder is not None:
             self.responder.close()
         if self.store is not None:
-            self.store.mark_all_disconnected()
+            if not roles.uses_nats(self.config.collector):
+                self.store.mark_all_disconnected()
             self.store.close()
             self.store = None
         if self._state_lock is not None:
@@ -312,9 +358,10 @@ class Collector:
 
     def revoke(self, sensor_id: str) -> bool:
         """Revoke and, when connected, end the stream now (other processes: next heartbeat)."""
-        assert self.store is not None and self.stream is not None
+        assert self.store is not None
         ok = self.store.revoke_host(sensor_id, int(time.time() * 1000))
         if ok:
             self.bus.publish(HostChanged(sensor_id))
-            self.stream.end(sensor_id, stream_pb2.Goodbye.REASON_REVOKED, "sensor revoked")
+            if self.stream is not None:
+                self.stream.end(sensor_id, stream_pb2.Goodbye.REASON_REVOKED, "sensor revoked")
         return ok

@@ -20,8 +20,8 @@ from typing import Any
 import grpc
 
 from aurora.collector import commands as cmds
-from aurora.collector.bus import Bus, CommandUpdated, HostChanged
-from aurora.collector.ingest import IngestWriter, Outcome
+from aurora.collector.bus import Bus, CommandUpdated, HostChanged, Message
+from aurora.collector.ingest import BatchIntake, Outcome
 from aurora.collector.pki import CertificateAuthority, PKIError
 from aurora.collector.refusals import RefusalLimiter
 from aurora.collector.rollouts import Rollouts
@@ -86,7 +86,7 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         store: Store,
         bus: Bus,
         ca: CertificateAuthority,
-        writer: IngestWriter,
+        writer: BatchIntake,
         uploads: UploadReceiver,
         lookup_peer: Callable[[str], Peer | None],
         cert_lifetime: dt.timedelta,
@@ -160,7 +160,19 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
 
     async def update_host(self, status: HostStatus) -> None:
         await asyncio.to_thread(self.store.update_host_status, status)
-        self.bus.publish(HostChanged(status.sensor_id))
+        await self.announce(HostChanged(status.sensor_id))
+
+    async def announce(self, message: Message) -> None:
+        """Publish off the stream's loop: a JetStream bus waits for its acknowledgement, and
+        while NATS is away that wait must not hold up every other sensor's stream."""
+        await asyncio.to_thread(self._announce, message)
+
+    def _announce(self, message: Message) -> None:
+        try:
+            self.bus.publish(message)
+        except Exception as exc:
+            # The store holds the change; views pick it up on their next read.
+            log.warning("%s for sensor %s not announced: %s", message.topic, message.sensor_id, exc)
 
     def notify(self, sensor_id: str) -> None:
         """Thread-safe: new commands were queued for ``sensor_id``."""
@@ -235,7 +247,7 @@ class Session:
                 await asyncio.to_thread(
                     self.svc.store.update_command, cmd.command_id, now_ms=_now_ms(), state="sent"
                 )
-                self.svc.bus.publish(CommandUpdated(self.sensor_id, cmd.command_id, "sent"))
+                await self.svc.announce(CommandUpdated(self.sensor_id, cmd.command_id, "sent"))
 
     # --- main loop -------------------------------------------------------------------------------
 
@@ -296,11 +308,13 @@ class Session:
                     msg.result.command_id,
                 )
             else:
-                self.svc.bus.publish(CommandUpdated(self.sensor_id, msg.result.command_id, state))
+                await self.svc.announce(
+                    CommandUpdated(self.sensor_id, msg.result.command_id, state)
+                )
             self.sent_commands.discard(msg.result.command_id)
         elif kind == "progress":
             if await asyncio.to_thread(cmds.apply_progress, store, self.sensor_id, msg.progress):
-                self.svc.bus.publish(
+                await self.svc.announce(
                     CommandUpdated(self.sensor_id, msg.progress.command_id, "running")
                 )
         elif kind == "renew":

@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +18,12 @@ class CollectorConfig(Section):
     advertised_endpoint: list[str] = []
     # "sqlite" (embedded, in state_dir) or "postgresql://user:password@host:port/database".
     store: str = Field(default="sqlite", pattern=r"^(sqlite|postgres(ql)?://\S+)$")
+    # The bus between this node's parts and the other nodes: "memory" (in-process, one node) or
+    # "nats://HOST:PORT[,nats://HOST:PORT...]" (NATS JetStream, several nodes).
+    bus: str = Field(default="memory", pattern=r"^(memory|nats://[^\s,]+(,nats://[^\s,]+)*)$")
+    # What this node does: "all" (everything), "frontend" (holds the sensors' streams and
+    # publishes their batches) or "worker" (detects and stores them). Only "all" runs alone.
+    role: Literal["all", "frontend", "worker"] = "all"
     retention_days: int = Field(default=30, ge=1)
     retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
     max_batch_bytes: int = Field(default=16 * 1024**2, ge=1024)
