@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "kill",
     "quarantine",
     "triage",
+    "plugin",
     "user",
 )
 

@@ -1,0 +1,246 @@
+"""The sensor's plugin host: a Unix socket where local plugins connect, an event source for the
+agent like the eBPF sensor, and the keeper of every plugin's heartbeats and loss counts.
+
+One thread accepts, one thread per plugin reads (:mod:`.session`), one keeper thread sends
+heartbeats, drops silent plugins and those whose manifest was removed. Events wait in one bounded
+queue that the agent drains with :meth:`PluginHost.poll`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import socket
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aurora.errors import AuroraError
+from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge
+from aurora.plugins.manifest import ManifestDir
+from aurora.plugins.provenance import local_device
+from aurora.plugins.session import Limits, Refused, Session, refuse_and_close
+from aurora.plugins.stats import PluginStats
+from aurora.sensor.source import Capability
+
+log = logging.getLogger(__name__)
+
+QUEUE_EVENTS = 20_000
+MAX_CONNECTIONS = 32
+_POLL_BATCH = 4096
+
+
+class PluginSocketError(AuroraError):
+    """The plugin socket cannot be created (path taken by something else, no permission...)."""
+
+
+class PluginHost:
+    def __init__(
+        self,
+        socket_path: Path,
+        manifests: ManifestDir,
+        *,
+        queue_events: int = QUEUE_EVENTS,
+        limits: Limits | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.socket_path = socket_path
+        self.manifests = manifests
+        self.limits = limits or Limits()
+        self.max_connections = max_connections
+        self.stats = PluginStats()
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_events)
+        self._device = local_device()
+        self._lock = threading.Lock()
+        self._sessions: dict[int, Session] = {}  # by id(); named ones are connected plugins
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -------------------------------------------------------------- EventSource
+    def start(self) -> None:
+        self._listener = self._bind()
+        for target, name in ((self._accept_loop, "accept"), (self._keeper, "keeper")):
+            thread = threading.Thread(target=target, name=f"aurora-plugins-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("plugin host listening on %s", self.socket_path)
+
+    def poll(self, timeout_ms: int) -> list[dict[str, Any]]:
+        try:
+            out = [self.events.get(timeout=timeout_ms / 1000)]
+        except queue.Empty:
+            return []
+        with contextlib.suppress(queue.Empty):
+            while len(out) < _POLL_BATCH:
+                out.append(self.events.get_nowait())
+        return out
+
+    def capabilities(self) -> list[Capability]:
+        return [Capability(f"plugin:{name}", True) for name in self.connected()]
+
+    def drop_counts(self) -> dict[str, int]:
+        return {}  # plugin losses are not kernel losses: see plugin_losses()
+
+    def plugin_losses(self) -> dict[str, int]:
+        """Cumulative events lost per plugin (refused, invalid, queue full, lost by the plugin)."""
+        return self.stats.lost_by_plugin()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+            with contextlib.suppress(OSError):
+                self.socket_path.unlink()
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            session.close("shutdown", "sensor stopping")
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def connected(self) -> list[str]:
+        with self._lock:
+            return sorted(s.name for s in self._sessions.values() if s.name)
+
+    # ------------------------------------------------------------------ socket
+    def _bind(self) -> socket.socket:
+        path = self.socket_path
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            pass
+        else:
+            if not stat.S_ISSOCK(mode):
+                raise PluginSocketError(f"{path} exists and is not a socket; move it away")
+            path.unlink()  # a stale socket from a previous run
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sock.bind(str(path))
+            # Anyone may connect: who may speak is decided per connection by SO_PEERCRED and
+            # the manifest, and a refused peer is logged and counted rather than never seen.
+            os.chmod(path, 0o666)
+            sock.listen(64)
+        except OSError as exc:
+            sock.close()
+            raise PluginSocketError(
+                f"cannot listen for plugins on {path}: {exc.strerror or exc}"
+            ) from None
+        return sock
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed by stop()
+            with self._lock:
+                busy = len(self._sessions) >= self.max_connections
+            if busy:
+                self._refuse(conn, None, "busy", f"over {self.max_connections} plugin connections")
+                continue
+            threading.Thread(
+                target=self._serve, args=(conn,), name="aurora-plugin", daemon=True
+            ).start()
+
+    def _refuse(self, conn: socket.socket, session: Session | None, kind: str, why: str) -> None:
+        self.stats.refuse(kind)
+        who = f" (pid {session.peer.pid}, uid {session.peer.uid})" if session else ""
+        log.warning("plugin connection refused [%s]%s: %s", kind, who, why)
+        refuse_and_close(conn, why, self.limits.max_frame)
+
+    # ----------------------------------------------------------------- sessions
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            session = Session(
+                conn, self.manifests, self.events, self.stats, self.limits, self._device
+            )
+        except OSError as exc:
+            self._refuse(conn, None, "peer", f"no peer credentials: {exc}")
+            return
+        key = id(session)
+        with self._lock:
+            self._sessions[key] = session
+        try:
+            self._handshake_and_serve(session)
+        finally:
+            with self._lock:
+                self._sessions.pop(key, None)
+
+    def _handshake_and_serve(self, session: Session) -> None:
+        conn = session.conn
+        try:
+            with self._lock:
+                taken = {s.name for s in self._sessions.values() if s.name}
+            session.handshake(taken)
+        except Refused as exc:
+            return self._refuse(conn, session, exc.kind, exc.reason)
+        except (FrameError, ConnectionClosed, OSError) as exc:
+            return self._refuse(conn, session, _frame_kind(exc), f"bad handshake: {exc}")
+        log.info(
+            "plugin %s %s connected (pid %d)",
+            session.name,
+            session.manifest.version if session.manifest else "",
+            session.peer.pid,
+        )
+        try:
+            session.serve()
+        except Refused as exc:
+            self._drop(session, exc.kind, exc.reason)
+            return
+        except (FrameError, OSError) as exc:
+            # The frame that broke the stream held at least one event: count it lost.
+            self.stats.lose(session.name)
+            self._drop(session, _frame_kind(exc), str(exc))
+            return
+        log.info("plugin %s disconnected", session.name)
+        conn.close()
+
+    def _drop(self, session: Session, kind: str, why: str) -> None:
+        self.stats.refuse(kind)
+        log.warning("plugin %s dropped [%s]: %s", session.name, kind, why)
+        refuse_and_close(session.conn, why, self.limits.max_frame)
+
+    # ------------------------------------------------------------------- keeper
+    def _keeper(self) -> None:
+        tick = min(1.0, self.limits.heartbeat_s / 2)
+        while not self._stop.wait(tick):
+            now = time.monotonic()
+            with self._lock:
+                sessions = [s for s in self._sessions.values() if s.manifest is not None]
+            for session in sessions:
+                self._keep(session, now)
+
+    def _keep(self, session: Session, now: float) -> None:
+        if now - session.last_seen > self.limits.silence_s:
+            silent = now - session.last_seen
+            session.close("silent", f"nothing received for {silent:.1f} s")
+            return
+        current = self.manifests.get(session.name)
+        if current is None or current != session.manifest:
+            session.close("manifest_removed", "its manifest was removed or changed")
+            return
+        if now - session.last_sent >= self.limits.heartbeat_s:
+            try:
+                session.send({"type": "heartbeat"})
+            except (OSError, FrameError):
+                session.close("silent", "heartbeat could not be sent")
+
+
+def _frame_kind(exc: BaseException) -> str:
+    if isinstance(exc, FrameTooLarge):
+        return "oversized"
+    if isinstance(exc, FrameError):
+        return "garbage"
+    return "io"
