@@ -27,10 +27,10 @@ class AuthRecord:
 
 
 _SSH_ACCEPTED = re.compile(
-    r"^Accepted (?P<method>[\w-]+) for (?P<user>\S+) from (?P<ip>\S+) port (?P<port>\d+)"
+    r"^Accepted (?P<method>[\w/-]+) for (?P<user>\S+) from (?P<ip>\S+) port (?P<port>\d+)"
 )
 _SSH_FAILED = re.compile(
-    r"^Failed (?P<method>[\w-]+) for (?P<invalid>invalid user )?(?P<user>\S+) "
+    r"^Failed (?P<method>[\w/-]+) for (?P<invalid>invalid user )?(?P<user>\S+) "
     r"from (?P<ip>\S+) port (?P<port>\d+)"
 )
 _SSH_DISCONNECTED = re.compile(
