@@ -21,7 +21,7 @@ from typing import Any
 
 from aurora.errors import AuroraError
 from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge
-from aurora.plugins.manifest import ManifestDir
+from aurora.plugins.manifest import Manifest, ManifestDir
 from aurora.plugins.provenance import local_device
 from aurora.plugins.session import Limits, Refused, Session, refuse_and_close
 from aurora.plugins.stats import PluginStats
@@ -181,9 +181,7 @@ class PluginHost:
     def _handshake_and_serve(self, session: Session) -> None:
         conn = session.conn
         try:
-            with self._lock:
-                taken = {s.name for s in self._sessions.values() if s.name}
-            session.handshake(taken)
+            session.handshake(self._claim)
         except Refused as exc:
             return self._refuse(conn, session, exc.kind, exc.reason)
         except (FrameError, ConnectionClosed, OSError) as exc:
@@ -206,6 +204,13 @@ class PluginHost:
             return
         log.info("plugin %s disconnected", session.name)
         conn.close()
+
+    def _claim(self, session: Session, manifest: Manifest) -> bool:
+        with self._lock:
+            if any(s.name == manifest.name for s in self._sessions.values()):
+                return False
+            session.manifest = manifest
+            return True
 
     def _drop(self, session: Session, kind: str, why: str) -> None:
         self.stats.refuse(kind)

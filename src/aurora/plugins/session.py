@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,8 @@ class Session:
             self.conn.shutdown(socket.SHUT_RDWR)  # wakes the reading thread
 
     # ---------------------------------------------------------------- handshake
-    def handshake(self, taken: set[str]) -> None:
+    def handshake(self, claim: Callable[[Session, Manifest], bool]) -> None:
+        """Check the hello; ``claim`` makes this session the plugin's one connection, atomically."""
         self.conn.settimeout(self.limits.handshake_s)
         try:
             hello = read_frame(self.conn, self.limits.max_frame)
@@ -133,10 +135,9 @@ class Session:
                 f"plugin {name}: class {undeclared[0] if undeclared else 'list empty'} is not "
                 f"allowed by its manifest (allowed: {', '.join(map(str, manifest.classes))})",
             )
-        if name in taken:
-            raise Refused("duplicate", f"plugin {name} is already connected")
-        self.manifest = manifest
         self.classes = frozenset(classes)
+        if not claim(self, manifest):
+            raise Refused("duplicate", f"plugin {name} is already connected")
         self.send(
             {
                 "type": "welcome",
