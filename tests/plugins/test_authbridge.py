@@ -25,12 +25,22 @@ from aurora.plugins.provenance import local_device, stamp
 
 MESSAGES = [
     ("sshd", "Accepted password for alice from 10.0.0.2 port 51234 ssh2", True, "alice"),
-    ("sshd", "Accepted publickey for root from 10.0.0.2 port 2 ssh2: ED25519 SHA256:x", True, "root"),
+    (
+        "sshd",
+        "Accepted publickey for root from 10.0.0.2 port 2 ssh2: ED25519 SHA256:x",
+        True,
+        "root",
+    ),
     ("sshd", "Failed password for alice from 10.0.0.2 port 51234 ssh2", False, "alice"),
     ("sshd", "Failed password for invalid user bob from 10.0.0.9 port 5 ssh2", False, "bob"),
     ("sshd-session", "Failed keyboard-interactive/pam for eve from ::1 port 7 ssh2", False, "eve"),
     ("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash", True, "root"),
-    ("sudo", "    bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/id", False, "root"),
+    (
+        "sudo",
+        "    bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/id",
+        False,
+        "root",
+    ),
     ("su", "(to root) alice on pts/1", True, "root"),
     ("su", "FAILED SU (to postgres) alice on pts/1", False, "postgres"),
 ]
@@ -104,7 +114,8 @@ def test_journal_entries() -> None:
 
 
 def _line(i: int) -> str:
-    return f"2026-12-02T15:52:{i % 60:02d}+00:00 lab sshd[{i}]: Failed password for u{i} from 10.0.0.1 port {i} ssh2\n"
+    stamp = f"2026-12-02T15:52:{i % 60:02d}+00:00"
+    return f"{stamp} lab sshd[{i}]: Failed password for u{i} from 10.0.0.1 port {i} ssh2\n"
 
 
 class _Collect:
