@@ -38,7 +38,10 @@ def encode(message: dict[str, Any], limit: int = MAX_FRAME_BYTES) -> bytes:
 def _read_exact(sock: socket.socket, n: int, *, started: bool) -> bytes:
     chunks = bytearray()
     while len(chunks) < n:
-        chunk = sock.recv(n - len(chunks))
+        try:
+            chunk = sock.recv(n - len(chunks))
+        except ConnectionResetError:
+            chunk = b""  # the peer went away: the same as a close, judged below
         if not chunk:
             if not chunks and not started:
                 raise ConnectionClosed("peer closed the connection")

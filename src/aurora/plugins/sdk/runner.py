@@ -81,7 +81,7 @@ class Runner:
     ) -> None:
         self.plugin = plugin
         self.socket_path = socket_path
-        self.sink = sink or EventSink()
+        self.sink = sink if sink is not None else EventSink()  # an empty sink is falsy
         self.batch_max = batch_max
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
