@@ -41,16 +41,3 @@ def test_the_documented_plugin_runs(tmp_path: Path) -> None:
         assert proc.returncode == 0, err.decode()
         wait_until(lambda: host.connected() == [], 5, "the plugin to leave")
         assert not host.stats.refused and not host.stats.lost
-
-
-def test_plugin_losses_are_a_health_reason_in_the_console() -> None:
-    from aurora.api.host_state import health_reasons
-    from aurora.collector.store.base import HostRecord
-
-    host = HostRecord(
-        sensor_id="s1",
-        hostname="h",
-        connected=True,
-        counters={"plugin_lost.flood": 2900, "plugin_lost.quiet": 0, "plugin_events.flood": 100},
-    )
-    assert health_reasons(host) == ["2900 events lost by plugin flood"]
