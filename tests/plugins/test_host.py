@@ -11,6 +11,7 @@ import struct
 import subprocess
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from tests.agent.helpers import wait_until
@@ -263,3 +264,26 @@ def test_a_second_connection_under_the_same_name_is_refused() -> None:
             assert handshake(first, "demo")["type"] == "welcome"
             answer = handshake(second, "demo")
         assert answer == {"type": "refused", "reason": "plugin demo is already connected"}
+
+
+def test_a_flooding_plugin_does_not_crowd_out_another() -> None:
+    limits = Limits(queue_wait_s=0.01)
+    flood, calm = manifest_for("flood"), manifest_for("calm")
+    with running_host(flood, calm, queue_events=200, limits=limits) as host:
+        torrent = [auth_event(i) for i in range(20_000)]
+        trickle = [auth_event(i, service={"name": "calm"}) for i in range(50)]
+        with (
+            running_plugin(Runner(list_plugin("flood", torrent), host.socket_path, batch_max=500)),
+            running_plugin(Runner(list_plugin("calm", trickle), host.socket_path)),
+        ):
+            got: list[dict[str, Any]] = []
+            # A slow consumer: the flood overflows its queue while the calm plugin's all arrive.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got += host.poll(50)
+                time.sleep(0.02)
+                calm_got = [e for e in got if e.get("service", {}).get("name") == "calm"]
+                if len(calm_got) == 50 and host.stats.lost["flood"] > 0:
+                    break
+        assert len(calm_got) == 50 and host.stats.lost["calm"] == 0
+        assert host.stats.lost["flood"] > 0

@@ -3,7 +3,7 @@ agent like the eBPF sensor, and the keeper of every plugin's heartbeats and loss
 
 One thread accepts, one thread per plugin reads (:mod:`.session`), one keeper thread sends
 heartbeats, drops silent plugins and those whose manifest was removed. Events wait in one bounded
-queue that the agent drains with :meth:`PluginHost.poll`.
+queue per plugin, which :meth:`PluginHost.poll` drains in turns for the agent.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aurora.sensor.source import Capability
 
 log = logging.getLogger(__name__)
 
-QUEUE_EVENTS = 20_000
+QUEUE_EVENTS = 10_000  # per plugin
 MAX_CONNECTIONS = 32
 _POLL_BATCH = 4096
 
@@ -53,7 +53,10 @@ class PluginHost:
         self.limits = limits or Limits()
         self.max_connections = max_connections
         self.stats = PluginStats()
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_events)
+        self.queue_events = queue_events
+        self._ready = threading.Event()  # set when a plugin queued events
+        # Queues of plugins gone while events were still waiting: drained like the others.
+        self._leftovers: list[queue.Queue[dict[str, Any]]] = []
         self._device = local_device()
         self._lock = threading.Lock()
         self._sessions: dict[int, Session] = {}  # by id(); named ones are connected plugins
@@ -71,13 +74,26 @@ class PluginHost:
         log.info("plugin host listening on %s", self.socket_path)
 
     def poll(self, timeout_ms: int) -> list[dict[str, Any]]:
-        try:
-            out = [self.events.get(timeout=timeout_ms / 1000)]
-        except queue.Empty:
-            return []
-        with contextlib.suppress(queue.Empty):
-            while len(out) < _POLL_BATCH:
-                out.append(self.events.get_nowait())
+        self._ready.clear()  # before draining: an event queued after this sets it again
+        out = self._drain()
+        if not out and self._ready.wait(timeout_ms / 1000):
+            out = self._drain()
+        return out
+
+    def _drain(self) -> list[dict[str, Any]]:
+        with self._lock:
+            queues = [s.events for s in self._sessions.values() if s.manifest is not None]
+            queues += self._leftovers
+        # Equal shares per plugin, so a flooding plugin cannot crowd the others out of a poll.
+        share = max(1, _POLL_BATCH // max(1, len(queues)))
+        out: list[dict[str, Any]] = []
+        for waiting in queues:
+            with contextlib.suppress(queue.Empty):
+                for _ in range(share):
+                    out.append(waiting.get_nowait())
+        if self._leftovers:
+            with self._lock:
+                self._leftovers = [q for q in self._leftovers if not q.empty()]
         return out
 
     def capabilities(self) -> list[Capability]:
@@ -164,7 +180,13 @@ class PluginHost:
     def _serve(self, conn: socket.socket) -> None:
         try:
             session = Session(
-                conn, self.manifests, self.events, self.stats, self.limits, self._device
+                conn,
+                self.manifests,
+                self.queue_events,
+                self._ready,
+                self.stats,
+                self.limits,
+                self._device,
             )
         except OSError as exc:
             self._refuse(conn, None, "peer", f"no peer credentials: {exc}")
@@ -177,6 +199,8 @@ class PluginHost:
         finally:
             with self._lock:
                 self._sessions.pop(key, None)
+                if not session.events.empty():
+                    self._leftovers.append(session.events)
 
     def _handshake_and_serve(self, session: Session) -> None:
         conn = session.conn

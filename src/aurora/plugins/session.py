@@ -1,5 +1,5 @@
 """One plugin connection on the sensor: check the peer and its handshake against the enabled
-manifest, then read event frames into the host's queue until the plugin leaves or is dropped.
+manifest, then read event frames into its own bounded queue until the plugin leaves or is dropped.
 
 Each refusal or drop is logged with its reason and counted (:class:`.stats.PluginStats`).
 """
@@ -58,14 +58,17 @@ class Session:
         self,
         conn: socket.socket,
         manifests: ManifestDir,
-        events: queue.Queue[dict[str, Any]],
+        queue_events: int,
+        ready: threading.Event,
         stats: PluginStats,
         limits: Limits,
         device: dict[str, Any],
     ) -> None:
         self.conn = conn
         self.manifests = manifests
-        self.events = events
+        # One queue per plugin, drained in turns by the host: a flooding plugin fills its own.
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_events)
+        self.ready = ready
         self.stats = stats
         self.limits = limits
         self.device = device
@@ -198,10 +201,12 @@ class Session:
                 accepted += 1
             except queue.Full:
                 lost_full += 1
+        if accepted:
+            self.ready.set()
         self.stats.accept(name, accepted)
         if lost_full:
             self.stats.lose(name, lost_full)
-            log.warning("plugin %s: sensor queue full, %d events dropped", name, lost_full)
+            log.warning("plugin %s: its sensor queue is full, %d events dropped", name, lost_full)
         self.last_seen = time.monotonic()
 
     def _log_invalid(self, why: str) -> None:
