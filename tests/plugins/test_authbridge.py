@@ -15,6 +15,7 @@ import pytest
 from aurora.ocsf.schema import load_schema
 from aurora.plugins.authbridge.follow import (
     FileFollower,
+    JournalFollower,
     LogLine,
     parse_journal_entry,
     parse_syslog_line,
@@ -177,3 +178,32 @@ def test_the_follower_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -
     _wait(lambda: collect.users() == ["u9"], "the new file's line")
     stop.set()
     collect.thread.join(timeout=5)
+
+
+def test_the_journal_follower_reads_journalctl_json_and_stops(tmp_path: Path) -> None:
+    # journald does not run on this machine: a stand-in prints what `journalctl -f -o json`
+    # prints, then follows (sleeps) until the follower ends it.
+    entry = {
+        "SYSLOG_IDENTIFIER": "sudo",
+        "MESSAGE": "alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/bash",
+        "_PID": "9",
+        "__REALTIME_TIMESTAMP": "1796226775000000",
+    }
+    other = {**entry, "SYSLOG_IDENTIFIER": "cron"}
+    fake = tmp_path / "journalctl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > {tmp_path}/args\n'
+        f"printf '%s\\n' '{orjson.dumps(other).decode()}' '{orjson.dumps(entry).decode()}'\n"
+        "exec sleep 60\n"
+    )
+    fake.chmod(0o755)
+    stop = threading.Event()
+    follower = JournalFollower(stop, journalctl=str(fake))
+    lines = follower.lines()
+    assert next(lines) == LogLine("sudo", 9, entry["MESSAGE"], 1796226775000)
+    args = (tmp_path / "args").read_text().split()
+    assert args[:6] == ["-f", "-o", "json", "-n", "0", "--no-pager"]
+    assert "SYSLOG_IDENTIFIER=sshd" in args and "SYSLOG_IDENTIFIER=su" in args
+    stop.set()
+    assert list(lines) == []  # journalctl killed, the generator ends

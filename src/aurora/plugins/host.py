@@ -14,6 +14,7 @@ import os
 import queue
 import socket
 import stat
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from aurora.errors import AuroraError
 from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge
 from aurora.plugins.manifest import Manifest, ManifestDir
+from aurora.plugins.peer_windows import listen_pipe
 from aurora.plugins.provenance import local_device
 from aurora.plugins.session import Limits, Refused, Session, refuse_and_close
 from aurora.plugins.stats import PluginStats
@@ -129,6 +131,8 @@ class PluginHost:
 
     # ------------------------------------------------------------------ socket
     def _bind(self) -> socket.socket:
+        if sys.platform == "win32":
+            listen_pipe()  # the named-pipe seam: says in one line that it is not built yet
         path = self.socket_path
         try:
             mode = path.lstat().st_mode

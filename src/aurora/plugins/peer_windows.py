@@ -8,6 +8,8 @@ which says so in one line instead of falling back to anything less checked.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from aurora.errors import AuroraError
 
 PIPE_NAME = r"\\.\pipe\aurora-plugins"
@@ -17,7 +19,7 @@ class NamedPipeUnavailable(AuroraError):
     """The Windows named-pipe transport for plugins is not part of this build."""
 
 
-def listen_pipe(name: str = PIPE_NAME) -> None:
+def listen_pipe(name: str = PIPE_NAME) -> NoReturn:
     raise NamedPipeUnavailable(
         f"plugin named pipe {name} is not implemented in this sensor build; "
         "plugins are served over a Unix socket on Linux only"

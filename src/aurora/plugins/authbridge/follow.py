@@ -145,6 +145,7 @@ class JournalFollower:
         finally:
             proc.kill()
             proc.wait()
+            proc.stdout.close()
 
     def _kill_on_stop(self, proc: subprocess.Popen[bytes]) -> None:
         self.stop.wait()
