@@ -80,3 +80,18 @@ def test_the_runner_reconnects_when_the_sensor_comes_back() -> None:
                 assert second.connected() == ["ondemand"]
             finally:
                 second.stop()
+
+
+def test_a_socket_path_longer_than_sun_path_still_works(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    host = PluginHost(deep / "plugins.sock", ManifestDir(deep / "m"), limits=FAST)
+    assert len(str(host.socket_path)) > 108
+    host.start()
+    try:
+        host.manifests.enable(manifest_for("deep"))
+        with running_plugin(Runner(list_plugin("deep", [auth_event(3)]), host.socket_path)):
+            assert [e["user"]["name"] for e in drain(host, 1)] == ["user3"]
+    finally:
+        host.stop()
+    assert not host.socket_path.exists()

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import struct
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +30,24 @@ class FrameTooLarge(FrameError):
 
 class ConnectionClosed(AuroraError):
     """The peer closed the connection between frames."""
+
+
+# sun_path holds 108 bytes with its NUL; a longer path is reached through its directory's fd.
+_SUN_PATH_MAX = 107
+
+
+@contextlib.contextmanager
+def unix_address(path: Path) -> Iterator[str]:
+    """An address for ``path`` that fits in sun_path: the path itself, or, when it is too long,
+    ``/proc/self/fd/N/<name>`` through a descriptor of its directory (held while in use)."""
+    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
+        yield str(path)
+        return
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
 
 
 def encode(message: dict[str, Any], limit: int = MAX_FRAME_BYTES) -> bytes:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aurora.errors import AuroraError
-from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge
+from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge, unix_address
 from aurora.plugins.manifest import Manifest, ManifestDir
 from aurora.plugins.peer_windows import listen_pipe
 from aurora.plugins.provenance import local_device
@@ -145,7 +145,8 @@ class PluginHost:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            sock.bind(str(path))
+            with unix_address(path) as address:
+                sock.bind(address)
             # Anyone may connect: who may speak is decided per connection by SO_PEERCRED and
             # the manifest, and a refused peer is logged and counted rather than never seen.
             os.chmod(path, 0o666)

@@ -20,6 +20,7 @@ from aurora.plugins.framing import (
     FrameTooLarge,
     encode,
     read_frame,
+    unix_address,
 )
 from aurora.plugins.sdk.plugin import Plugin
 from aurora.plugins.sdk.sink import EventSink
@@ -124,7 +125,8 @@ class Runner:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(10.0)
-            sock.connect(str(self.socket_path))
+            with unix_address(self.socket_path) as address:
+                sock.connect(address)
             hello = {
                 "type": "hello",
                 "protocol": PROTOCOL_VERSION,
