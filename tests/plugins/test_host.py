@@ -287,3 +287,15 @@ def test_a_flooding_plugin_does_not_crowd_out_another() -> None:
                     break
         assert len(calm_got) == 50 and host.stats.lost["calm"] == 0
         assert host.stats.lost["flood"] > 0
+
+
+def test_a_peer_reconnecting_in_a_loop_is_counted_but_does_not_flood_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with running_host() as host:
+        for _ in range(30):
+            with raw_client(host) as sock:
+                assert handshake(sock, "stranger")["type"] == "refused"
+        assert host.stats.refused["not_enabled"] == 30
+        lines = [r for r in caplog.records if "not enabled" in r.getMessage()]
+        assert 1 <= len(lines) < 30

@@ -65,6 +65,8 @@ class PluginHost:
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self._logged_at: dict[str, float] = {}
+        self._unlogged: dict[str, int] = {}
 
     # -------------------------------------------------------------- EventSource
     def start(self) -> None:
@@ -178,8 +180,20 @@ class PluginHost:
     def _refuse(self, conn: socket.socket, session: Session | None, kind: str, why: str) -> None:
         self.stats.refuse(kind)
         who = f" (pid {session.peer.pid}, uid {session.peer.uid})" if session else ""
-        log.warning("plugin connection refused [%s]%s: %s", kind, who, why)
+        self._warn(kind, f"plugin connection refused [{kind}]{who}: {why}")
         refuse_and_close(conn, why, self.limits.max_frame)
+
+    def _warn(self, kind: str, line: str) -> None:
+        """One line per kind of refusal a second at most: a peer reconnecting in a loop must
+        not flood the log (every refusal is still counted)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._logged_at.get(kind, -1.0) < 1.0:
+                self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
+                return
+            self._logged_at[kind] = now
+            skipped = self._unlogged.pop(kind, 0)
+        log.warning("%s%s", line, f" ({skipped} more since the last line)" if skipped else "")
 
     # ----------------------------------------------------------------- sessions
     def _serve(self, conn: socket.socket) -> None:
@@ -243,7 +257,7 @@ class PluginHost:
 
     def _drop(self, session: Session, kind: str, why: str) -> None:
         self.stats.refuse(kind)
-        log.warning("plugin %s dropped [%s]: %s", session.name, kind, why)
+        self._warn(kind, f"plugin {session.name} dropped [{kind}]: {why}")
         refuse_and_close(session.conn, why, self.limits.max_frame)
 
     # ------------------------------------------------------------------- keeper
