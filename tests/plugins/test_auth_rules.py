@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from aurora.detection import DetectionEngine
@@ -72,3 +73,13 @@ def test_sudo_to_a_shell_and_its_look_alikes(pack: DetectionEngine) -> None:
     refused = event("sudo", "alice : user NOT in sudoers ; TTY=pts/0 ; PWD=/ ; USER=root ; "
                     "COMMAND=/bin/bash")  # fmt: skip
     assert fired(pack, [*benign, refused], SUDO_SHELL) == []
+
+
+def test_rules_list_shows_the_correlation_as_routed(capsys: pytest.CaptureFixture[str]) -> None:
+    from aurora.cli.main import main
+
+    assert main(["rules", "list", "--json"]) == 0
+    rows = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (row,) = [r for r in rows if r["id"] == BRUTE_FORCE]
+    assert row["correlation"] == "event_count" and row["routed"] is True
+    assert row["rules"] == ["5b0c1f9e-2d7a-4c1e-9a51-3f6d8e2b7a10"]
