@@ -2,7 +2,8 @@
 creates, logging through a real rsyslogd into an auth.log of the test's own.
 
 The mount namespace gives sshd its own /run, /dev (with /dev/log pointing at the test's rsyslog
-socket) and passwd/shadow/group copies holding a test user, so nothing on the host changes. The
+socket) and passwd/shadow/group/sudoers copies holding a test user (who may sudo) and a root
+password, so nothing on the host changes. The
 ssh client enters the same network namespace with nsenter.
 """
 
@@ -22,7 +23,13 @@ import pytest
 USER = "apltest"
 PASSWORD = "Corr3ct-horse-battery"
 PORT = 2222
-TOOLS = ("/usr/sbin/sshd", "/usr/sbin/rsyslogd", "/usr/bin/sshpass", "/usr/bin/nsenter")
+TOOLS = (
+    "/usr/sbin/sshd",
+    "/usr/sbin/rsyslogd",
+    "/usr/bin/sshpass",
+    "/usr/bin/nsenter",
+    "/usr/bin/sudo",
+)
 
 _NAMESPACE_SCRIPT = """set -e
 mount -t tmpfs -o mode=755 tmpfs /run
@@ -32,7 +39,7 @@ for n in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9" "tty 5 0"; do
   set -- $n; mknod -m 666 /dev/$1 c $2 $3
 done
 ln -s {root}/log.sock /dev/log
-for f in passwd shadow group; do mount --bind {root}/$f /etc/$f; done
+for f in passwd shadow group sudoers; do mount --bind {root}/$f /etc/$f; done
 ip link set lo up
 exec /usr/sbin/sshd -D -f {root}/sshd_config
 """
@@ -44,13 +51,13 @@ class SshLab:
     auth_log: Path
     sshd_pid: int
 
-    def login(self, password: str, command: str = "true") -> int:
+    def login(self, password: str, command: str = "true", user: str = USER) -> int:
         """One real ssh login from inside the namespace; the client's exit status."""
         ssh = [
             "ssh", "-p", str(PORT),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "PreferredAuthentications=password", "-o", "NumberOfPasswordPrompts=1",
-            "-o", "LogLevel=ERROR", f"{USER}@127.0.0.1", command,
+            "-o", "LogLevel=ERROR", f"{user}@127.0.0.1", command,
         ]  # fmt: skip
         cmd = ["nsenter", "-t", str(self.sshd_pid), "-n", "sshpass", "-p", password, *ssh]
         return subprocess.run(cmd, capture_output=True, timeout=30).returncode
@@ -85,12 +92,20 @@ def _write_files(root: Path) -> None:
         ("group", f"{USER}:x:54321:"),
         ("shadow", f"{USER}:{digest}:20000:0:99999:7:::"),
     ):
-        (root / name).write_text(Path(f"/etc/{name}").read_text() + line + "\n")
+        lines = Path(f"/etc/{name}").read_text().splitlines()
+        if name == "shadow":  # root gets the same password, in this copy only
+            lines = [f"root:{digest}:" + ln.split(":", 2)[2] if ln.startswith("root:") else ln
+                     for ln in lines]  # fmt: skip
+        (root / name).write_text("\n".join([*lines, line]) + "\n")
     os.chmod(root / "shadow", 0o600)
+    (root / "sudoers").write_text(
+        f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(root) NOPASSWD: /bin/bash, /usr/bin/id\n"
+    )
+    os.chmod(root / "sudoers", 0o440)
     (root / "sshd_config").write_text(
         f"Port {PORT}\nListenAddress 127.0.0.1\nHostKey {root}/hostkey\n"
         f"PidFile {root}/sshd.pid\nUsePAM no\nPasswordAuthentication yes\n"
-        "KbdInteractiveAuthentication no\nPubkeyAuthentication no\nPermitRootLogin no\n"
+        "KbdInteractiveAuthentication no\nPubkeyAuthentication no\nPermitRootLogin yes\n"
         "StrictModes no\nSyslogFacility AUTH\nLogLevel INFO\nMaxAuthTries 10\n"
         "MaxStartups 100\n"
     )

@@ -37,6 +37,16 @@ pytestmark = [pytest.mark.root]
 BRUTE_FORCE = "9e41a7c3-6b2f-4d8e-a0c5-71f3b9d2e864"
 AUTH_FAILURE = "5b0c1f9e-2d7a-4c1e-9a51-3f6d8e2b7a10"
 ROOT_LOGIN = "2f8d6c41-9a3e-4b75-8e12-c6a0d4f7b953"
+SUDO_SHELL = "7c3a9e15-4d86-4f2b-b1e7-0a5c8d9f6e22"
+# The Linux pack's rules over plugin events, proven here on real actions (the eBPF pack's live
+# test, tests/integration/test_linux_pack_live.py, counts them as covered).
+LIVE_RULES = frozenset(
+    {
+        "authentication_lnx_aurora_ssh_bruteforce",
+        "authentication_lnx_aurora_root_login",
+        "authentication_lnx_aurora_sudo_shell",
+    }
+)
 
 
 class Deployment:
@@ -131,7 +141,7 @@ def _start_bridge(dep: Deployment, lab: SshLab) -> subprocess.Popen[bytes]:
         )
 
 
-def test_ssh_logins_flow_to_the_collector_and_brute_force_fires(
+def test_ssh_and_sudo_flow_to_the_collector_and_the_rules_fire(
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dep = deployment
@@ -156,14 +166,26 @@ def test_ssh_logins_flow_to_the_collector_and_brute_force_fires(
             assert all(code == 5 or code == 255 for code in wrong), wrong
             wait_until(lambda: len(_failures(dep)) >= 6, 60, "six failed logins in the collector")
             wait_until(lambda: dep.alerts(BRUTE_FORCE), 30, "the brute-force alert")
+            assert not dep.alerts(ROOT_LOGIN) and not dep.alerts(SUDO_SHELL)
+            # A benign sudo, then sudo to a shell, then root straight in over ssh.
+            assert lab.login(PASSWORD, "sudo -n /usr/bin/id -u") == 0
+            assert lab.login(PASSWORD, "sudo -n /bin/bash -c true") == 0
+            wait_until(lambda: dep.alerts(SUDO_SHELL), 60, "the sudo-to-shell alert")
+            assert lab.login(PASSWORD, "true", user="root") == 0
+            wait_until(lambda: dep.alerts(ROOT_LOGIN), 60, "the root-login alert")
         finally:
             bridge.terminate()
             bridge.wait(timeout=10)
 
     events = dep.auth_events()
-    logons = [e for e in events if e["activity_id"] == 1 and e["status_id"] == 1]
-    assert len(logons) == 1
-    (logon,) = logons
+    ssh = [e for e in events if e["service"]["name"] == "sshd" and e["activity_id"] == 1]
+    logons = [e for e in ssh if e["status_id"] == 1]
+    assert sorted(e["user"]["name"] for e in logons) == sorted(["root", USER, USER, USER])
+    sudo = [e for e in events if e["service"]["name"] == "sudo"]
+    assert sorted(e["unmapped"]["command"] for e in sudo) == ["/bin/bash -c true", "/usr/bin/id -u"]
+    assert {(e["actor"]["user"]["name"], e["user"]["name"]) for e in sudo} == {(USER, "root")}
+    assert len(dep.alerts(SUDO_SHELL)) == 1  # the benign sudo raised none
+    logon = min(logons, key=lambda e: e["time"])
     assert logon["user"]["name"] == USER and logon["service"]["name"] == "sshd"
     assert logon["src_endpoint"]["ip"] == "127.0.0.1" and logon["auth_protocol"] == "password"
     assert logon["metadata"]["product"] == {
@@ -172,7 +194,7 @@ def test_ssh_logins_flow_to_the_collector_and_brute_force_fires(
         "vendor_name": "Aurora plugin",
     }
     assert {e["user"]["name"] for e in _failures(dep)} == {USER}
-    assert len(dep.alerts(AUTH_FAILURE)) >= 1 and not dep.alerts(ROOT_LOGIN)
+    assert len(dep.alerts(AUTH_FAILURE)) >= 1 and len(dep.alerts(ROOT_LOGIN)) == 1
     # Per-plugin counts reach the collector (and the console's host view) with heartbeats.
     wait_until(
         lambda: (
