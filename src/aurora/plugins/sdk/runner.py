@@ -148,7 +148,8 @@ class Runner:
     def _pump(self, conn: _Connection) -> str:
         """Send events and heartbeats until the connection ends; the reason it ended."""
         while not self.stop_event.is_set() and not conn.closed.is_set():
-            if time.monotonic() - conn.last_heard > 3 * conn.heartbeat_s:
+            # Three missed heartbeats, and a second's grace for a sensor under load.
+            if time.monotonic() - conn.last_heard > 3 * conn.heartbeat_s + 1.0:
                 return "the sensor stopped sending heartbeats"
             events = self.sink.take(self.batch_max, min(0.2, conn.heartbeat_s / 2))
             try:
