@@ -115,7 +115,8 @@ class Runner:
                 reason = self._pump(conn)
                 self.connected.clear()
                 conn.close()
-                log.warning("connection to the sensor lost: %s", reason)
+                if not self.stop_event.is_set():
+                    log.warning("connection to the sensor lost: %s", reason)
             self.stop_event.wait(delay)
             delay = min(self.backoff_max_s, delay * 2)
         producer.join(timeout=5)
