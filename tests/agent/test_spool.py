@@ -110,14 +110,15 @@ def test_unsent_counts_survive_restart_and_requeue(tmp_path: Path) -> None:
     assert evicted > 0
     sp.requeue_drops()  # the batch carrying them was never acknowledged
     sp.add_drops("kernel", 7)
+    sp.add_drops("plugin", 3)  # plugin losses keep the same way
     sp.close()
     sp2 = Spool(tmp_path, 1024 * 1024, segment_bytes=SEG, fsync=False)
     drops = sp2.take_drops(50)
-    assert drops == {"kernel": 7, "spool_evicted": evicted, "spool_corrupt": 0}
+    assert drops == {"kernel": 7, "spool_evicted": evicted, "spool_corrupt": 0, "plugin": 3}
     sp2.ack(50)
     sp2.close()
     sp3 = Spool(tmp_path, 1024 * 1024, segment_bytes=SEG, fsync=False)
-    assert sp3.take_drops(60) == {"kernel": 0, "spool_evicted": 0, "spool_corrupt": 0}
+    assert sp3.take_drops(60) == {"kernel": 0, "spool_evicted": 0, "spool_corrupt": 0, "plugin": 0}
 
 
 def _corrupt_byte(path: Path, offset: int) -> None:

@@ -46,6 +46,10 @@ def health_reasons(h: HostRecord) -> list[str]:
     for where, count in drops.items():
         if count > 0:
             reasons.append(f"{count} events dropped ({where})")
+    # Plugin losses arrive per plugin in the heartbeat counters (docs/plugins.md).
+    for key, count in sorted(h.counters.items()):
+        if key.startswith("plugin_lost.") and count > 0:
+            reasons.append(f"{count} events lost by plugin {key.removeprefix('plugin_lost.')}")
     return reasons
 
 

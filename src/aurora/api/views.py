@@ -55,6 +55,7 @@ def host_health(h: HostRecord) -> dict[str, Any]:
         "drops_kernel": h.drops_kernel,
         "drops_spool_evicted": h.drops_spool_evicted,
         "drops_spool_corrupt": h.drops_spool_corrupt,
+        "drops_plugin": h.drops_plugin,
         "high_water": h.high_water,
         "counters": dict(h.counters),
     }

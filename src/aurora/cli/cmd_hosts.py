@@ -62,6 +62,7 @@ def host_json(h: HostRecord) -> dict[str, Any]:
             "kernel": h.drops_kernel,
             "spool_evicted": h.drops_spool_evicted,
             "spool_corrupt": h.drops_spool_corrupt,
+            "plugin": h.drops_plugin,
         },
         "isolation": h.isolation,
         "high_water_seq": h.high_water,
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 format_ms(h.last_seen_ms),
                 h.health,
                 h.queue_depth,
-                h.drops_kernel + h.drops_spool_evicted + h.drops_spool_corrupt,
+                h.drops_kernel + h.drops_spool_evicted + h.drops_spool_corrupt + h.drops_plugin,
                 h.isolation,
             ]
             for h in hosts

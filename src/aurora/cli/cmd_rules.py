@@ -101,6 +101,7 @@ def run_list(args: argparse.Namespace) -> int:
     dirs = args.rules if args.rules is not None else rule_directories(config, state_dir)
     eng = DetectionEngine.load(dirs, include_builtin=not args.no_builtin, config=config)
     mapping = default_mapping()
+    routed_ids = {r.id for r in eng.rules if mapping.known_logsource(r.logsource)}
     for r in eng.rules:
         ls = "/".join(
             v for v in (r.logsource.get(k) for k in ("product", "category", "service")) if v
@@ -133,6 +134,8 @@ def run_list(args: argparse.Namespace) -> int:
                     "tags": info.tags,
                     "correlation": info.type,
                     "rules": info.refs,
+                    # A correlation sees events when every rule it counts does.
+                    "routed": all(rid in routed_ids for rid in info.refs),
                 }
             )
         else:

@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "kill",
     "quarantine",
     "triage",
+    "plugin",
     "user",
     "release",
     "update",

@@ -187,9 +187,9 @@ class IngestWriter:
         wire); a clamp is logged, as no honest sensor loses 2^63 events, but at most once a
         minute per sensor, so a sensor sending nothing else cannot flood the log."""
         d = job.batch.drops
-        sent = (d.kernel, d.spool_evicted, d.spool_corrupt)
+        sent = (d.kernel, d.spool_evicted, d.spool_corrupt, d.plugin)
         kept = DropDelta(*(saturate(v) for v in sent))
-        if (kept.kernel, kept.spool_evicted, kept.spool_corrupt) == sent:
+        if (kept.kernel, kept.spool_evicted, kept.spool_corrupt, kept.plugin) == sent:
             return kept
         now = time.monotonic()
         if now - self._clamp_logged.get(job.sensor_id, -_CLAMP_LOG_EVERY_S) >= _CLAMP_LOG_EVERY_S:

@@ -20,6 +20,7 @@ import orjson
 
 from aurora.config import AuroraConfig
 from aurora.errors import AuroraError
+from aurora.plugins.attach import with_plugin_admin, with_plugins
 from aurora.sensor import platform as host_platform
 from aurora.sensor.capabilities import build_heartbeat
 from aurora.sensor.enrollment import parse_endpoint
@@ -98,6 +99,7 @@ class Agent:
             self._hooks_loaded,
             lambda: self.transport.connected.is_set(),
         )
+        factory = with_plugin_admin(factory, self.state_dir)  # the `plugin` command runs here
         self.runner = CommandRunner(self._send, factory, self.updater)
         self.transport = Transport(
             self.state_dir,
@@ -112,6 +114,7 @@ class Agent:
         self._error: BaseException | None = None
         self._producer: threading.Thread | None = None
         self._kernel_drops = 0
+        self._plugin_drops = 0
         self._losses_at_last_heartbeat = 0
         self._exit_code = 0
 
@@ -220,6 +223,12 @@ class Agent:
         if total > self._kernel_drops:
             self.spool.add_drops("kernel", total - self._kernel_drops)
             self._kernel_drops = total
+        plugin_losses = getattr(self.source, "plugin_losses", None)
+        if callable(plugin_losses):
+            lost = sum(plugin_losses().values())
+            if lost > self._plugin_drops:
+                self.spool.add_drops("plugin", lost - self._plugin_drops)
+                self._plugin_drops = lost
 
     # -------------------------------------------------------------- heartbeat
     def _heartbeat(self) -> stream_pb2.Heartbeat:
@@ -235,6 +244,9 @@ class Agent:
         # and a second, cumulative copy under the same name would be counted on top of them.
         counters.update({f"lost_{k}": v for k, v in totals.items()})
         counters["commands_completed"] = self.runner.completed
+        plugin_counters = getattr(self.source, "plugin_counters", None)
+        if callable(plugin_counters):
+            counters.update(plugin_counters())  # events and losses per plugin, for the console
         hb = build_heartbeat(
             self.sensor_id,
             self.source.capabilities(),
@@ -265,6 +277,7 @@ def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
     lock = StateDirLock.acquire(state_dir or config.sensor.state_dir, "sensor")
     try:
         source = getattr(args, "source", None) or _make_source(config)
+        source = with_plugins(source, state_dir or config.sensor.state_dir)
         agent = Agent(config, source, state_dir=state_dir)
         watch = getattr(args, "watch", None)  # e.g. --replay: stop once everything is delivered
         if watch is not None:

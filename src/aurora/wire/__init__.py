@@ -4,6 +4,7 @@ the table of response actions with their ``Command`` form."""
 from aurora.wire.action_codec import check_sendable, for_executor, from_command, to_command
 from aurora.wire.actions import (
     ACTION_NAMES,
+    HOST_ACTIONS,
     REGISTRY,
     REQUESTABLE,
     ActionSpec,
@@ -21,6 +22,7 @@ from aurora.wire.codec import (
 
 __all__ = [
     "ACTION_NAMES",
+    "HOST_ACTIONS",
     "MAX_BATCH_EVENTS",
     "MAX_UNCOMPRESSED_BYTES",
     "REGISTRY",

@@ -66,6 +66,9 @@ class ActionSpec:
     name: str
     params: tuple[Param, ...] = ()
     requestable: bool = True
+    # An administrator's change with its own audited command (`aurora plugin`), never asked for
+    # by an analyst or a rule, but run by the sensor.
+    admin: bool = False
 
 
 def _absolute_path(value: str) -> bool:
@@ -173,11 +176,23 @@ REGISTRY: dict[str, ActionSpec] = {
             requestable=False,
         ),
         ActionSpec("config", (Param("toml", "str"),), requestable=False),
+        ActionSpec(
+            "plugin",
+            (
+                Param("op", "str", "op must be add or remove", required=True),
+                Param("name", "str", "name must be a plugin name", required=True),
+                Param("manifest", "str", field="manifest_json", omit_if_empty=True),
+            ),
+            requestable=False,
+            admin=True,
+        ),
     )
 }
 
 ACTION_NAMES = tuple(REGISTRY)
 REQUESTABLE = tuple(name for name, spec in REGISTRY.items() if spec.requestable)
+#: What a sensor runs: the requestable actions and the administrators' changes.
+HOST_ACTIONS = REQUESTABLE + tuple(name for name, spec in REGISTRY.items() if spec.admin)
 
 
 def _has_kind(param: Param, value: Any) -> bool:

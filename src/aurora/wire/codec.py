@@ -38,6 +38,7 @@ def encode_batch(
     kernel_drops: int = 0,
     spool_evicted: int = 0,
     spool_corrupt: int = 0,
+    plugin_drops: int = 0,
     compress: bool = True,
 ) -> stream_pb2.EventBatch:
     """Build a batch from event dicts."""
@@ -48,6 +49,7 @@ def encode_batch(
         kernel_drops=kernel_drops,
         spool_evicted=spool_evicted,
         spool_corrupt=spool_corrupt,
+        plugin_drops=plugin_drops,
         compress=compress,
     )
 
@@ -60,6 +62,7 @@ def encode_batch_raw(
     kernel_drops: int = 0,
     spool_evicted: int = 0,
     spool_corrupt: int = 0,
+    plugin_drops: int = 0,
     compress: bool = True,
 ) -> stream_pb2.EventBatch:
     """Build a batch from events already serialised as JSON objects (as the spool keeps them)."""
@@ -70,7 +73,10 @@ def encode_batch_raw(
         first_seq=first_seq,
         count=len(raw_events),
         drops=stream_pb2.DropCounters(
-            kernel=kernel_drops, spool_evicted=spool_evicted, spool_corrupt=spool_corrupt
+            kernel=kernel_drops,
+            spool_evicted=spool_evicted,
+            spool_corrupt=spool_corrupt,
+            plugin=plugin_drops,
         ),
         compression=stream_pb2.COMPRESSION_ZSTD if compress else stream_pb2.COMPRESSION_NONE,
         events=body,

@@ -22,7 +22,7 @@ from aurora.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
-DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt")
+DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt", "plugin")
 
 
 @dataclass

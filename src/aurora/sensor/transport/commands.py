@@ -24,7 +24,7 @@ import orjson
 
 from aurora.v1 import stream_pb2
 from aurora.wire.action_codec import for_executor, from_command
-from aurora.wire.actions import REQUESTABLE
+from aurora.wire.actions import HOST_ACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Executor(Protocol):
 def command_params(cmd: stream_pb2.Command) -> tuple[str | None, dict[str, Any]]:
     """The executor's action name and parameters for a Command (None: not a host action)."""
     action, params = from_command(cmd)
-    if action is None or action not in REQUESTABLE:
+    if action is None or action not in HOST_ACTIONS:
         return None, {}
     return action, for_executor(action, params)
 

@@ -117,6 +117,7 @@ class Session:
             kernel_drops=drops["kernel"],
             spool_evicted=drops["spool_evicted"],
             spool_corrupt=drops["spool_corrupt"],
+            plugin_drops=drops["plugin"],
             compress=owner.settings.compression == "zstd",
         )
         with self._lock:

@@ -22,6 +22,7 @@ class DropDelta:
     kernel: int = 0
     spool_evicted: int = 0
     spool_corrupt: int = 0
+    plugin: int = 0
 
 
 @dataclass(frozen=True)

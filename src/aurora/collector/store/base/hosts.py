@@ -42,6 +42,7 @@ class HostRecord:
     drops_kernel: int = 0
     drops_spool_evicted: int = 0
     drops_spool_corrupt: int = 0
+    drops_plugin: int = 0
     isolation: str = "unknown"
     counters: dict[str, int] = field(default_factory=dict)
     high_water: int = 0

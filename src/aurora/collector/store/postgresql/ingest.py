@@ -34,7 +34,7 @@ _ADD_DROPS = (
     "UPDATE hosts SET "
     + ", ".join(
         f"drops_{c} = drops_{c} + LEAST(%s, {INT64_MAX} - drops_{c})"
-        for c in ("kernel", "spool_evicted", "spool_corrupt")
+        for c in ("kernel", "spool_evicted", "spool_corrupt", "plugin")
     )
     + " WHERE sensor_id = %s"
 )
@@ -108,9 +108,10 @@ def write_group(conn: Connection, planned: Sequence[Planned]) -> list[IngestResu
     results: list[IngestResult] = []
     for p in planned:
         d = p.batch.drops
-        if d.kernel or d.spool_evicted or d.spool_corrupt:
+        if d.kernel or d.spool_evicted or d.spool_corrupt or d.plugin:
             conn.execute(
-                _ADD_DROPS, (d.kernel, d.spool_evicted, d.spool_corrupt, p.batch.sensor_id)
+                _ADD_DROPS,
+                (d.kernel, d.spool_evicted, d.spool_corrupt, d.plugin, p.batch.sensor_id),
             )
         n, skip = p.pack.count, p.claim.skip
         results.append(

@@ -164,7 +164,7 @@ class SQLiteEvents(SQLiteDatabase):
             )
             hwm = last
         d = b.drops
-        if d.kernel or d.spool_evicted or d.spool_corrupt:
+        if d.kernel or d.spool_evicted or d.spool_corrupt or d.plugin:
             add_batch_drops(conn, b.sensor_id, d)
         return IngestResult(
             sensor_id=b.sensor_id,

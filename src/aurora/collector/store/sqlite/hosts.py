@@ -15,7 +15,7 @@ _ADD_DROPS = (
     "UPDATE hosts SET "
     + ", ".join(
         f"drops_{c} = drops_{c} + MIN(?, {INT64_MAX} - drops_{c})"
-        for c in ("kernel", "spool_evicted", "spool_corrupt")
+        for c in ("kernel", "spool_evicted", "spool_corrupt", "plugin")
     )
     + " WHERE sensor_id = ?"
 )
@@ -24,7 +24,10 @@ _ADD_DROPS = (
 def add_batch_drops(conn: sqlite3.Connection, sensor_id: str, drops: DropDelta) -> None:
     """Add a batch's drop deltas (already clamped to 64 bits at decode) to its host's totals,
     inside the ingest transaction."""
-    conn.execute(_ADD_DROPS, (drops.kernel, drops.spool_evicted, drops.spool_corrupt, sensor_id))
+    conn.execute(
+        _ADD_DROPS,
+        (drops.kernel, drops.spool_evicted, drops.spool_corrupt, drops.plugin, sensor_id),
+    )
 
 
 class SQLiteHosts(SQLiteDatabase):
