@@ -128,6 +128,19 @@ class LinuxSensor:
                 )
                 self._drops_seen[family] = total
 
+    def bpf_objects(self) -> dict[str, libbpf.BpfObject]:
+        """Family -> its loaded object (the guard checks their programs, links and maps)."""
+        return dict(self._objects)
+
+    def reload_watch_rules(self) -> None:
+        """Write the watched-path rules into the file family's map again (the guard found them
+        altered)."""
+        obj = self._objects.get("file")
+        if obj is not None:
+            load_watch_rules(
+                obj.map_fd("watch_rules"), self.config.watch_paths, self.config.watch_exec_paths
+            )
+
     def capabilities(self) -> list[Capability]:
         return list(self._caps)
 
