@@ -1,0 +1,131 @@
+"""Blinding and killing a real sensor from outside, as a root attacker would, and the collector's
+critical tamper alerts that follow (real kernel, real processes, real gRPC/mTLS)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.guard.conftest import HEALTH_INTERVAL_S, LiveSensor, wait_alert
+
+pytestmark = [pytest.mark.root, pytest.mark.kernel]
+
+# The bound on "within one health interval": the check itself, plus one batch's trip to the
+# collector and its detection (measured well under a second here).
+ALERT_BOUND_S = HEALTH_INTERVAL_S + 4.0
+
+
+def _evidence(alert: object) -> dict[str, object]:
+    data = alert.finding["evidences"][0]["data"]  # type: ignore[attr-defined]
+    assert isinstance(data, dict)
+    return data
+
+
+def _map_id(pid: int, name: str) -> int:
+    """The id of the map called ``name`` that the process holds (from /proc/PID/fdinfo)."""
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        m = re.search(r"map_id:\s+(\d+)", info.read_text())
+        if m is None:
+            continue
+        out = subprocess.run(
+            ["bpftool", "-j", "map", "show", "id", m.group(1)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        if json.loads(out).get("name") == name:
+            return int(m.group(1))
+    raise AssertionError(f"no map {name} held by pid {pid}")
+
+
+def _link_fds(pid: int) -> dict[int, int]:
+    """The sensor's BPF link descriptors: fd -> program id (from /proc/PID/fdinfo)."""
+    out: dict[int, int] = {}
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        text = info.read_text()
+        if "link_id:" in text and (m := re.search(r"prog_id:\s+(\d+)", text)):
+            out[int(info.name)] = int(m.group(1))
+    return out
+
+
+def _prog_name(prog_id: int) -> str:
+    out = subprocess.run(
+        ["bpftool", "-j", "prog", "show", "id", str(prog_id)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return str(json.loads(out)["name"])
+
+
+def test_overwriting_the_watched_path_map_raises_a_critical_alert_naming_it(
+    live_sensor: LiveSensor,
+) -> None:
+    sensor = live_sensor.start()
+    map_id = _map_id(sensor.pid, "watch_rules")
+    value = " ".join(["0"] * 136)
+    subprocess.run(
+        ["bpftool", "map", "update", "id", str(map_id), "key", "0", "0", "0", "0", "value"]
+        + value.split(),
+        check=True,
+    )
+    alert = wait_alert(sensor, "Hook Detached, Replaced", ALERT_BOUND_S)
+    assert alert.severity_id == 5
+    assert "T1562" in json.dumps(alert.finding["attacks"])
+    ev = _evidence(alert)
+    assert "file/watch_rules" in str(ev["message"])
+    assert "written back" in str(ev["message"])
+
+
+def test_closing_a_link_inside_the_sensor_with_gdb_is_detached_blind_and_ptrace(
+    live_sensor: LiveSensor,
+) -> None:
+    sensor = live_sensor.start()
+    links = _link_fds(sensor.pid)
+    names = {fd: _prog_name(pid) for fd, pid in links.items()}
+    # Every link of the file family's create/open-for-write path: the file canary can no longer
+    # come back, so the family is blind as well as its hooks detached.
+    file_fds = [fd for fd, name in names.items() if name.startswith("handle_exit_open")]
+    file_fds += [fd for fd, name in names.items() if name.startswith("handle_open")]
+    file_fds += [fd for fd, name in names.items() if name.startswith("handle_creat")]
+    assert file_fds, names
+    calls = [arg for fd in file_fds for arg in ("-ex", f"call (int)close({fd})")]
+    res = subprocess.run(
+        ["gdb", "-p", str(sensor.pid), "-batch", "-nx", *calls],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    alert = wait_alert(sensor, "Hook Detached, Replaced", ALERT_BOUND_S)
+    assert "detached" in str(_evidence(alert)["message"])
+    assert any(names[fd] in str(_evidence(alert)["message"]) for fd in file_fds)
+    blind = wait_alert(sensor, "Event Family Blind", ALERT_BOUND_S + HEALTH_INTERVAL_S)
+    assert "canary/file" in str(_evidence(blind)["message"])
+    inject = wait_alert(sensor, "Ptrace or Memory Write", ALERT_BOUND_S)
+    actor = _evidence(inject)["actor"]
+    assert "gdb" in json.dumps(actor)
+    host = sensor.host()
+    families = host.capabilities  # the heartbeat's report travels as the host's capabilities
+    assert families is not None
+
+
+def test_sigkill_is_delivered_after_restart_naming_the_sender(live_sensor: LiveSensor) -> None:
+    sensor = live_sensor.start()
+    killer = subprocess.run(["kill", "-9", str(sensor.pid)], check=True)
+    assert killer.returncode == 0
+    assert sensor.proc is not None
+    assert sensor.proc.wait(10) == -signal.SIGKILL
+    # Nothing reached the collector from the dead sensor: the record waits in the pinned ring.
+    assert not sensor.alerts("Signal Sent")
+    sensor.start()
+    alert = wait_alert(sensor, "Signal Sent", 30)
+    ev = _evidence(alert)
+    assert ev["unmapped"]["tamper"]["signal"] == "SIGKILL"  # type: ignore[index]
+    assert "(kill)" in str(ev["message"])
+    ended = wait_alert(sensor, "Previous Run Ended Abnormally", 30)
+    assert "killed by SIGKILL" in str(_evidence(ended)["message"])
