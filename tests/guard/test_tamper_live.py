@@ -87,11 +87,9 @@ def test_closing_a_link_inside_the_sensor_with_gdb_is_detached_blind_and_ptrace(
     sensor = live_sensor.start()
     links = _link_fds(sensor.pid)
     names = {fd: _prog_name(pid) for fd, pid in links.items()}
-    # Every link of the file family's create/open-for-write path: the file canary can no longer
-    # come back, so the family is blind as well as its hooks detached.
-    file_fds = [fd for fd, name in names.items() if name.startswith("handle_exit_open")]
-    file_fds += [fd for fd, name in names.items() if name.startswith("handle_open")]
-    file_fds += [fd for fd, name in names.items() if name.startswith("handle_creat")]
+    # Every link of the file family (its programs are enter_*/exit_*; the process family's are
+    # handle_*): the file canary can no longer come back, so the family is blind as well.
+    file_fds = [fd for fd, name in names.items() if name.startswith(("enter_", "exit_"))]
     assert file_fds, names
     calls = [arg for fd in file_fds for arg in ("-ex", f"call (int)close({fd})")]
     res = subprocess.run(
