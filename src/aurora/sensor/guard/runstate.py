@@ -58,8 +58,10 @@ class RunRecord:
     def started(self) -> None:
         record = {"running": True, "pid": os.getpid(), "started_ms": int(time.time() * 1000)}
         write_atomic(self.path, orjson.dumps(record))
-        self._crash_file = self.crash_log.open("w")
-        faulthandler.enable(self._crash_file)
+        # Only when nobody else traces crashes (a test runner, an embedding program) already.
+        if not faulthandler.is_enabled():
+            self._crash_file = self.crash_log.open("w")
+            faulthandler.enable(self._crash_file)
 
     def stopped(self) -> None:
         record = {"running": False, "pid": os.getpid(), "stopped_ms": int(time.time() * 1000)}
