@@ -67,12 +67,9 @@ def test_overwriting_the_watched_path_map_raises_a_critical_alert_naming_it(
 ) -> None:
     sensor = live_sensor.start()
     map_id = _map_id(sensor.pid, "watch_rules")
-    value = " ".join(["0"] * 136)
-    subprocess.run(
-        ["bpftool", "map", "update", "id", str(map_id), "key", "0", "0", "0", "0", "value"]
-        + value.split(),
-        check=True,
-    )
+    zeros = ["0"] * 136  # one empty rule: len, flags, pattern
+    update = ["bpftool", "map", "update", "id", str(map_id), "key", "0", "0", "0", "0"]
+    subprocess.run([*update, "value", *zeros], check=True)
     alert = wait_alert(sensor, "Hook Detached, Replaced", ALERT_BOUND_S)
     assert alert.severity_id == 5
     assert "T1562" in json.dumps(alert.finding["attacks"])
