@@ -102,7 +102,13 @@ def live_sensor(tmp_path: Path) -> Iterator[LiveSensor]:
         res = subprocess.run(["make", "-s", "-C", "bpf"], capture_output=True, text=True, cwd=REPO)
         assert res.returncode == 0, res.stderr
     cfg = AuroraConfig.model_validate(
-        {"collector": {"state_dir": str(tmp_path / "collector"), "listen": "127.0.0.1:0"}}
+        {
+            "collector": {
+                "state_dir": str(tmp_path / "collector"),
+                "listen": "127.0.0.1:0",
+                "sensor_silence_heartbeats": 3,
+            }
+        }
     )
     collector = Collector(cfg)
     collector.start()

@@ -232,4 +232,5 @@ class Guard:
             previous_run=self.previous_run,
             canaries_sent=self._canaries.fired if self._canaries is not None else 0,
             check_cpu_us=self._cpu_us,
+            heartbeat_interval_ms=int(self.config.heartbeat_interval_s * 1000),
         )
