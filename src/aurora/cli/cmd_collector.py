@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from aurora.cli.cmd_sensor import manage_unit
 from aurora.cli.common import config_from_args
+from aurora.cli.service_units import DEFAULT_UNIT_DIR, collector_spec
 from aurora.config import AuroraConfig
 
 
@@ -25,6 +27,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--api-listen", metavar="ADDR:PORT", help="REST API address (default [api] listen)"
+    )
+    parser.add_argument(
+        "service",
+        nargs="?",
+        choices=("install", "uninstall"),
+        help="install: write (and enable) the aurora-collector systemd unit; uninstall: remove it",
+    )
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        default=str(DEFAULT_UNIT_DIR),
+        help="where install/uninstall put the unit (default %(default)s)",
     )
     parser.set_defaults(func=run)
 
@@ -54,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from aurora.gcpolicy import settle_after_startup
 
     config = apply_overrides(config_from_args(args), args)
+    if getattr(args, "service", None):
+        return manage_unit(args, collector_spec(config.collector.state_dir))
     stop = threading.Event()
 
     def _signal(signum: int, _frame: object) -> None:

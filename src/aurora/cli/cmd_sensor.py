@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aurora.cli.common import config_from_args
+from aurora.cli.service_units import DEFAULT_UNIT_DIR, UnitSpec, install, sensor_spec, uninstall
 from aurora.errors import UsageError
 
 
@@ -25,6 +26,18 @@ def register(subparsers: Any) -> None:
         "--state-dir", metavar="DIR", help="override [sensor] state_dir (keys, spool, state)"
     )
     parser.add_argument("--collector", metavar="HOST:PORT", help="collector to stream to")
+    parser.add_argument(
+        "service",
+        nargs="?",
+        choices=("install", "uninstall"),
+        help="install: write (and enable) the aurora-sensor systemd unit; uninstall: remove it",
+    )
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        default=str(DEFAULT_UNIT_DIR),
+        help="where install/uninstall put the unit (default %(default)s)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -34,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         config = config.model_copy(
             update={"sensor": config.sensor.model_copy(update={"state_dir": Path(args.state_dir)})}
         )
+    if args.service:
+        return manage_unit(args, sensor_spec(config.sensor.state_dir))
     if not args.stdout:
         from aurora.sensor.agent import run_agent  # written with the transport issue
 
@@ -45,3 +60,16 @@ def run(args: argparse.Namespace) -> int:
 
     # On an OS without an event source yet, the platform says so with a typed error.
     return run_standalone(platform.current().event_source(config.sensor))
+
+
+def manage_unit(args: argparse.Namespace, spec: UnitSpec) -> int:
+    """`install` / `uninstall` for the sensor's or the collector's unit."""
+    unit_dir = Path(args.unit_dir)
+    if args.service == "install":
+        config = Path(args.config).resolve() if getattr(args, "config", None) else None
+        done = install(spec, unit_dir, config)
+    else:
+        done = uninstall(spec, unit_dir)
+    for line in done:
+        print(line)
+    return 0
