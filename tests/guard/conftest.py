@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from tests.agent.helpers import REPO, wait_until
+from tests.response.conftest import topology  # noqa: F401  (network namespaces, for isolation)
 
 from aurora.collector.server import Collector
 from aurora.collector.store.base import AlertRecord

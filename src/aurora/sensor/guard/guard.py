@@ -41,6 +41,16 @@ Event = dict[str, Any]
 IsolationHook = Callable[[], tuple[str, Callable[[], object]]]
 
 
+def isolation_listing() -> str | None:
+    """The isolation table as the kernel holds it now (None: absent, or no nftables here)."""
+    try:
+        from aurora.sensor.response.isolation_linux import NftIsolation
+
+        return NftIsolation().table_listing()
+    except (ImportError, AuroraError):
+        return None
+
+
 class Guard:
     def __init__(
         self,
@@ -67,6 +77,7 @@ class Guard:
         self._checked_ms = 0
         self._last_good_ms = 0
         self._cpu_us = 0
+        self._isolation_listing: str | None = None
         self.checks = 0
 
     # ------------------------------------------------------------------ life cycle
@@ -183,19 +194,33 @@ class Guard:
         return out
 
     def _check_isolation(self) -> list[Event]:
+        """While isolated, the table must stay as the sensor wrote it: a table removed (the state
+        says isolation_lost) or edited (its listing differs from the one after it was applied)
+        is written again at once and reported."""
         if self.isolation is None:
             return []
         state, restore = self.isolation()
-        if state != "isolation_lost":
+        if state not in ("isolated", "isolation_lost"):
+            self._isolation_listing = None
             return []
+        listing = isolation_listing()
+        if state == "isolated" and (
+            self._isolation_listing is None or listing == self._isolation_listing
+        ):
+            self._isolation_listing = listing
+            return []
+        what = "removed" if state == "isolation_lost" else "altered"
         try:
             restore()
             after, _ = self.isolation()
         except Exception as exc:  # reported, never fatal
             after = f"restore failed: {exc}"
-        detail = f"isolation rules were removed while the host is isolated; now {after}"
+        self._isolation_listing = isolation_listing()
+        detail = f"isolation table {what} while the host is isolated; written back, now {after}"
         log.warning("guard: %s", detail)
-        return [tev.tamper_event("isolation_restored", detail, extra={"after": after})]
+        return [
+            tev.tamper_event("isolation_restored", detail, extra={"after": after, "was": what})
+        ]
 
     def _aimed_events(self, aimed: list[Aimed]) -> list[Event]:
         out = []
