@@ -116,7 +116,9 @@ class Agent:
                 reapply()
             self.source.start()
             isolation = self._isolation_hook()
-            self.guard = Guard(self.config.sensor, self.state_dir, self.source, isolation)
+            self.guard = Guard(
+                self.config.sensor, self.state_dir, self.source, isolation, self.spool
+            )
             self._flush(self._serialise(self.guard.start()))
             self._producer = threading.Thread(
                 target=self._produce, name="aurora-producer", daemon=True

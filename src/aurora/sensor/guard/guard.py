@@ -25,6 +25,7 @@ from aurora.sensor.guard.probe_linux import OP_PTRACE, OP_SIGNAL, Aimed, GuardPr
 from aurora.sensor.guard.runstate import RunRecord
 from aurora.sensor.guard.status import OK, Entry, Observation, StateBook
 from aurora.sensor.source import Capability, EventSource
+from aurora.sensor.spool import Spool
 from aurora.v1 import stream_pb2
 
 log = logging.getLogger("aurora.sensor.guard")
@@ -34,6 +35,7 @@ _CHECK_OF_STATE = {
     "replaced": "hook_replaced",
     "altered": "map_altered",
     "blind": "family_blind",
+    "stalled": "family_blind",
 }
 
 Event = dict[str, Any]
@@ -58,8 +60,10 @@ class Guard:
         state_dir: Path,
         source: EventSource,
         isolation: IsolationHook | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.config = config
+        self.spool = spool
         self.state_dir = state_dir
         self.source = source
         self.isolation = isolation
@@ -154,6 +158,10 @@ class Guard:
         now_ms = int(time.time() * 1000)
         out: list[Event] = []
         hooks: list[Observation] = self._hooks.check() if self._hooks is not None else []
+        if self._hooks is not None:
+            fed = self._canaries.families if self._canaries and self._canaries.fired else []
+            hooks.extend(self._hooks.check_pipeline(fed))
+        hooks.extend(self._check_spool())
         if self._probe is not None:
             missing = self._probe.pids_guarded([os.getpid()])
             ok = not missing
@@ -174,6 +182,17 @@ class Guard:
         self._cpu_us = (time.thread_time_ns() - cpu0) // 1000
         self.checks += 1
         return out
+
+    def _check_spool(self) -> list[Observation]:
+        if self.spool is None:
+            return []
+        st = self.spool.status()
+        if st.disk_error:
+            return [Observation("spool", "failing", st.disk_error)]
+        if st.acked_through >= st.next_seq or st.events_queued < 0:
+            detail = f"acknowledged through {st.acked_through} but next sequence {st.next_seq}"
+            return [Observation("spool", "inconsistent", detail)]
+        return [Observation("spool", OK)]
 
     def _event_for(self, entry: Entry) -> Event:
         check = _CHECK_OF_STATE.get(entry.state, entry.state)
@@ -218,9 +237,7 @@ class Guard:
         self._isolation_listing = isolation_listing()
         detail = f"isolation table {what} while the host is isolated; written back, now {after}"
         log.warning("guard: %s", detail)
-        return [
-            tev.tamper_event("isolation_restored", detail, extra={"after": after, "was": what})
-        ]
+        return [tev.tamper_event("isolation_restored", detail, extra={"after": after, "was": what})]
 
     def _aimed_events(self, aimed: list[Aimed]) -> list[Event]:
         out = []

@@ -11,6 +11,8 @@ it *altered*, and the sensor writes its rules back at once.
 from __future__ import annotations
 
 import ctypes
+import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aurora.errors import AuroraError
@@ -47,6 +49,7 @@ class LinuxHooks:
                     )
                 )
         self._watch_digest = self._digest_watch_rules() or ""
+        self._positions = sensor.ring_positions()
 
     def _watch_fd(self) -> int | None:
         obj = self.sensor.bpf_objects().get("file")
@@ -111,3 +114,25 @@ class LinuxHooks:
             "rules written back" if restored else "rules could NOT be written back"
         )
         return [Observation(name, "altered", detail)]
+
+    def check_pipeline(self, expect_fed: Collection[str]) -> list[Observation]:
+        """Rings still fed: a family sent a marker since the last check must have had at least
+        that record written into its ring (kernel side; the canary checks the whole way). And
+        the process table still knows the sensor itself."""
+        now = self.sensor.ring_positions()
+        out = []
+        for family, position in now.items():
+            name = f"ring/{family}"
+            if family in expect_fed and self._positions.get(family) == position:
+                detail = "nothing written into the ring since the last check, marker included"
+                out.append(Observation(name, "stalled", detail))
+            else:
+                out.append(Observation(name, OK))
+        self._positions = now
+        pid = os.getpid()
+        if self.sensor.table.get(pid) is None:
+            detail = f"the sensor's own pid {pid} is missing from the process table"
+            out.append(Observation("proctable", "inconsistent", detail))
+        else:
+            out.append(Observation("proctable", OK))
+        return out
