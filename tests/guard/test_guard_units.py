@@ -95,3 +95,17 @@ def test_guard_record_mirror_matches_the_btf() -> None:
 
 def test_guard_object_is_built_by_the_bpf_makefile() -> None:
     assert "guard" in (Path(__file__).resolve().parents[2] / "bpf" / "Makefile").read_text()
+
+
+def test_tamper_events_and_their_findings_are_valid_ocsf(
+    engine: DetectionEngine, shared_data: Path
+) -> None:
+    from aurora.detection import build_finding
+    from aurora.ocsf.schema import OcsfSchema
+
+    schema = OcsfSchema.load(shared_data / "ocsf-schema-1.8.0")
+    ev = tamper_event("signal", "SIGKILL sent", actor={"pid": 4242}, extra={"signal": "SIGKILL"})
+    assert schema.validate(ev) == []
+    finding = build_finding(engine.match(ev)[0], host=dict(ev["device"]))
+    assert schema.validate(finding) == []
+    assert finding["severity_id"] == 5

@@ -191,7 +191,8 @@ class TamperMonitor:
         severity = SEVERITY.get(rule.level, 3)
         if admitted:
             host = self.store.get_host(sensor_id)
-            device = {"uid": sensor_id}
+            # What the collector knows of the host; its kind is not among it (OCSF: Unknown).
+            device: dict[str, Any] = {"uid": sensor_id, "type_id": 0, "type": "Unknown"}
             if host is not None and host.hostname:
                 device["hostname"] = host.hostname
             finding = build_finding(Finding(rule, [evidence], kind="builtin"), host=device)

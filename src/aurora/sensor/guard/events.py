@@ -40,7 +40,8 @@ def _proc_facts(pid: int) -> dict[str, Any]:
     """What /proc still says of ``pid`` (nothing once it has exited)."""
     out: dict[str, Any] = {"pid": pid}
     try:
-        out["file"] = {"path": os.readlink(f"/proc/{pid}/exe")}
+        exe = os.readlink(f"/proc/{pid}/exe")
+        out["file"] = {"path": exe, "name": os.path.basename(exe), "type_id": 1}
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             out["cmd_line"] = f.read(4096).replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
@@ -81,7 +82,7 @@ def tamper_event(
 def sender_process(pid: int, ppid: int, uid: int, comm: str) -> dict[str, Any]:
     """The OCSF process object of a sender, from the kernel record and what /proc still has."""
     proc = _proc_facts(pid)
-    proc.setdefault("file", {"name": comm})
+    proc.setdefault("file", {"name": comm, "type_id": 0})  # gone: its command name is left
     proc["name"] = comm
     proc["user"] = {"uid": str(uid)}
     proc["parent_process"] = {"pid": ppid}
