@@ -25,6 +25,7 @@ def _lib() -> ctypes.CDLL:
         vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
         protos: dict[str, tuple[object, list[object]]] = {
             "bpf_link__fd": (ci, [vp]),
+            "bpf_link__disconnect": (None, [vp]),
             "bpf_program__fd": (ci, [vp]),
             "bpf_obj_get_info_by_fd": (ci, [ci, vp, ctypes.POINTER(ctypes.c_uint32)]),
             "bpf_map__set_pin_path": (ci, [vp, cp]),
@@ -83,6 +84,12 @@ def link_info(fd: int) -> LinkInfo:
 
 def link_fd(link: int) -> int:
     return int(_lib().bpf_link__fd(link))
+
+
+def forget_link(link: int) -> None:
+    """Tell libbpf a link's descriptor is no longer ours: someone closed it, and its number may
+    now belong to another file, which libbpf would otherwise close when the sensor stops."""
+    _lib().bpf_link__disconnect(link)
 
 
 def program_fd(prog: int) -> int:

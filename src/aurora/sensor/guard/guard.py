@@ -264,6 +264,10 @@ class Guard:
             )
         return out
 
+    def attached_hooks(self) -> list[Any]:
+        """The BPF programs the guard watches, with their descriptors (empty off Linux)."""
+        return list(self._hooks.hooks) if self._hooks is not None else []
+
     # ------------------------------------------------------------------ reporting
     def report(self) -> stream_pb2.HookHealth:
         return stream_pb2.HookHealth(

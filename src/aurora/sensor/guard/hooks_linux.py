@@ -25,6 +25,7 @@ from aurora.sensor.linux.sensor import LinuxSensor
 @dataclass(frozen=True)
 class AttachedHook:
     name: str  # family/program
+    link: int  # libbpf's bpf_link
     link_fd: int
     link_id: int
     prog_fd: int
@@ -45,11 +46,19 @@ class LinuxHooks:
                 linfo, pinfo = bpfinfo.link_info(lfd), bpfinfo.prog_info(pfd)
                 self.hooks.append(
                     AttachedHook(
-                        f"{family}/{prog_name}", lfd, linfo.link_id, pfd, pinfo.prog_id, pinfo.tag
+                        f"{family}/{prog_name}",
+                        link,
+                        lfd,
+                        linfo.link_id,
+                        pfd,
+                        pinfo.prog_id,
+                        pinfo.tag,
                     )
                 )
         self._watch_digest = self._digest_watch_rules() or ""
         self._positions = sensor.ring_positions()
+        # Links found gone: their descriptor number is no longer ours to ask about or close.
+        self._gone: dict[str, Observation] = {}
 
     def _watch_fd(self) -> int | None:
         obj = self.sensor.bpf_objects().get("file")
@@ -67,6 +76,15 @@ class LinuxHooks:
         return seen
 
     def _check_hook(self, hook: AttachedHook) -> Observation:
+        if hook.name in self._gone:
+            return self._gone[hook.name]
+        seen = self._inspect(hook)
+        if seen.state == "detached":
+            bpfinfo.forget_link(hook.link)
+            self._gone[hook.name] = seen
+        return seen
+
+    def _inspect(self, hook: AttachedHook) -> Observation:
         try:
             link = bpfinfo.link_info(hook.link_fd)
         except bpfinfo.ObjectGone as exc:
