@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -109,3 +110,55 @@ def test_tamper_events_and_their_findings_are_valid_ocsf(
     finding = build_finding(engine.match(ev)[0], host=dict(ev["device"]))
     assert schema.validate(finding) == []
     assert finding["severity_id"] == 5
+
+
+def test_a_file_changed_on_disk_is_found_once_even_with_its_mtime_put_back(
+    tmp_path: Path,
+) -> None:
+    from aurora.sensor.guard.integrity import FileIntegrity
+
+    module, obj = tmp_path / "agent.py", tmp_path / "process.bpf.o"
+    module.write_text("print('sensor')\n")
+    obj.write_bytes(b"\x7fELF original")
+    files = FileIntegrity([module, obj])
+    assert files.check() == []
+    st = obj.stat()
+    obj.write_bytes(b"\x7fELF patched!!")  # same size
+    os.utime(obj, ns=(st.st_atime_ns, st.st_mtime_ns))  # the attacker hides the mtime
+    assert files.check() == [obj]
+    assert files.check() == []  # reported once
+    module.touch()  # a new mtime, the same content: not a change
+    assert files.check() == []
+
+
+def test_the_run_record_tells_a_clean_stop_from_a_crash(tmp_path: Path) -> None:
+    from aurora.sensor.guard.runstate import RunRecord
+
+    first = RunRecord(tmp_path)
+    assert not first.previous_was_unclean()
+    first.started()
+    first.stopped()
+    assert not RunRecord(tmp_path).previous_was_unclean()
+
+    crashed = RunRecord(tmp_path)
+    crashed.started()  # ... and never stopped: the process died
+    (tmp_path / "guard" / "crash.log").write_text(
+        "Fatal Python error: Segmentation fault\n\nThread 0x1 (most recent call first):\n"
+    )
+    after = RunRecord(tmp_path)
+    assert after.previous_was_unclean()
+    how = after.how_previous_ended([])
+    assert how.startswith("crashed: Fatal Python error: Segmentation fault")
+
+
+def test_the_run_record_names_the_signal_that_killed_the_previous_run(tmp_path: Path) -> None:
+    from aurora.sensor.guard.probe_linux import OP_SIGNAL, Aimed
+    from aurora.sensor.guard.runstate import RunRecord
+
+    RunRecord(tmp_path).started()
+    record = RunRecord(tmp_path)
+    pid = int((record.previous or {})["pid"])
+    aimed = [Aimed(OP_SIGNAL, 9, pid, 777, 1, 0, "pkill", 0)]
+    assert record.how_previous_ended(aimed) == "killed by SIGKILL from pid 777 (pkill)"
+    unexplained = record.how_previous_ended([Aimed(OP_SIGNAL, 10, pid, 777, 1, 0, "x", 0)])
+    assert "no signal, OOM or crash record" in unexplained

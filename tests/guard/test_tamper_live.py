@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,49 @@ def test_sigkill_is_delivered_after_restart_naming_the_sender(live_sensor: LiveS
     # Nothing spooled before the kill was lost: the collector saw no hole in the sequence.
     assert sensor.collector.store is not None
     assert sensor.collector.store.gaps(sensor.sensor_id) == []
+
+
+VM_WRITEV = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# One byte from us to address 0 in the sensor: refused (EFAULT), yet the call was aimed at it.
+buf = ctypes.create_string_buffer(b"x")
+class Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+local, remote = Iovec(ctypes.addressof(buf), 1), Iovec(0, 1)
+rc = libc.process_vm_writev(int(sys.argv[1]), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+sys.exit(0 if rc == -1 else 1)
+"""
+
+
+def test_process_vm_writev_aimed_at_the_sensor_names_the_writer(live_sensor: LiveSensor) -> None:
+    sensor = live_sensor.start()
+    writer = subprocess.run(
+        [sys.executable, "-c", VM_WRITEV, str(sensor.pid)], capture_output=True, text=True
+    )
+    assert writer.returncode == 0, writer.stderr
+    alert = wait_alert(sensor, "Ptrace or Memory Write", ALERT_BOUND_S)
+    ev = _evidence(alert)
+    assert ev["unmapped"]["tamper"]["check"] == "process_vm_writev"  # type: ignore[index]
+    assert "python" in json.dumps(ev["actor"])
+
+
+def test_a_process_writing_into_another_process_is_not_a_sensor_alert(
+    live_sensor: LiveSensor,
+) -> None:
+    """The benign look-alike: the same write aimed at a process that is not the sensor."""
+    sensor = live_sensor.start()
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        writer = subprocess.run([sys.executable, "-c", VM_WRITEV, str(victim.pid)])
+        assert writer.returncode == 0
+        # A marker after it: once the marker's alert is in, the write would have been too.
+        subprocess.run(
+            [sys.executable, "-c", VM_WRITEV, str(sensor.pid)], check=True, capture_output=True
+        )
+        wait_alert(sensor, "Ptrace or Memory Write", ALERT_BOUND_S)
+        alerts = sensor.alerts("Ptrace or Memory Write")
+        assert len(alerts) == 1 and alerts[0].count == 1
+    finally:
+        victim.kill()
+        victim.wait()
