@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.fulldisk import fill
 
 from aurora.detection import DetectionEngine
 from aurora.sensor.guard.events import tamper_event
@@ -162,3 +163,14 @@ def test_the_run_record_names_the_signal_that_killed_the_previous_run(tmp_path: 
     assert record.how_previous_ended(aimed) == "killed by SIGKILL from pid 777 (pkill)"
     unexplained = record.how_previous_ended([Aimed(OP_SIGNAL, 10, pid, 777, 1, 0, "x", 0)])
     assert "no signal, OOM or crash record" in unexplained
+
+
+@pytest.mark.root
+def test_a_clean_stop_on_a_full_disk_is_not_taken_for_a_crash(small_disk: Path) -> None:
+    from aurora.sensor.guard.runstate import RunRecord
+
+    record = RunRecord(small_disk)
+    record.started()
+    fill(small_disk)
+    record.stopped()  # cannot write: the record is removed instead, and nothing raises
+    assert not RunRecord(small_disk).previous_was_unclean()

@@ -10,6 +10,7 @@ spooled: they are the sensor's self-test, not host telemetry.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import struct
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from aurora.sensor.guard.status import OK, Observation
+
+log = logging.getLogger("aurora.sensor.guard")
 
 CANARY_FAMILIES = ("process", "file", "network", "dns")
 _RECENT = 8  # nonces still recognised after they came back (a marker yields several events)

@@ -83,6 +83,7 @@ class Guard:
         self._cpu_us = 0
         self._isolation_listing: str | None = None
         self.checks = 0
+        self.failures = 0
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> list[Event]:
@@ -99,14 +100,18 @@ class Guard:
             out.append(tev.tamper_event("previous_run_abnormal", self.previous_run))
         out.extend(self._aimed_events(aimed))
         self.run.started()
-        self._files = FileIntegrity()
-        families = list(self.config.linux_families) if self._hooks is not None else []
-        loaded = {c.name for c in self.source.capabilities() if c.loaded}
-        self._canaries = Canaries(
-            [f for f in families if f in loaded],
-            list(self.config.watch_paths),
-            self.config.canary_timeout_s,
-        )
+        try:
+            self._files = FileIntegrity()
+            families = list(self.config.linux_families) if self._hooks is not None else []
+            loaded = {c.name for c in self.source.capabilities() if c.loaded}
+            self._canaries = Canaries(
+                [f for f in families if f in loaded],
+                list(self.config.watch_paths),
+                self.config.canary_timeout_s,
+            )
+        except (OSError, AuroraError) as exc:
+            log.warning("guard checks partly unavailable: %s", exc)
+            self.caps.append(Capability("guard/canaries", False, str(exc)))
         return out
 
     def _start_linux_parts(self) -> None:
@@ -142,16 +147,28 @@ class Guard:
 
     # ------------------------------------------------------------------ running
     def consume(self, events: list[Event]) -> list[Event]:
-        return self._canaries.consume(events) if self._canaries is not None else events
+        if self._canaries is None:
+            return events
+        try:
+            return self._canaries.consume(events)
+        except Exception:  # a malformed event must not cost the others
+            log.exception("canary matching failed; events passed on unfiltered")
+            return events
 
     def tick(self) -> list[Event]:
-        """Called on every producer round: kernel records now, the full check when due."""
-        out = self._aimed_events(self._probe.drain()) if self._probe is not None else []
-        now = time.monotonic()
-        if now >= self._next_check:
-            self._next_check = now + self.interval_s
-            out.extend(self.check())
-        return out
+        """Called on every producer round: kernel records now, the full check when due. Never
+        raises: a guard bug must not stop the sensor it guards."""
+        try:
+            out = self._aimed_events(self._probe.drain()) if self._probe is not None else []
+            now = time.monotonic()
+            if now >= self._next_check:
+                self._next_check = now + self.interval_s
+                out.extend(self.check())
+            return out
+        except Exception:
+            log.exception("guard check failed; the sensor carries on")
+            self.failures += 1
+            return []
 
     def check(self) -> list[Event]:
         cpu0 = time.thread_time_ns()

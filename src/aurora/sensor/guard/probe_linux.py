@@ -64,6 +64,16 @@ class GuardProbe:
     def __init__(self, objects_dir: Path, state_dir: Path) -> None:
         self.pins = pin_dir(state_dir)
         self.pins.mkdir(mode=0o700, exist_ok=True)
+        try:
+            self._load(objects_dir)
+        except libbpf.BpfError as exc:
+            # A ring pinned by another version (another size) cannot be reused: its records
+            # are lost, said so, and a fresh ring is pinned.
+            log.warning("the pinned guard ring cannot be reused (%s); replacing it", exc)
+            (self.pins / "events").unlink(missing_ok=True)
+            self._load(objects_dir)
+
+    def _load(self, objects_dir: Path) -> None:
         self.obj = libbpf.BpfObject(objects_dir / "guard.bpf.o")
         try:
             self.obj.set_max_entries("events", RING_BYTES)

@@ -8,6 +8,7 @@ the crash trace Python's faulthandler wrote.
 from __future__ import annotations
 
 import faulthandler
+import logging
 import os
 import re
 import time
@@ -20,13 +21,18 @@ from aurora.atomicfile import write_atomic
 from aurora.sensor.guard.events import signal_name
 from aurora.sensor.guard.probe_linux import OP_SIGNAL, Aimed
 
+log = logging.getLogger("aurora.sensor.guard")
+
 _FATAL_SIGNALS = {9, 15, 6, 11, 2, 1, 3}
 
 
 class RunRecord:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir / "guard"
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("cannot create %s: %s", self.dir, exc.strerror or exc)
         self.path = self.dir / "run.json"
         self.crash_log = self.dir / "crash.log"
         self._crash_file: IO[str] | None = None
@@ -55,17 +61,36 @@ class RunRecord:
             return f"crashed: {crash}"
         return f"ended without a clean stop (pid {pid}); no signal, OOM or crash record found"
 
+    def _write(self, record: dict[str, Any]) -> bool:
+        try:
+            write_atomic(self.path, orjson.dumps(record))
+        except OSError as exc:
+            # A full or failing disk must not stop the sensor.
+            log.warning("cannot write the run record %s: %s", self.path, exc.strerror or exc)
+            return False
+        return True
+
     def started(self) -> None:
-        record = {"running": True, "pid": os.getpid(), "started_ms": int(time.time() * 1000)}
-        write_atomic(self.path, orjson.dumps(record))
+        self._write({"running": True, "pid": os.getpid(), "started_ms": int(time.time() * 1000)})
         # Only when nobody else traces crashes (a test runner, an embedding program) already.
         if not faulthandler.is_enabled():
-            self._crash_file = self.crash_log.open("w")
+            try:
+                self._crash_file = self.crash_log.open("w")
+            except OSError as exc:
+                log.warning("no crash trace: cannot open %s: %s", self.crash_log, exc)
+                return
             faulthandler.enable(self._crash_file)
 
     def stopped(self) -> None:
-        record = {"running": False, "pid": os.getpid(), "stopped_ms": int(time.time() * 1000)}
-        write_atomic(self.path, orjson.dumps(record))
+        if not self._write(
+            {"running": False, "pid": os.getpid(), "stopped_ms": int(time.time() * 1000)}
+        ):
+            # No "running" may survive a clean stop: removing the record needs no disk space,
+            # and no record reads as a clean start.
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot remove the run record %s: %s", self.path, exc)
         if self._crash_file is not None:
             faulthandler.disable()
             self._crash_file.close()
