@@ -39,6 +39,7 @@ def monitor(store: Store, bus: MemoryBus, **kw: Any) -> TamperMonitor:
         "silence_heartbeats": 3,
         "drop_alert_per_min": 600,
         "suppression_window_s": 300,
+        "silence_min_s": 0.2,
     }
     args.update(kw)
     return TamperMonitor(store, bus, **args)

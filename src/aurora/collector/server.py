@@ -206,6 +206,7 @@ class Collector:
                 self.bus,
                 silence_heartbeats=cfg.sensor_silence_heartbeats,
                 drop_alert_per_min=cfg.sensor_drop_alert_per_min,
+                silence_min_s=cfg.sensor_silence_min_s,
                 suppression_window_s=self.config.detection.suppression_window_s,
             ),
         )

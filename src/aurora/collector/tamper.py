@@ -4,8 +4,9 @@ faster than ``[collector] sensor_drop_alert_per_min``.
 What a sensor sees of an attack on itself (hooks detached, signals, ptrace, its files changed)
 arrives as events and is matched by the tamper rules like any event. Silence cannot be reported by
 the silent party, so it is watched here: a sensor whose stream is open but whose heartbeats stopped
-for ``sensor_silence_heartbeats`` intervals is *stopped or hung while its host is reachable* (the
-host's kernel still holds the connection); a stream that ended without the sensor's Goodbye and
+for ``sensor_silence_heartbeats`` intervals (at least ``sensor_silence_min_s``) is *stopped or
+hung while its host is reachable* (the host's kernel still holds the connection); a stream that
+ended without the sensor's Goodbye and
 was not replaced within the same bound is *down or unreachable*; a sensor heard from again after
 either is recorded as *back*, saying how long it was silent. Findings are OCSF Detection Findings
 (ATT&CK T1562.001) stored and announced as :class:`AlertRaised`, so suppression, the console and
@@ -83,11 +84,13 @@ class TamperMonitor:
         *,
         silence_heartbeats: int,
         drop_alert_per_min: int,
+        silence_min_s: float = 5.0,
         suppression_window_s: float,
     ) -> None:
         self.store = store
         self.bus = bus
         self.silence_heartbeats = silence_heartbeats
+        self.silence_min_s = silence_min_s
         self.drop_alert_per_min = drop_alert_per_min
         self.suppressor = Suppressor(suppression_window_s)
         self._sensors: dict[str, _Sensor] = {}
@@ -153,6 +156,11 @@ class TamperMonitor:
             else:
                 s.lost_at = time.monotonic()
 
+    def watching(self, sensor_id: str) -> bool:
+        """Whether ``sensor_id`` is watched for silence (not after a clean Goodbye)."""
+        with self._lock:
+            return sensor_id in self._sensors
+
     # --------------------------------------------------------------- the periodic scan
     def scan(self) -> None:
         now = time.monotonic()
@@ -161,7 +169,7 @@ class TamperMonitor:
             for sid, s in self._sensors.items():
                 if s.silent_since is not None:
                     continue
-                bound = self.silence_heartbeats * s.interval_s
+                bound = max(self.silence_heartbeats * s.interval_s, self.silence_min_s)
                 if s.connected and now - s.last_heard > bound:
                     how = "stream still open: host reachable, sensor stopped or hung"
                     quiet = now - s.last_heard
@@ -172,7 +180,8 @@ class TamperMonitor:
                     continue
                 s.silent_since, s.silent_how = s.last_heard, how
                 detail = f"no heartbeat for {quiet:.1f} s ({how})"
-                found.append((sid, detail, {"check": "sensor_silent", "how": how}))
+                extra = {"check": "sensor_silent", "how": how, "quiet_s": round(quiet, 2)}
+                found.append((sid, detail, extra))
         for sid, detail, extra in found:
             self._raise(sid, SILENT, detail, extra)
 

@@ -26,4 +26,6 @@ class CollectorConfig(Section):
     # Tamper findings only the collector can raise (aurora.collector.tamper): a sensor silent for
     # this many of its heartbeat intervals, or losing events faster than this per minute.
     sensor_silence_heartbeats: int = Field(default=3, ge=2, le=1000)
+    # ... and never sooner than this: a busy host can delay a short-interval heartbeat.
+    sensor_silence_min_s: float = Field(default=5.0, ge=0.1, le=86_400)
     sensor_drop_alert_per_min: int = Field(default=10_000, ge=1)
