@@ -12,7 +12,7 @@ STATE_DIR ?= $(CURDIR)/var
 
 # Debian packages the project needs. Keep in sync with docs/install.md.
 APT_PACKAGES := clang llvm libbpf-dev libbpf1 bpftool nftables iproute2 libelf1 zlib1g postgresql \
-	chromium curl wget util-linux openssh-server openssh-client sshpass rsyslog sudo
+	chromium curl wget util-linux openssh-server openssh-client sshpass rsyslog sudo gdb systemd
 
 PROTO_SRC := $(wildcard proto/aurora/v1/*.proto)
 PROTO_OUT := $(patsubst proto/%.proto,src/%_pb2.py,$(PROTO_SRC))

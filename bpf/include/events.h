@@ -27,6 +27,7 @@ enum event_kind {
 	EV_FILE = 30,
 	EV_KMOD = 40,
 	EV_BPF = 41,
+	EV_GUARD = 50,
 };
 
 /* Common to every record: who did it and when. ts_ns and start_ns are CLOCK_BOOTTIME. */
@@ -190,4 +191,17 @@ struct watch_rule {
 	__u32 len;
 	__u32 flags;
 	char pattern[WATCH_PATTERN_MAX];
+};
+
+#define GUARD_OP_SIGNAL 1
+#define GUARD_OP_PTRACE 2
+#define GUARD_OP_VM_WRITEV 3
+
+/* Something aimed at the sensor's own processes (guard.bpf.c): hdr is the sender, target_pid
+ * the sensor process, arg the signal number or ptrace request. */
+struct guard_event {
+	struct ev_hdr hdr;
+	__u64 arg;
+	__u32 target_pid;
+	__u32 op;
 };

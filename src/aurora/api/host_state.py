@@ -3,6 +3,8 @@ the host record so the console, the CLI and scripts read the same explanation.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aurora.collector.store.base import HostRecord
 
 # A spool this full means the collector is not keeping up or the link is down; events will be
@@ -15,11 +17,38 @@ SPOOL_WARN_FRACTION = 0.8
 _ISOLATED_STATES = frozenset({"isolated", "isolating"})
 
 
+# The guard's hook-health report rides with the capabilities under this name (see
+# aurora.collector.stream_service.hook_health_entry); it is shown on its own, not as a capability.
+HOOK_HEALTH = "hook_health"
+
+
+def hook_health(h: HostRecord) -> dict[str, Any] | None:
+    """The sensor's last hook-health report: per hook and per canary family its state, detail
+    and since when; when it was checked and when everything was last found ok."""
+    for cap in h.capabilities:
+        if isinstance(cap, dict) and cap.get("name") == HOOK_HEALTH:
+            return {k: v for k, v in cap.items() if k not in ("name", "loaded", "reason")}
+    return None
+
+
+def hook_reasons(h: HostRecord) -> list[str]:
+    """One line per hook or family the guard found not ok."""
+    report = hook_health(h)
+    if report is None:
+        return []
+    rows = [*report.get("hooks", []), *report.get("families", [])]
+    return [
+        f"{r.get('name')} {r.get('state')}" + (f": {r['detail']}" if r.get("detail") else "")
+        for r in rows
+        if isinstance(r, dict) and r.get("state") != "ok"
+    ]
+
+
 def failed_capabilities(h: HostRecord) -> list[dict[str, str]]:
     """The capabilities the sensor could not load, each with its name and the sensor's reason."""
     failed = []
     for cap in h.capabilities:
-        if not isinstance(cap, dict) or cap.get("loaded", True):
+        if not isinstance(cap, dict) or cap.get("loaded", True) or cap.get("name") == HOOK_HEALTH:
             continue
         failed.append({"name": str(cap.get("name", "")), "reason": str(cap.get("reason", ""))})
     return failed
@@ -31,6 +60,7 @@ def health_reasons(h: HostRecord) -> list[str]:
         f"{c['name']} not loaded: {c['reason'] or 'no reason given'}"
         for c in failed_capabilities(h)
     ]
+    reasons += hook_reasons(h)
     if h.revoked:
         reasons.append("certificate revoked: the sensor may not connect")
     elif not h.connected:

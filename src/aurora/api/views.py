@@ -7,8 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from aurora.api.host_state import (
+    HOOK_HEALTH,
     failed_capabilities,
     health_reasons,
+    hook_health,
     isolation_actions,
     isolation_state,
 )
@@ -34,7 +36,8 @@ SEVERITY_NAMES = {
 
 def host_view(h: HostRecord, isolate_pending: bool = False) -> dict[str, Any]:
     view = asdict(h)
-    view["capabilities"] = list(h.capabilities)
+    view["hook_health"] = hook_health(h)
+    view["capabilities"] = [c for c in h.capabilities if c.get("name") != HOOK_HEALTH]
     view["ip_addresses"] = list(h.ip_addresses)
     view["failed_capabilities"] = failed_capabilities(h)
     view["health_reasons"] = health_reasons(h)

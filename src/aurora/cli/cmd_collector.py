@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from aurora.cli.cmd_sensor import manage_unit
 from aurora.cli.common import config_from_args
+from aurora.cli.service_units import DEFAULT_UNIT_DIR, collector_spec
 from aurora.config import AuroraConfig
 from aurora.errors import ConfigError
 
@@ -39,6 +41,18 @@ def register(subparsers: Any) -> None:
         "--bus",
         metavar="URL",
         help='event bus: "memory" or nats://HOST:PORT (default [collector] bus)',
+    )
+    parser.add_argument(
+        "service",
+        nargs="?",
+        choices=("install", "uninstall"),
+        help="install: write (and enable) the aurora-collector systemd unit; uninstall: remove it",
+    )
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        default=str(DEFAULT_UNIT_DIR),
+        help="where install/uninstall put the unit (default %(default)s)",
     )
     parser.set_defaults(func=run)
 
@@ -80,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     from aurora.gcpolicy import settle_after_startup
 
     config = apply_overrides(config_from_args(args), args)
+    if getattr(args, "service", None):
+        return manage_unit(args, collector_spec(config.collector.state_dir))
     stop = threading.Event()
 
     def _signal(signum: int, _frame: object) -> None:

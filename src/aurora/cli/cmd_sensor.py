@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from aurora.cli.common import config_from_args
+from aurora.cli.service_units import DEFAULT_UNIT_DIR, UnitSpec, install, sensor_spec, uninstall
 from aurora.errors import UsageError
 
 
@@ -33,8 +34,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "service",
         nargs="?",
-        choices=["install", "remove"],
-        help="Windows only: install or remove the sensor as a service (pywin32)",
+        choices=("install", "uninstall"),
+        help="install: write (and enable) the aurora-sensor systemd unit, or on Windows install "
+        "the service (pywin32); uninstall: remove it",
+    )
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        default=str(DEFAULT_UNIT_DIR),
+        help="where install/uninstall put the systemd unit (default %(default)s)",
     )
     parser.add_argument(
         "--replay",
@@ -48,13 +56,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "service", None):
-        return _service(args.service)
     config = config_from_args(args)
     if args.state_dir:
         config = config.model_copy(
             update={"sensor": config.sensor.model_copy(update={"state_dir": Path(args.state_dir)})}
         )
+    if getattr(args, "service", None):
+        if sys.platform == "win32":
+            return windows_service(args.service)
+        return manage_unit(args, sensor_spec(config.sensor.state_dir))
     if args.stdout and args.collector:
         raise UsageError("--stdout and --collector exclude each other: pick one")
     if args.replay:
@@ -112,11 +122,23 @@ def _stop_when_delivered(agent: Any, source: Any) -> None:
     threading.Thread(target=watch, name="aurora-replay-done", daemon=True).start()
 
 
-def _service(action: str) -> int:
+def windows_service(action: str) -> int:
+    """`install` / `uninstall` of the Windows service (pywin32 calls removal `remove`)."""
     if sys.platform != "win32":
-        raise UsageError(
-            f"`aurora sensor {action}` manages the Windows service; this is not Windows"
-        )
+        raise UsageError(f"the Windows service cannot be {action}ed here: this is not Windows")
     from aurora.sensor.windows import service
 
-    return service.main(["aurora-sensor", action])
+    return service.main(["aurora-sensor", "remove" if action == "uninstall" else action])
+
+
+def manage_unit(args: argparse.Namespace, spec: UnitSpec) -> int:
+    """`install` / `uninstall` for the sensor's or the collector's unit."""
+    unit_dir = Path(args.unit_dir)
+    if args.service == "install":
+        config = Path(args.config).resolve() if getattr(args, "config", None) else None
+        done = install(spec, unit_dir, config)
+    else:
+        done = uninstall(spec, unit_dir)
+    for line in done:
+        print(line)
+    return 0

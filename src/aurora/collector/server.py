@@ -44,6 +44,7 @@ from aurora.collector.rollouts import Rollouts, load_release_key
 from aurora.collector.rule_actions import RuleResponder
 from aurora.collector.store import Store, open_store
 from aurora.collector.stream_service import StreamService
+from aurora.collector.tamper import TamperMonitor
 from aurora.collector.tlsfront import TLSFront, server_ssl_context
 from aurora.collector.uploads import UploadReceiver
 from aurora.config import AuroraConfig
@@ -246,6 +247,14 @@ class Collector:
             cert_lifetime=lifetime,
             max_batch_bytes=cfg.max_batch_bytes,
             rollouts=self.rollouts,
+            tamper=TamperMonitor(
+                self.store,
+                self.bus,
+                silence_heartbeats=cfg.sensor_silence_heartbeats,
+                drop_alert_per_min=cfg.sensor_drop_alert_per_min,
+                silence_min_s=cfg.sensor_silence_min_s,
+                suppression_window_s=self.config.detection.suppression_window_s,
+            ),
         )
         stream = self.stream
         self._subscriptions.append(
@@ -267,8 +276,10 @@ class Collector:
         self._server = server
         ready.set_result(port)
         maintenance = asyncio.create_task(self._maintenance())
+        tamper_scan = asyncio.create_task(self._tamper_scan())
         await self._stopped.wait()
         maintenance.cancel()
+        tamper_scan.cancel()
         for sid in list(self.stream.sessions):
             self.stream.sessions[sid].goodbye(
                 stream_pb2.Goodbye.REASON_SHUTDOWN, "collector shutting down"
@@ -298,6 +309,18 @@ class Collector:
                     log.info("retention: deleted %d events", n)
             except Exception:
                 log.exception("retention pass failed")
+
+    async def _tamper_scan(self) -> None:
+        """Look for silent sensors twice a second (a dict walk; alerts are rare)."""
+        while True:
+            await asyncio.sleep(0.5)
+            tamper = self.stream.tamper if self.stream is not None else None
+            if tamper is None:
+                continue
+            try:
+                await asyncio.to_thread(tamper.scan)
+            except Exception:
+                log.exception("tamper scan failed")
 
     def stop(self) -> None:
         """Close the port, say goodbye to sensors, finish queued writes, close the store."""

@@ -26,6 +26,7 @@ from aurora.collector.pki import CertificateAuthority, PKIError
 from aurora.collector.refusals import RefusalLimiter
 from aurora.collector.rollouts import Rollouts
 from aurora.collector.store.base import HostStatus, Store
+from aurora.collector.tamper import TamperMonitor
 from aurora.collector.tlsfront import Peer
 from aurora.collector.uploads import UploadReceiver
 from aurora.v1 import common_pb2, stream_pb2, stream_pb2_grpc
@@ -61,15 +62,48 @@ def _host_dict(h: common_pb2.HostInfo) -> dict[str, Any]:
     }
 
 
+def hook_health_entry(hb: stream_pb2.Heartbeat) -> dict[str, Any] | None:
+    """The guard's report as a pseudo-capability ``hook_health`` (kept with the capabilities, so
+    the console shows it without a schema change): loaded when every hook and canary is ok."""
+    if not hb.HasField("hook_health"):
+        return None
+    h = hb.hook_health
+
+    def rows(items: Any) -> list[dict[str, Any]]:
+        return [
+            {"name": i.name, "state": i.state, "detail": i.detail, "since_ms": i.since_unix_ms}
+            for i in items
+        ]
+
+    hooks, families = rows(h.hooks), rows(h.families)
+    bad = [r for r in hooks + families if r["state"] != "ok"]
+    return {
+        "name": "hook_health",
+        "loaded": not bad,
+        "reason": "; ".join(f"{r['name']}: {r['state']}" for r in bad),
+        "checked_ms": h.checked_at_unix_ms,
+        "last_good_ms": h.last_good_unix_ms,
+        "hooks": hooks,
+        "families": families,
+        "previous_run": h.previous_run,
+        "canaries_sent": saturate(h.canaries_sent),
+        "check_cpu_us": saturate(h.check_cpu_us),
+    }
+
+
 def heartbeat_status(sensor_id: str, hb: stream_pb2.Heartbeat) -> HostStatus:
     """A heartbeat as the store keeps it; its uint64 figures are clamped to 64-bit signed."""
+    caps: list[dict[str, Any]] = [
+        {"name": c.name, "loaded": c.loaded, "reason": c.reason} for c in hb.capabilities
+    ]
+    hook_health = hook_health_entry(hb)
+    if hook_health is not None:
+        caps.append(hook_health)
     return HostStatus(
         sensor_id=sensor_id,
         seen_ms=_now_ms(),
         health=_enum_name(stream_pb2.Health, hb.health, "HEALTH_"),
-        capabilities=[
-            {"name": c.name, "loaded": c.loaded, "reason": c.reason} for c in hb.capabilities
-        ],
+        capabilities=caps,
         spool_bytes=saturate(hb.spool.bytes_used),
         spool_max_bytes=saturate(hb.spool.bytes_max),
         queue_depth=saturate(hb.spool.events_queued),
@@ -92,8 +126,10 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         cert_lifetime: dt.timedelta,
         max_batch_bytes: int,
         rollouts: Rollouts | None = None,
+        tamper: TamperMonitor | None = None,
     ) -> None:
         self.store = store
+        self.tamper = tamper
         self.bus = bus
         self.ca = ca
         self.writer = writer
@@ -156,6 +192,8 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
             log.info("sensor %s (%s) disconnected: %s", sid, hostname, session.end_reason)
             if self.sessions.get(sid) is session:
                 del self.sessions[sid]
+                if self.tamper is not None:
+                    self.tamper.stream_ended(sid, session.said_goodbye)
                 await self.update_host(HostStatus(sid, _now_ms(), connected=False))
 
     async def update_host(self, status: HostStatus) -> None:
@@ -208,6 +246,7 @@ class Session:
         )
         self.sent_commands: set[str] = set()
         self.end_reason = "stream closed by the sensor"
+        self.said_goodbye = False
         self._closed = False
 
     # --- output ----------------------------------------------------------------------------------
@@ -257,6 +296,8 @@ class Session:
         store = self.svc.store
         status = HostStatus(self.sensor_id, _now_ms(), connected=True, host=_host_dict(hello.host))
         await self.svc.update_host(status)
+        if self.svc.tamper is not None:
+            await asyncio.to_thread(self.svc.tamper.heard, self.sensor_id)
         hwm = await asyncio.to_thread(store.high_water, self.sensor_id)
         self.send(welcome=stream_pb2.Welcome(acked_through_seq=hwm, server_time_unix_ms=_now_ms()))
         await self._send_commands()
@@ -294,6 +335,8 @@ class Session:
             await self.acks.put(self._submit(msg.batch))
         elif kind == "heartbeat":
             await self.svc.update_host(heartbeat_status(self.sensor_id, msg.heartbeat))
+            if self.svc.tamper is not None:
+                await asyncio.to_thread(self.svc.tamper.heard, self.sensor_id, msg.heartbeat)
             if await asyncio.to_thread(store.is_revoked, self.sensor_id):
                 log.warning("sensor %s is revoked; ending its stream", self.sensor_id)
                 self.goodbye(stream_pb2.Goodbye.REASON_REVOKED, "this sensor has been revoked")
@@ -327,6 +370,9 @@ class Session:
                 self.svc.rollouts.serve, self.sensor_id, msg.package_request
             )
             self.send(package_chunk=chunk)
+        elif kind == "goodbye":
+            self.said_goodbye = True
+            self.end_reason = f"the sensor said goodbye ({msg.goodbye.message or 'stopping'})"
         elif kind == "hello":
             log.warning("sensor %s sent a second Hello; ignored", self.sensor_id)
 

@@ -35,6 +35,12 @@ class CollectorConfig(Section):
     # follow it, within these, so idle or slow peers cannot pile up connections.
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
     http2_preface_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Tamper findings only the collector can raise (aurora.collector.tamper): a sensor silent for
+    # this many of its heartbeat intervals, or losing events faster than this per minute.
+    sensor_silence_heartbeats: int = Field(default=3, ge=2, le=1000)
+    # ... and never sooner than this: a busy host can delay a short-interval heartbeat.
+    sensor_silence_min_s: float = Field(default=5.0, ge=0.1, le=86_400)
+    sensor_drop_alert_per_min: int = Field(default=10_000, ge=1)
     # Ed25519 public key (PEM, from `aurora release keygen`) that sensors pin at enrolment.
     release_public_key: Path | None = None
 

@@ -43,6 +43,10 @@ class SensorConfig(Section):
     batch_max_events: int = Field(default=1000, ge=1, le=100_000)
     batch_max_delay_ms: int = Field(default=200, ge=1, le=60_000)
     heartbeat_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    # Guard: hook health, canaries and tamper checks every health_interval_s; a canary not back
+    # within canary_timeout_s marks its family blind at the next check.
+    health_interval_s: float = Field(default=30.0, ge=0.2, le=3600)
+    canary_timeout_s: float = Field(default=5.0, gt=0, le=600)
     # Agent: transport to the collector and the offline spool
     collector_endpoint: str = Field(default="", pattern=r"^(\[?[0-9A-Za-z.:_-]*\]?:\d{1,5})?$")
     spool_fsync: bool = True

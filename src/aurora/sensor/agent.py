@@ -24,6 +24,7 @@ from aurora.plugins.attach import with_plugin_admin, with_plugins
 from aurora.sensor import platform as host_platform
 from aurora.sensor.capabilities import build_heartbeat
 from aurora.sensor.enrollment import parse_endpoint
+from aurora.sensor.guard import Guard
 from aurora.sensor.hostinfo import host_info
 from aurora.sensor.identity import load_identity
 from aurora.sensor.source import EventSource
@@ -32,7 +33,7 @@ from aurora.sensor.transport import CommandRunner, Counters, Transport, Transpor
 from aurora.sensor.transport.commands import Executor
 from aurora.sensor.update import RESTART_FOR_UPDATE, Updater
 from aurora.statelock import StateDirLock
-from aurora.v1 import stream_pb2
+from aurora.v1 import common_pb2, stream_pb2
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class Agent:
         self._plugin_drops = 0
         self._losses_at_last_heartbeat = 0
         self._exit_code = 0
+        self.guard: Guard | None = None
 
     # ---------------------------------------------------------------- running
     def run(self) -> int:
@@ -128,6 +130,11 @@ class Agent:
                 # Isolation must be back before anything else happens on this host.
                 reapply()
             self.source.start()
+            isolation = self._isolation_hook()
+            self.guard = Guard(
+                self.config.sensor, self.state_dir, self.source, isolation, self.spool
+            )
+            self._flush(self._serialise(self.guard.start()))
             self._producer = threading.Thread(
                 target=self._produce, name="aurora-producer", daemon=True
             )
@@ -141,6 +148,8 @@ class Agent:
             if self._producer is not None:
                 self._producer.join(timeout=10)
             self.source.stop()
+            if self.guard is not None:
+                self.guard.stop(clean=self._error is None)
             self.runner.close()
             self.spool.close()
         if self._error is not None:
@@ -176,6 +185,8 @@ class Agent:
                 now = time.monotonic()
                 wait_ms = _POLL_MS if not buf else max(1, int((deadline - now) * 1000))
                 events = self.source.poll(min(_POLL_MS, wait_ms))
+                if self.guard is not None:
+                    events = self.guard.consume(events) + self.guard.tick()
                 if events:
                     if not buf:
                         deadline = time.monotonic() + delay
@@ -187,6 +198,9 @@ class Agent:
                 if now >= next_drop_check:
                     self._collect_kernel_drops()
                     next_drop_check = now + _DROP_CHECK_S
+            if self.guard is not None:
+                # What the kernel recorded up to the stop (the SIGTERM that asked for it).
+                buf.extend(self._serialise(self.guard.tick()))
             self._flush(buf)
             self._collect_kernel_drops()
         except Exception as exc:  # the sensor must not run on without its source
@@ -230,6 +244,19 @@ class Agent:
                 self.spool.add_drops("plugin", lost - self._plugin_drops)
                 self._plugin_drops = lost
 
+    def _isolation_hook(self) -> Callable[[], tuple[str, Callable[[], object]]] | None:
+        """The guard's view of isolation: its state, and how to put the rules back."""
+        executor = self.runner.executor()
+        state_fn = getattr(executor, "isolation_state", None)
+        reapply = getattr(executor, "reapply_persisted_state", None)
+        if not callable(state_fn) or not callable(reapply):
+            return None
+
+        def hook() -> tuple[str, Callable[[], object]]:
+            return str(state_fn()), reapply
+
+        return hook
+
     # -------------------------------------------------------------- heartbeat
     def _heartbeat(self) -> stream_pb2.Heartbeat:
         executor = self.runner.executor()
@@ -256,6 +283,12 @@ class Agent:
             losses - self._losses_at_last_heartbeat,
         )
         self._losses_at_last_heartbeat = losses
+        if self.guard is not None:
+            hb.hook_health.CopyFrom(self.guard.report())
+            hb.capabilities.extend(
+                common_pb2.Capability(name=c.name, loaded=c.loaded, reason=c.reason)
+                for c in self.guard.caps
+            )
         return hb
 
 

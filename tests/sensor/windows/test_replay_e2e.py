@@ -129,8 +129,11 @@ def test_bad_replay_input_is_one_line_and_non_zero(
     assert len(lines) == 1 and needle in lines[0], proc.stderr
 
 
-def test_service_install_is_refused_off_windows() -> None:
-    proc = _aurora("sensor", "install", timeout=60)
-    assert proc.returncode == 2
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "this is not Windows" in lines[0], proc.stderr
+def test_windows_service_install_is_refused_off_windows() -> None:
+    # On Linux `aurora sensor install` writes the systemd unit (tests/guard); the Windows
+    # service path refuses with one line.
+    from aurora.cli.cmd_sensor import windows_service
+    from aurora.errors import UsageError
+
+    with pytest.raises(UsageError, match="this is not Windows"):
+        windows_service("install")

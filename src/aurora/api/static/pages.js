@@ -159,6 +159,16 @@ pages.hosts = () => {
   load(0);
 };
 
+// The sensor guard's report: every hook and canary family, its state and since when.
+function renderHookHealth(r) {
+  if (!r) return;
+  const prev = r.previous_run ? ` Previous run: ${r.previous_run}.` : "";
+  $("#hook-checked").textContent = `Checked ${fmtTime(r.checked_ms)}; last good check ${r.last_good_ms ? fmtTime(r.last_good_ms) : "never"}.${prev}`;
+  const rows = [...(r.hooks || []), ...(r.families || [])];
+  $("#hooks tbody").replaceChildren(...rows.map((x) => el("tr", { class: x.state === "ok" ? "" : "cap-failed" },
+    el("td", {}, x.name), el("td", {}, x.state), el("td", {}, fmtTime(x.since_ms)), el("td", {}, x.detail || ""))));
+}
+
 pages.host = () => {
   const hostKey = $("#host").dataset.host;
   let sensorId = hostKey;
@@ -173,6 +183,7 @@ pages.host = () => {
     $("#host-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: "fact-" + k.toLowerCase().replace(/\W/g, "") }, v)]));
     $("#caps tbody").replaceChildren(...h.capabilities.map((c) => el("tr", { class: c.loaded === false ? "cap-failed" : "" },
       el("td", {}, c.name || ""), el("td", {}, capState(c)), el("td", {}, c.reason || ""))));
+    renderHookHealth(h.hook_health);
     const reasons = h.health_reasons || [];
     $("#health-reasons").replaceChildren(...(reasons.length ? reasons.map((r) => el("li", {}, r)) : [el("li", { class: "muted" }, "nothing to report")]));
     // Only the isolation action that applies now is offered (the server decides which).

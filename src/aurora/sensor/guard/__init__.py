@@ -1,8 +1,12 @@
-"""Home of the sensor's guard: hook health (are our BPF programs / ETW sessions and the Sysmon
-driver's callbacks still attached?) and tamper resistance (detect and report attempts to stop,
-unload or blind the sensor).
+"""The sensor's guard: hook health (are our BPF programs still attached, and the ones we loaded?),
+end-to-end canaries per event family, and tamper observations (signals, ptrace and memory writes
+aimed at the sensor, its files changed on disk, isolation rules removed, an abnormal previous run),
+reported in every heartbeat and spooled as events for the collector's tamper rules.
 
-Empty on purpose: issue 13 (tamper resistance, kernel-hook health; DESIGN.md ``guard``)
-builds it. It reads hook state through :mod:`aurora.sensor.platform`, so each OS's checks sit in
-that OS's platform module.
+Linux checks live in ``hooks_linux``/``probe_linux``; the Windows sensor's callback-health checks
+(``IOCTL_QUERY_CALLBACK_HEALTH``) will plug in beside them behind the same :class:`Guard`.
 """
+
+from aurora.sensor.guard.guard import Guard
+
+__all__ = ["Guard"]

@@ -74,6 +74,8 @@ class BpfObject:
         if not self._obj:
             raise _fail("bpf_object__open_file", path.name)
         self._links: list[int] = []
+        #: program name -> (program, link) for every program attached (the guard checks them).
+        self.attached: dict[str, tuple[int, int]] = {}
 
     def set_max_entries(self, map_name: str, n: int) -> None:
         m = self._l.bpf_object__find_map_by_name(self._obj, map_name.encode())
@@ -88,6 +90,13 @@ class BpfObject:
         while prog:
             yield self._l.bpf_program__name(prog).decode(), prog
             prog = self._l.bpf_object__next_program(self._obj, prog)
+
+    def find_map(self, map_name: str) -> int:
+        """The libbpf map handle (for pinning before load)."""
+        m = self._l.bpf_object__find_map_by_name(self._obj, map_name.encode())
+        if not m:
+            raise BpfError(f"{self.path.name} has no map {map_name}")
+        return int(m)
 
     def load(self) -> None:
         rc = self._l.bpf_object__load(self._obj)
@@ -104,6 +113,7 @@ class BpfObject:
                 failed[name] = str(_fail("bpf_program__attach", f"{self.path.name}:{name}"))
             else:
                 self._links.append(link)
+                self.attached[name] = (prog, link)
         if failed and not self._links:
             raise BpfError("; ".join(failed.values()))
         return failed
@@ -118,6 +128,7 @@ class BpfObject:
         for link in self._links:
             self._l.bpf_link__destroy(link)
         self._links.clear()
+        self.attached.clear()
         if self._obj:
             self._l.bpf_object__close(self._obj)
             self._obj = None

@@ -57,6 +57,10 @@ class Ring:
         _U64.pack_into(self._cons, 0, cons)
         return n
 
+    def produced(self) -> int:
+        """The producer position: how many bytes the kernel has ever written into this ring."""
+        return int(_U64.unpack_from(self._prod, 0)[0])
+
     def close(self) -> None:
         self._data.release()
         self._prod.close()
@@ -74,6 +78,10 @@ class Rings:
         ring = Ring(map_fd, size)
         self._epoll.register(map_fd, select.EPOLLIN)
         self._rings.append(ring)
+
+    def produced(self) -> list[int]:
+        """Each ring's producer position, in the order the rings were added."""
+        return [ring.produced() for ring in self._rings]
 
     def poll(self, timeout_ms: int, out: list[bytes]) -> int:
         """Wait up to ``timeout_ms`` for a wakeup, then drain every ring (programs wake us only

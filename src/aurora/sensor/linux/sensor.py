@@ -55,6 +55,7 @@ class LinuxSensor:
         self._objects: dict[str, libbpf.BpfObject] = {}
         self._caps: list[Capability] = []
         self._rings = Rings()
+        self._ring_families: list[str] = []  # the family of each ring, in Rings order
         self._drops_seen: dict[str, int] = {}
         self._next_drop_check = 0.0
 
@@ -99,6 +100,7 @@ class LinuxSensor:
                 log.warning("%s/%s not attached: %s", family, prog, reason)
                 self._caps.append(Capability(f"{family}/{prog}", False, reason))
             self._rings.add(obj.map_fd("events"), size)
+            self._ring_families.append(family)
         except AuroraError:
             obj.close()
             raise
@@ -128,6 +130,23 @@ class LinuxSensor:
                 )
                 self._drops_seen[family] = total
 
+    def bpf_objects(self) -> dict[str, libbpf.BpfObject]:
+        """Family -> its loaded object (the guard checks their programs, links and maps)."""
+        return dict(self._objects)
+
+    def ring_positions(self) -> dict[str, int]:
+        """Family -> its ring's producer position (the guard checks the rings are still fed)."""
+        return dict(zip(self._ring_families, self._rings.produced(), strict=True))
+
+    def reload_watch_rules(self) -> None:
+        """Write the watched-path rules into the file family's map again (the guard found them
+        altered)."""
+        obj = self._objects.get("file")
+        if obj is not None:
+            load_watch_rules(
+                obj.map_fd("watch_rules"), self.config.watch_paths, self.config.watch_exec_paths
+            )
+
     def capabilities(self) -> list[Capability]:
         return list(self._caps)
 
@@ -139,6 +158,7 @@ class LinuxSensor:
 
     def stop(self) -> None:
         self._rings.close()
+        self._ring_families.clear()
         self.normaliser.hashes.close()
         for obj in self._objects.values():
             obj.close()

@@ -151,6 +151,16 @@ class NftIsolation:
             return False
         raise classify_nft_failure(proc.returncode, proc.stderr)
 
+    def table_listing(self) -> str | None:
+        """The isolation table as nft lists it now, or None when it is absent (the guard compares
+        it between checks: a flushed or edited table differs)."""
+        proc = self._run(["list", "table", FAMILY, TABLE])
+        if proc.returncode == 0:
+            return proc.stdout
+        if "No such file or directory" in proc.stderr:
+            return None
+        raise classify_nft_failure(proc.returncode, proc.stderr)
+
     def ruleset(self) -> str:
         """The host's whole ruleset, as text (tests compare it before and after)."""
         proc = self._run(["list", "ruleset"])

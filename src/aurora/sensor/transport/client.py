@@ -98,7 +98,10 @@ class Transport:
         self._stop.set()
         session = self._session
         if session is not None:
-            session.close()
+            if session.welcomed.is_set() and not session.closed.is_set():
+                session.finish()
+            else:
+                session.close()
         self.wake.set()
 
     def run(self) -> None:

@@ -35,6 +35,7 @@ class Session:
         self.sensor_id = sensor_id
         self.welcomed = threading.Event()
         self.closed = threading.Event()
+        self.finishing = threading.Event()  # a clean stop: say Goodbye, then end the stream
         self.end_reason = ""
         self._lock = threading.Lock()
         self._inflight: deque[tuple[int, int]] = deque()
@@ -55,6 +56,15 @@ class Session:
                     break
         finally:
             self.close()
+
+    def finish(self, grace_s: float = 2.0) -> None:
+        """End the stream cleanly: Goodbye is the last message (the collector tells a clean stop
+        from a killed sensor by it); after ``grace_s`` the stream is cancelled regardless."""
+        self.finishing.set()
+        self.owner.wake.set()
+        timer = threading.Timer(grace_s, self.close)
+        timer.daemon = True
+        timer.start()
 
     def close(self) -> None:
         self.closed.set()
@@ -82,6 +92,13 @@ class Session:
                 self.close()
                 return
         while not self.closed.is_set():
+            if self.finishing.is_set():
+                yield stream_pb2.SensorMessage(
+                    goodbye=stream_pb2.Goodbye(
+                        reason=stream_pb2.Goodbye.REASON_SHUTDOWN, message="sensor stopping"
+                    )
+                )
+                return
             owner.wake.clear()
             sent = False
             while (msg := owner.next_outgoing()) is not None:

@@ -1,0 +1,126 @@
+"""What the kernel says about a BPF program, link or map, through libbpf's bpf syscall wrappers.
+
+The guard asks the kernel directly (BPF_OBJ_GET_INFO_BY_FD) rather than shelling out to bpftool:
+the answer names the object behind a descriptor, so a descriptor closed and reused, a link gone
+or a program swapped all show as a different id or tag.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+from dataclasses import dataclass
+
+from aurora.sensor.linux import libbpf
+
+_INFO_BYTES = 256  # larger than the kernel's prog/link info structs; the tail stays zero
+_declared = False
+
+
+def _lib() -> ctypes.CDLL:
+    global _declared
+    so = libbpf.lib()
+    if not _declared:
+        vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+        protos: dict[str, tuple[object, list[object]]] = {
+            "bpf_link__fd": (ci, [vp]),
+            "bpf_link__disconnect": (None, [vp]),
+            "bpf_program__fd": (ci, [vp]),
+            "bpf_obj_get_info_by_fd": (ci, [ci, vp, ctypes.POINTER(ctypes.c_uint32)]),
+            "bpf_map__set_pin_path": (ci, [vp, cp]),
+            "bpf_map_delete_elem": (ci, [ci, vp]),
+        }
+        for fn, (res, args) in protos.items():
+            f = getattr(so, fn)
+            f.restype = res
+            f.argtypes = args
+        _declared = True
+    return so
+
+
+class ObjectGone(libbpf.BpfError):
+    """The descriptor no longer names a BPF object (closed, or reused by something else)."""
+
+
+def _info(fd: int) -> bytes:
+    if fd < 0:
+        raise ObjectGone("no descriptor")
+    buf = ctypes.create_string_buffer(_INFO_BYTES)
+    size = ctypes.c_uint32(_INFO_BYTES)
+    rc = _lib().bpf_obj_get_info_by_fd(fd, buf, ctypes.byref(size))
+    if rc:
+        err = abs(rc)
+        raise ObjectGone(f"descriptor {fd}: {os.strerror(err)}")
+    return buf.raw
+
+
+@dataclass(frozen=True)
+class ProgInfo:
+    prog_id: int
+    tag: str
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    link_id: int
+    prog_id: int
+
+
+def prog_info(fd: int) -> ProgInfo:
+    """struct bpf_prog_info: type, id, tag[8] are its first fields (uapi, stable)."""
+    raw = _info(fd)
+    return ProgInfo(int.from_bytes(raw[4:8], "little"), raw[8:16].hex())
+
+
+def link_info(fd: int) -> LinkInfo:
+    """struct bpf_link_info: type, id, prog_id are its first fields (uapi, stable)."""
+    raw = _info(fd)
+    link_type = int.from_bytes(raw[0:4], "little")
+    if link_type == 0:
+        raise ObjectGone(f"descriptor {fd} is not a BPF link")
+    return LinkInfo(int.from_bytes(raw[4:8], "little"), int.from_bytes(raw[8:12], "little"))
+
+
+def link_fd(link: int) -> int:
+    return int(_lib().bpf_link__fd(link))
+
+
+def forget_link(link: int) -> None:
+    """Tell libbpf a link's descriptor is no longer ours: someone closed it, and its number may
+    now belong to another file, which libbpf would otherwise close when the sensor stops."""
+    _lib().bpf_link__disconnect(link)
+
+
+def program_fd(prog: int) -> int:
+    return int(_lib().bpf_program__fd(prog))
+
+
+def set_pin_path(bpf_map: int, path: str) -> None:
+    rc = _lib().bpf_map__set_pin_path(bpf_map, path.encode())
+    if rc:
+        raise libbpf.BpfError(f"bpf_map__set_pin_path {path}: {os.strerror(abs(rc))}")
+
+
+def array_digest(fd: int, entries: int, value_size: int) -> str:
+    """SHA-256 of every value of an array map, in key order: changes when anyone writes it."""
+    so = libbpf.lib()
+    digest = hashlib.sha256()
+    value = ctypes.create_string_buffer(value_size)
+    for i in range(entries):
+        key = ctypes.c_uint32(i)
+        if so.bpf_map_lookup_elem(fd, ctypes.byref(key), value) != 0:
+            raise ObjectGone(f"map descriptor {fd}: lookup failed")
+        digest.update(value.raw)
+    return digest.hexdigest()
+
+
+def hash_has(fd: int, key: int) -> bool:
+    """Whether a u32-keyed hash map holds ``key``."""
+    value = ctypes.create_string_buffer(8)
+    k = ctypes.c_uint32(key)
+    return bool(libbpf.lib().bpf_map_lookup_elem(fd, ctypes.byref(k), value) == 0)
+
+
+def hash_put(fd: int, key: int) -> None:
+    libbpf.map_update(fd, ctypes.c_uint32(key), ctypes.c_uint8(1))

@@ -1,0 +1,156 @@
+"""Linux hook health: is every BPF program the sensor attached still attached, and the one loaded?
+
+At start the guard notes, per attached program, its link's id and the program's id and tag as the
+kernel reports them. Each check asks the kernel again through the same descriptors: a link whose
+descriptor was closed (an attacker with a debugger inside the sensor) or now names another object
+is *detached*; a link running another program, or a program with another tag, is *replaced*. The
+file family's watched-path map is hashed too: a write from outside (``bpftool map update``) makes
+it *altered*, and the sensor writes its rules back at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from aurora.errors import AuroraError
+from aurora.sensor.guard import bpfinfo
+from aurora.sensor.guard.status import OK, Observation
+from aurora.sensor.linux.records import WATCH_RULES_MAX, WatchRule
+from aurora.sensor.linux.sensor import LinuxSensor
+
+
+@dataclass(frozen=True)
+class AttachedHook:
+    name: str  # family/program
+    link: int  # libbpf's bpf_link
+    link_fd: int
+    link_id: int
+    prog_fd: int
+    prog_id: int
+    tag: str
+
+
+class LinuxHooks:
+    """The hooks of one running :class:`LinuxSensor`."""
+
+    def __init__(self, sensor: LinuxSensor) -> None:
+        self.sensor = sensor
+        self.hooks: list[AttachedHook] = []
+        self._watch_digest = ""
+        for family, obj in sorted(sensor.bpf_objects().items()):
+            for prog_name, (prog, link) in sorted(obj.attached.items()):
+                lfd, pfd = bpfinfo.link_fd(link), bpfinfo.program_fd(prog)
+                linfo, pinfo = bpfinfo.link_info(lfd), bpfinfo.prog_info(pfd)
+                self.hooks.append(
+                    AttachedHook(
+                        f"{family}/{prog_name}",
+                        link,
+                        lfd,
+                        linfo.link_id,
+                        pfd,
+                        pinfo.prog_id,
+                        pinfo.tag,
+                    )
+                )
+        self._watch_digest = self._digest_watch_rules() or ""
+        self._positions = sensor.ring_positions()
+        # Links found gone: their descriptor number is no longer ours to ask about or close.
+        self._gone: dict[str, Observation] = {}
+
+    def _watch_fd(self) -> int | None:
+        obj = self.sensor.bpf_objects().get("file")
+        return obj.map_fd("watch_rules") if obj is not None else None
+
+    def _digest_watch_rules(self) -> str | None:
+        fd = self._watch_fd()
+        if fd is None:
+            return None
+        return bpfinfo.array_digest(fd, WATCH_RULES_MAX, ctypes.sizeof(WatchRule))
+
+    def check(self) -> list[Observation]:
+        seen = [self._check_hook(h) for h in self.hooks]
+        seen.extend(self._check_watch_rules())
+        return seen
+
+    def _check_hook(self, hook: AttachedHook) -> Observation:
+        if hook.name in self._gone:
+            return self._gone[hook.name]
+        seen = self._inspect(hook)
+        if seen.state == "detached":
+            bpfinfo.forget_link(hook.link)
+            self._gone[hook.name] = seen
+        return seen
+
+    def _inspect(self, hook: AttachedHook) -> Observation:
+        try:
+            link = bpfinfo.link_info(hook.link_fd)
+        except bpfinfo.ObjectGone as exc:
+            return Observation(hook.name, "detached", f"link is gone ({exc})")
+        if link.link_id != hook.link_id:
+            return Observation(
+                hook.name,
+                "detached",
+                f"link {hook.link_id} is gone; its descriptor now names link {link.link_id}",
+            )
+        if link.prog_id != hook.prog_id:
+            return Observation(
+                hook.name,
+                "replaced",
+                f"link runs program {link.prog_id}, not the loaded {hook.prog_id}",
+            )
+        try:
+            prog = bpfinfo.prog_info(hook.prog_fd)
+        except bpfinfo.ObjectGone as exc:
+            return Observation(hook.name, "replaced", f"program is gone ({exc})")
+        if prog.prog_id != hook.prog_id or prog.tag != hook.tag:
+            return Observation(
+                hook.name,
+                "replaced",
+                f"program {prog.prog_id} tag {prog.tag}, loaded {hook.prog_id} tag {hook.tag}",
+            )
+        return Observation(hook.name, OK)
+
+    def _check_watch_rules(self) -> list[Observation]:
+        if not self._watch_digest:
+            return []
+        name = "file/watch_rules"
+        try:
+            now = self._digest_watch_rules()
+        except AuroraError as exc:
+            return [Observation(name, "altered", f"map cannot be read: {exc}")]
+        if now == self._watch_digest:
+            return [Observation(name, OK)]
+        try:
+            self.sensor.reload_watch_rules()
+            restored = self._digest_watch_rules() == self._watch_digest
+        except AuroraError:
+            restored = False
+        detail = "watched-path map was overwritten from outside; " + (
+            "rules written back" if restored else "rules could NOT be written back"
+        )
+        return [Observation(name, "altered", detail)]
+
+    def check_pipeline(self, expect_fed: Collection[str]) -> list[Observation]:
+        """Rings still fed: a family sent a marker since the last check must have had at least
+        that record written into its ring (kernel side; the canary checks the whole way). And
+        the process table still knows the sensor itself."""
+        now = self.sensor.ring_positions()
+        out = []
+        for family, position in now.items():
+            name = f"ring/{family}"
+            if family in expect_fed and self._positions.get(family) == position:
+                detail = "nothing written into the ring since the last check, marker included"
+                out.append(Observation(name, "stalled", detail))
+            else:
+                out.append(Observation(name, OK))
+        self._positions = now
+        pid = os.getpid()
+        if self.sensor.table.get(pid) is None:
+            detail = f"the sensor's own pid {pid} is missing from the process table"
+            out.append(Observation("proctable", "inconsistent", detail))
+        else:
+            out.append(Observation("proctable", OK))
+        return out
