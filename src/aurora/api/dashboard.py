@@ -39,6 +39,45 @@ def build_dashboard(store: Store, now_ms: int) -> dict[str, Any]:
         "hosts": _hosts(store),
         "top_rules": _top_rules(recent),
         "attack": _attack(recent),
+        "drops": drops_over_time(store, now_ms),
+    }
+
+
+def drops_over_time(
+    store: Store, now_ms: int, sensor_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Per host with losses in the window: totals by kind and hourly totals (oldest first), most
+    losses first. An hour is when the collector received the batches that reported them."""
+    first_hour = now_ms - now_ms % HOUR_MS - (WINDOW_HOURS - 1) * HOUR_MS
+    hosts: dict[str, dict[str, Any]] = {}
+    for sample in store.drops_by_hour(first_hour, sensor_id):
+        if not sample.total:
+            continue
+        row = hosts.setdefault(sample.sensor_id, _drops_row(sample.sensor_id, first_hour))
+        row["by_hour"][min((sample.hour_ms - first_hour) // HOUR_MS, WINDOW_HOURS - 1)][
+            "total"
+        ] += sample.total
+        for kind in _DROP_KINDS:
+            row[kind] += getattr(sample, kind)
+        row["total"] += sample.total
+    names = {h.sensor_id: h.hostname for h in store.list_hosts()} if hosts else {}
+    for sid, row in hosts.items():
+        row["hostname"] = names.get(sid, "")
+    return sorted(hosts.values(), key=lambda r: (-r["total"], r["sensor_id"]))
+
+
+_DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt", "plugin")
+
+
+def _drops_row(sensor_id: str, first_hour: int) -> dict[str, Any]:
+    return {
+        "sensor_id": sensor_id,
+        "hostname": "",
+        "total": 0,
+        **dict.fromkeys(_DROP_KINDS, 0),
+        "by_hour": [
+            {"start_ms": first_hour + i * HOUR_MS, "total": 0} for i in range(WINDOW_HOURS)
+        ],
     }
 
 

@@ -83,6 +83,25 @@ class EventsSuite:
         assert h.counters["lost_kernel"] == 4
         assert h.high_water == 2
 
+    def test_batch_drops_are_kept_per_sensor_and_hour(self, store: Store) -> None:
+        hour = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+        for sensor, first, received, drops in (
+            ("s1", 1, hour + 10, DropDelta(kernel=3)),
+            ("s1", 3, hour + 20, DropDelta(kernel=2, plugin=5)),
+            ("s1", 5, hour + 3_600_000, DropDelta(spool_evicted=4)),
+            ("s2", 1, hour + 30, DropDelta(spool_corrupt=1)),
+            ("s2", 3, hour + 40, DropDelta()),  # a batch without losses adds no sample
+        ):
+            events = [make_event(first), make_event(first + 1)]
+            store.ingest([IncomingBatch(sensor, first, events, received_ms=received, drops=drops)])
+        got = [(d.sensor_id, d.hour_ms - hour, d.total) for d in store.drops_by_hour(hour)]
+        assert got == [("s1", 0, 10), ("s2", 0, 1), ("s1", 3_600_000, 4)]
+        [first] = store.drops_by_hour(hour, sensor_id="s1")[:1]
+        assert (first.kernel, first.plugin, first.spool_evicted) == (5, 5, 0)
+        assert [d.hour_ms - hour for d in store.drops_by_hour(hour + 3_600_000)] == [3_600_000]
+        store.apply_retention(older_than_ms=hour + 3_600_000, max_bytes=None)
+        assert [d.hour_ms - hour for d in store.drops_by_hour(0)] == [3_600_000]
+
     def test_search_filters(self, store: Store) -> None:
         events = [make_event(i) for i in range(1, 5)]
         events[1]["class_uid"] = 4001

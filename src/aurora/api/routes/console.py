@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aurora import __version__
 from aurora.api.auth import Principal, now_ms
-from aurora.api.dashboard import build_dashboard, chart
+from aurora.api.dashboard import build_dashboard, chart, drops_over_time
 from aurora.api.deps import IdPath, authenticate, context
 from aurora.api.rbac import ROLE_PERMISSIONS, allowed
 from aurora.api.routes.incidents import incident_detail, summary, window_ms
@@ -161,7 +161,13 @@ def hosts_page(request: Request) -> Response:
 
 @router.get("/hosts/{host}")
 def host_page(host: str, request: Request) -> Response:
-    return _page(request, "host", host=host)
+    def load() -> dict[str, Any]:
+        store = context(request).store
+        ids = store.resolve_host(host)
+        rows = drops_over_time(store, now_ms(), ids[0]) if len(ids) == 1 else []
+        return {"drops": rows[0] if rows else None}
+
+    return _page(request, "host", host=host, load=load)
 
 
 @router.get("/events")

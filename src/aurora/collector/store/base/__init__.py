@@ -31,6 +31,7 @@ from aurora.collector.store.base.commands import (
 )
 from aurora.collector.store.base.events import (
     DropDelta,
+    DropSample,
     EventQuery,
     EventStore,
     Gap,
@@ -59,6 +60,7 @@ __all__ = [
     "CommandState",
     "CommandStore",
     "DropDelta",
+    "DropSample",
     "EventQuery",
     "EventStore",
     "Gap",

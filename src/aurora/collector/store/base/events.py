@@ -25,6 +25,25 @@ class DropDelta:
     plugin: int = 0
 
 
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class DropSample:
+    """A sensor's reported losses summed over one hour (by the collector's receipt time)."""
+
+    sensor_id: str
+    hour_ms: int  # start of the hour, UTC
+    kernel: int = 0
+    spool_evicted: int = 0
+    spool_corrupt: int = 0
+    plugin: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.kernel + self.spool_evicted + self.spool_corrupt + self.plugin
+
+
 @dataclass(frozen=True)
 class IncomingBatch:
     """A batch already validated, ready to be stored.
@@ -114,6 +133,11 @@ class EventStore(Protocol):
     def gaps(self, sensor_id: str | None = None) -> list[Gap]: ...
     def search_events(self, query: EventQuery) -> list[StoredEvent]: ...
     def count_events(self, sensor_id: str | None = None) -> int: ...
+    def drops_by_hour(self, since_ms: int, sensor_id: str | None = None) -> list[DropSample]:
+        """Losses the sensors reported with their batches, per sensor and hour, from
+        ``since_ms`` on, oldest first (kept as long as events are)."""
+        ...
+
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         """Delete events older than ``older_than_ms`` and then the oldest beyond ``max_bytes``
         of event data; return how many were deleted."""

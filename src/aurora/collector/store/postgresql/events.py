@@ -10,6 +10,7 @@ by a single writer (:mod:`.claims`), and rows go in by binary COPY (:mod:`.inges
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg.errors
 
@@ -22,6 +23,7 @@ from aurora.collector.store.base import (
     NewAlert,
     StoredEvent,
 )
+from aurora.collector.store.base.events import HOUR_MS, DropSample
 from aurora.collector.store.postgresql.alerts import insert_alerts
 from aurora.collector.store.postgresql.claims import claim
 from aurora.collector.store.postgresql.database import Connection, PostgresDatabase, one_line
@@ -141,6 +143,18 @@ class PostgresEvents(PostgresDatabase):
             (sensor_id,),
         )
         return int(got[0][0])
+
+    def drops_by_hour(self, since_ms: int, sensor_id: str | None = None) -> list[DropSample]:
+        sql = (
+            "SELECT sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt, plugin"
+            " FROM drop_history WHERE hour_ms >= %s"
+        )
+        params: list[Any] = [since_ms - since_ms % HOUR_MS]
+        if sensor_id is not None:
+            sql += " AND sensor_id = %s"
+            params.append(sensor_id)
+        rows = self._query(sql + " ORDER BY hour_ms, sensor_id", params)
+        return [DropSample(*row) for row in rows]
 
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         with self._pool.connection() as conn:

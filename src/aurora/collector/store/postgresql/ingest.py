@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import IncomingBatch, IngestResult
+from aurora.collector.store.base.events import HOUR_MS
 from aurora.collector.store.postgresql.claims import Claim
 from aurora.collector.store.postgresql.database import Connection, clean_text
 from aurora.wire.codec import INT64_MAX
@@ -37,6 +38,12 @@ _ADD_DROPS = (
         for c in ("kernel", "spool_evicted", "spool_corrupt", "plugin")
     )
     + " WHERE sensor_id = %s"
+)
+_DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt", "plugin")
+_ADD_HISTORY = (
+    "INSERT INTO drop_history AS h (sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt,"
+    " plugin) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (sensor_id, hour_ms) DO UPDATE SET "
+    + ", ".join(f"{c} = h.{c} + LEAST(excluded.{c}, {INT64_MAX} - h.{c})" for c in _DROP_KINDS)
 )
 
 
@@ -109,10 +116,11 @@ def write_group(conn: Connection, planned: Sequence[Planned]) -> list[IngestResu
     for p in planned:
         d = p.batch.drops
         if d.kernel or d.spool_evicted or d.spool_corrupt or d.plugin:
-            conn.execute(
-                _ADD_DROPS,
-                (d.kernel, d.spool_evicted, d.spool_corrupt, d.plugin, p.batch.sensor_id),
-            )
+            counts = (d.kernel, d.spool_evicted, d.spool_corrupt, d.plugin)
+            conn.execute(_ADD_DROPS, (*counts, p.batch.sensor_id))
+            received = p.batch.received_ms
+            hour = received - received % HOUR_MS
+            conn.execute(_ADD_HISTORY, (p.batch.sensor_id, hour, *counts))
         n, skip = p.pack.count, p.claim.skip
         results.append(
             IngestResult(

@@ -51,6 +51,7 @@ def delete_older_than(conn: Connection, older_than_ms: int) -> int:
             (older_than_ms,),
         )
         conn.execute("DELETE FROM event_batches WHERE max_time_ms < %s", (older_than_ms,))
+        conn.execute("DELETE FROM drop_history WHERE hour_ms < %s", (older_than_ms,))
     return deleted
 
 

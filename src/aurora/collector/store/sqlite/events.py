@@ -20,6 +20,7 @@ import orjson
 
 from aurora.collector.store import packed_batch, sql_records
 from aurora.collector.store.base import (
+    DropSample,
     EventQuery,
     Gap,
     IncomingBatch,
@@ -27,6 +28,7 @@ from aurora.collector.store.base import (
     NewAlert,
     StoredEvent,
 )
+from aurora.collector.store.base.events import HOUR_MS
 from aurora.collector.store.sqlite.alerts import insert_alerts
 from aurora.collector.store.sqlite.checkpointer import Checkpointer
 from aurora.collector.store.sqlite.database import SQLiteDatabase
@@ -165,7 +167,7 @@ class SQLiteEvents(SQLiteDatabase):
             hwm = last
         d = b.drops
         if d.kernel or d.spool_evicted or d.spool_corrupt or d.plugin:
-            add_batch_drops(conn, b.sensor_id, d)
+            add_batch_drops(conn, b.sensor_id, d, b.received_ms)
         return IngestResult(
             sensor_id=b.sensor_id,
             first_seq=b.first_seq,
@@ -275,6 +277,19 @@ class SQLiteEvents(SQLiteDatabase):
             (sensor_id,),
         )
         return int(got[0][0])
+
+    def drops_by_hour(self, since_ms: int, sensor_id: str | None = None) -> list[DropSample]:
+        sql = (
+            "SELECT sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt, plugin"
+            " FROM drop_history WHERE hour_ms >= ?"
+        )
+        params: list[Any] = [since_ms - since_ms % HOUR_MS]
+        if sensor_id is not None:
+            sql += " AND sensor_id = ?"
+            params.append(sensor_id)
+        return [
+            DropSample(*row) for row in self._query(sql + " ORDER BY hour_ms, sensor_id", params)
+        ]
 
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         deleted = 0

@@ -6,6 +6,7 @@ import sqlite3
 
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import DropDelta, HostRecord, HostStatus
+from aurora.collector.store.base.events import HOUR_MS
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.wire.codec import INT64_MAX
 
@@ -19,15 +20,23 @@ _ADD_DROPS = (
     )
     + " WHERE sensor_id = ?"
 )
+_DROP_KINDS = ("kernel", "spool_evicted", "spool_corrupt", "plugin")
+_ADD_HISTORY = (
+    "INSERT INTO drop_history (sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt, plugin)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sensor_id, hour_ms) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + MIN(excluded.{c}, {INT64_MAX} - {c})" for c in _DROP_KINDS)
+)
 
 
-def add_batch_drops(conn: sqlite3.Connection, sensor_id: str, drops: DropDelta) -> None:
-    """Add a batch's drop deltas (already clamped to 64 bits at decode) to its host's totals,
-    inside the ingest transaction."""
-    conn.execute(
-        _ADD_DROPS,
-        (drops.kernel, drops.spool_evicted, drops.spool_corrupt, drops.plugin, sensor_id),
-    )
+def add_batch_drops(
+    conn: sqlite3.Connection, sensor_id: str, drops: DropDelta, received_ms: int
+) -> None:
+    """Add a batch's drop deltas (already clamped to 64 bits at decode) to its host's totals and
+    to the hour it arrived in, inside the ingest transaction."""
+    counts = (drops.kernel, drops.spool_evicted, drops.spool_corrupt, drops.plugin)
+    conn.execute(_ADD_DROPS, (*counts, sensor_id))
+    hour = received_ms - received_ms % HOUR_MS
+    conn.execute(_ADD_HISTORY, (sensor_id, hour, *counts))
 
 
 class SQLiteHosts(SQLiteDatabase):

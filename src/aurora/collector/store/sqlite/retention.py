@@ -21,6 +21,7 @@ def delete_older_than(conn: sqlite3.Connection, older_than_ms: int) -> int:
         (older_than_ms,),
     )
     conn.execute("DELETE FROM event_batches WHERE max_time_ms < ?", (older_than_ms,))
+    conn.execute("DELETE FROM drop_history WHERE hour_ms < ?", (older_than_ms,))
     return int(deleted)
 
 
