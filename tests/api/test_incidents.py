@@ -39,6 +39,19 @@ def test_one_incident_has_its_alerts_tree_and_timeline(env: Env) -> None:
     assert [row["process"] for row in body["timeline"]] == ["curl", "cat"]
 
 
+def test_dashboard_counts_incidents_by_status(env: Env) -> None:
+    ids = seed_incidents(env.store, env.state_dir / "rules")
+    assert env.client("viewer").get("/api/v1/dashboard").json()["incidents"] == {
+        "open": 3,
+        "resolved": 0,
+    }
+    env.store.set_alert_status(ids["ls"][0], "resolved")
+    assert env.client("viewer").get("/api/v1/dashboard").json()["incidents"] == {
+        "open": 2,
+        "resolved": 1,
+    }
+
+
 def test_unknown_incident_is_404_and_login_is_needed(env: Env) -> None:
     ids = seed_incidents(env.store, env.state_dir / "rules")
     missing = env.client("viewer").get(f"/api/v1/incidents/{ids['shadow'][0]}")

@@ -29,6 +29,8 @@ def test_queue_then_incident_page(site: tuple[Env, dict[str, list[int]]]) -> Non
     env, ids = site
     first = ids["curl"][0]
     with logged_in_page(env.server.url, "viewer", "console-incidents") as page:
+        page.click("nav >> text=Dashboard")
+        expect(page.locator("#incidents-open")).to_have_text("3")
         page.click("nav >> text=Incidents")
         page.wait_for_url(env.server.url + "/incidents")
         rows = page.locator("#incidents-table tbody tr")

@@ -8,7 +8,9 @@ from typing import Any
 
 from aurora.api.host_state import is_isolated
 from aurora.api.views import SEVERITY_NAMES
+from aurora.collector.incidents import list_incidents
 from aurora.collector.store.base import AlertRecord, Store
+from aurora.config.detection import DetectionConfig
 
 HOUR_MS = 3_600_000
 WINDOW_HOURS = 24
@@ -17,17 +19,22 @@ WINDOW_HOURS = 24
 SCAN_LIMIT = 50_000
 TOP = 10
 OPEN_STATUSES = ("new", "acknowledged")
+DEFAULT_INCIDENT_WINDOW_MS = DetectionConfig().incident_window_s * 1000
 
 
-def build_dashboard(store: Store, now_ms: int) -> dict[str, Any]:
-    """Alerts of the last 24 h by hour and severity, open alerts by status, the fleet's state,
-    the rules that fired most and the ATT&CK tactics and techniques of their findings."""
+def build_dashboard(
+    store: Store, now_ms: int, incident_window_ms: int = DEFAULT_INCIDENT_WINDOW_MS
+) -> dict[str, Any]:
+    """Alerts of the last 24 h by hour and severity, open alerts and incidents by status, the
+    fleet's state, the rules that fired most, the ATT&CK tactics and techniques of their
+    findings, and each host's losses by hour."""
     since = now_ms - WINDOW_HOURS * HOUR_MS
     # The store filters on last seen; an alert counts in the window when it first fired there.
     recent = [
         a for a in store.list_alerts(since_ms=since, limit=SCAN_LIMIT) if a.first_seen_ms >= since
     ]
     opened = {s: store.list_alerts(status=s, limit=SCAN_LIMIT) for s in OPEN_STATUSES}
+    incidents = Counter(i.status for i in list_incidents(store, incident_window_ms))
     truncated = len(recent) >= SCAN_LIMIT or any(len(v) >= SCAN_LIMIT for v in opened.values())
     return {
         "now_ms": now_ms,
@@ -36,6 +43,7 @@ def build_dashboard(store: Store, now_ms: int) -> dict[str, Any]:
         "alerts_by_hour": _by_hour(recent, since),
         "alerts_by_severity": _by_severity(recent),
         "open_alerts": {s: len(v) for s, v in opened.items()},
+        "incidents": {s: incidents[s] for s in ("open", "resolved")},
         "hosts": _hosts(store),
         "top_rules": _top_rules(recent),
         "attack": _attack(recent),

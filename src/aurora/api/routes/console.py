@@ -116,7 +116,8 @@ def login_page() -> Response:
 @router.get("/dashboard")
 def dashboard_page(request: Request) -> Response:
     def load() -> dict[str, Any]:
-        dash = build_dashboard(context(request).store, now_ms())
+        ctx = context(request)
+        dash = build_dashboard(ctx.store, now_ms(), window_ms(ctx))
         return {"dash": dash, "chart": chart(dash)}
 
     return _page(request, "dashboard", load=load)
