@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.apienv import PASSWORD, Env, launch, make_env
+from api.apienv import Env, launch, make_env
 from aurora.collector.detect import DetectionStage
 from aurora.collector.store.base import HostRecord, IncomingBatch
 from aurora.config.detection import DetectionConfig
+from e2e.browser import logged_in_page, need_chromium
 
 pytestmark = [pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 SENSOR = "sensor-e2e-1"
 CURL_RULE = "00000000-0000-0000-0000-0000000e2e01"
 SHELL_RULE = "00000000-0000-0000-0000-0000000e2e02"
@@ -64,8 +60,7 @@ detection:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need_chromium()
     env = make_env(tmp_path_factory.mktemp("hunting"))
     rules = env.state_dir / "rules"
     rules.mkdir()
@@ -102,29 +97,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 
 def open_page(site: Env, role: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(ignore_https_errors=True)
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.goto(site.server.url + "/login")
-        tab.fill("#login-name", role)
-        tab.fill("#login-password", PASSWORD)
-        tab.click("#login-submit")
-        tab.wait_for_url(site.server.url + "/alerts")
-        try:
-            yield tab
-            assert errors == [], errors
-        except BaseException:
-            ARTIFACTS.mkdir(exist_ok=True)
-            tab.screenshot(path=str(ARTIFACTS / f"console-hunting-{role}.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with logged_in_page(site.server.url, role, f"console-hunting-{role}") as tab:
+        yield tab
 
 
 @pytest.fixture
