@@ -152,6 +152,7 @@ class DetectionStage:
             hits += [x for r in rule_ids if r not in loaded and (x := engine.notice(r))]
             if self.tuning:
                 hits = self.tuning.untuned(hits, event, self.tuned_out)
+            root: str | None = None  # the event's process-tree root, found once per event
             for match in engine.match_hits(event, hits):
                 t = event.get("time")
                 t_ms = t if isinstance(t, int) else int(time.time() * 1000)
@@ -159,7 +160,8 @@ class DetectionStage:
                 title = str(match.rule.title)
                 # One alert per rule, host, correlation key and process tree: a second attack
                 # by another tree gets its own alert and evidence.
-                root = tree_root(event)
+                if root is None:
+                    root = tree_root(event)
                 key = f"{match.key}|{root}" if match.key and root else match.key or root
                 admitted = self.suppressor.admit(rule_id, sensor_id, key, now=t_ms / 1000)
                 if not admitted:
