@@ -1,6 +1,7 @@
-"""The parts of the events area both backends share: the reads they run as written (high-water
-marks, gaps, counts, drop history), the search filter, and search results assembled from index
-rows and the batches holding them. Ingest and the search plans stay per backend."""
+"""The parts of the events area both backends share: packing incoming batches, the reads they run
+as written (high-water marks, gaps, counts, drop history), the search filter, search results
+assembled from index rows and the batches holding them, and deleting by age row by row. Ingest,
+the search plans and retention by size stay per backend."""
 
 from __future__ import annotations
 
@@ -8,13 +9,26 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aurora.collector.store import packed_batch
-from aurora.collector.store.base import DropSample, EventQuery, Gap, StoredEvent
+from aurora.collector.store.base import DropSample, EventQuery, Gap, IncomingBatch, StoredEvent
 from aurora.collector.store.base.events import HOUR_MS
 from aurora.collector.store.sql_dialect import SQLDatabase, rows, sql, where
 
 EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 #: The newest index rows under a filter (formatted with :func:`event_filter`'s clause).
 NEWEST_ROWS = f"SELECT {EVENT_COLUMNS} FROM events{{where}} ORDER BY time_ms DESC, id DESC LIMIT ?"
+
+
+def pack_all(batches: Sequence[IncomingBatch]) -> list[packed_batch.PackedBatch]:
+    """Each batch packed (serialised, compressed) unless the reader packed it already; raise
+    ValueError for one holding more events than an event id can number."""
+    packed = [
+        b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
+        for b in batches
+    ]
+    for pack in packed:
+        if pack.count > packed_batch.MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events")
+    return packed
 
 
 def event_filter(db: SQLDatabase, q: EventQuery) -> tuple[str, list[Any]]:
@@ -69,6 +83,24 @@ def stored_events(
             )
         )
     return out
+
+
+def delete_events_before(db: SQLDatabase, conn: Any, older_than_ms: int) -> int:
+    """Inside the caller's transaction on ``conn``: delete the events older than
+    ``older_than_ms`` and the drop history of those hours; return how many events went."""
+    deleted = conn.execute(sql(db, "DELETE FROM events WHERE time_ms < ?"), (older_than_ms,))
+    # A batch goes once every event it holds rows for is gone.
+    conn.execute(
+        sql(
+            db,
+            "DELETE FROM process_batches WHERE batch IN"
+            " (SELECT id FROM event_batches WHERE max_time_ms < ?)",
+        ),
+        (older_than_ms,),
+    )
+    conn.execute(sql(db, "DELETE FROM event_batches WHERE max_time_ms < ?"), (older_than_ms,))
+    conn.execute(sql(db, "DELETE FROM drop_history WHERE hour_ms < ?"), (older_than_ms,))
+    return int(deleted.rowcount)
 
 
 class SQLEventReads:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import psycopg.errors
 
-from aurora.collector.store import packed_batch
 from aurora.collector.store.base import (
     EventQuery,
     IncomingBatch,
@@ -33,7 +32,7 @@ from aurora.collector.store.postgresql.partitions import (
 )
 from aurora.collector.store.postgresql.retention import retain
 from aurora.collector.store.sql_alerts import insert_alerts
-from aurora.collector.store.sql_events import SQLEventReads
+from aurora.collector.store.sql_events import SQLEventReads, pack_all
 
 #: Whole-transaction retries for what only concurrency causes (a deadlock between two nodes, a
 #: partition another node's retention dropped).
@@ -71,15 +70,7 @@ class PostgresEvents(SQLEventReads, PostgresDatabase):
     def ingest(
         self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
     ) -> list[IngestResult]:
-        packed = [
-            b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
-            for b in batches
-        ]
-        for pack in packed:
-            if pack.count > packed_batch.MAX_EVENTS_PER_BATCH:
-                raise ValueError(
-                    f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events"
-                )
+        packed = pack_all(batches)
         now = now_ms()
         parts = [partition_key(max((k[0] for k in p.keys), default=now), now) for p in packed]
         # Claims go in sensor order, so two nodes claiming the same sensors never deadlock;
@@ -122,7 +113,7 @@ class PostgresEvents(SQLEventReads, PostgresDatabase):
 
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         with self._pool.connection() as conn:
-            deleted = retain(conn, older_than_ms, max_bytes)
+            deleted = retain(self, conn, older_than_ms, max_bytes)
             self._partitions.forget()
             self._partitions.ensure_ahead(conn, now_ms())
         return deleted

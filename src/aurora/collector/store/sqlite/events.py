@@ -32,13 +32,15 @@ from aurora.collector.store.sql_events import (
     EVENT_COLUMNS,
     NEWEST_ROWS,
     SQLEventReads,
+    delete_events_before,
     event_filter,
+    pack_all,
     stored_events,
 )
 from aurora.collector.store.sqlite.checkpointer import Checkpointer
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.collector.store.sqlite.hosts import add_batch_drops
-from aurora.collector.store.sqlite.retention import delete_older_than, trim_to
+from aurora.collector.store.sqlite.retention import trim_to
 
 _INSERT_BATCH = (
     "INSERT INTO event_batches (host, first_seq, count, received_ms, max_time_ms, codec, size,"
@@ -85,10 +87,7 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
         self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
     ) -> list[IngestResult]:
         # Packing (serialising, compressing) happens before the lock is taken.
-        packed = [
-            b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
-            for b in batches
-        ]
+        packed = pack_all(batches)
         results: list[IngestResult] = []
         with self._lock:
             if self._checkpointer is None:
@@ -123,8 +122,6 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
         ).fetchone()
         hwm = int(row[0]) if row else 0
         n = pack.count
-        if n > packed_batch.MAX_EVENTS_PER_BATCH:
-            raise ValueError(f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events")
         last = b.first_seq + n - 1
         skip = min(n, max(0, hwm - b.first_seq + 1))
         gap = (hwm + 1, b.first_seq - 1) if b.first_seq > hwm + 1 else None
@@ -242,7 +239,7 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
         deleted = 0
         if older_than_ms is not None:
             with self._tx() as conn:
-                deleted += delete_older_than(conn, older_than_ms)
+                deleted += delete_events_before(self, conn, older_than_ms)
         if max_bytes is not None:
             with self._tx() as conn:
                 deleted += trim_to(conn, max_bytes)

@@ -9,29 +9,14 @@ of every area is shared with SQLite (the ``sql_*`` modules of the accounts packa
 from __future__ import annotations
 
 from aurora.collector.store.accounts.base import AccountError
-from aurora.collector.store.accounts.sql_annotations import (
-    SQLAlertAnnotations,
-    SQLAuditLog,
-    SQLDisabledRules,
-)
-from aurora.collector.store.accounts.sql_api_tokens import SQLApiTokens
-from aurora.collector.store.accounts.sql_users import SQLLoginThrottle, SQLSessions, SQLUsers
+from aurora.collector.store.accounts.sql_store import SQLAccountAreas
 from aurora.collector.store.postgresql.database import PostgresDatabase
 from aurora.collector.store.postgresql.migrate import migrate
 
 MIGRATIONS = "aurora.collector.store.accounts.postgresql.migrations"
 
 
-class PostgreSQLAccounts(
-    SQLUsers,
-    SQLSessions,
-    SQLApiTokens,
-    SQLLoginThrottle,
-    SQLAlertAnnotations,
-    SQLDisabledRules,
-    SQLAuditLog,
-    PostgresDatabase,
-):
+class PostgreSQLAccounts(SQLAccountAreas, PostgresDatabase):
     """Accounts, sessions, tokens, audit log and annotations in the database at ``url``."""
 
     # Names are unique by lower(name) (an index): compare and order by it.

@@ -12,29 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from aurora.collector.store.accounts.base import AccountError
-from aurora.collector.store.accounts.sql_annotations import (
-    SQLAlertAnnotations,
-    SQLAuditLog,
-    SQLDisabledRules,
-)
-from aurora.collector.store.accounts.sql_api_tokens import SQLApiTokens
-from aurora.collector.store.accounts.sql_users import SQLLoginThrottle, SQLSessions, SQLUsers
+from aurora.collector.store.accounts.sql_store import SQLAccountAreas
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.collector.store.sqlite.migrate import migrate
 
 MIGRATIONS = "aurora.collector.store.accounts.sqlite.migrations"
 
 
-class SQLiteAccounts(
-    SQLUsers,
-    SQLSessions,
-    SQLApiTokens,
-    SQLLoginThrottle,
-    SQLAlertAnnotations,
-    SQLDisabledRules,
-    SQLAuditLog,
-    SQLiteDatabase,
-):
+class SQLiteAccounts(SQLAccountAreas, SQLiteDatabase):
     """Accounts, sessions, tokens, audit log and annotations in one SQLite file."""
 
     # The column is COLLATE NOCASE: comparing and ordering by it ignore case.
