@@ -11,7 +11,7 @@ import orjson
 
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import AlertRecord, NewAlert
-from aurora.collector.store.sql_dialect import SQLDatabase, rows, sql, where
+from aurora.collector.store.sql_dialect import SQLDatabase, given, rows, sql, where
 
 _INSERT = (
     "INSERT INTO alerts (rule_uid, sensor_id, dedup_key, severity_id, title, status,"
@@ -78,16 +78,9 @@ class SQLAlerts:
         sensor_id: str | None = None,
         limit: int = 1000,
     ) -> list[AlertRecord]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for cond, val in (
-            ("last_seen_ms >= ?", since_ms),
-            ("status = ?", status),
-            ("sensor_id = ?", sensor_id),
-        ):
-            if val is not None:
-                clauses.append(cond)
-                params.append(val)
+        clauses, params = given(
+            ("last_seen_ms >= ?", since_ms), ("status = ?", status), ("sensor_id = ?", sensor_id)
+        )
         got = rows(
             self,
             f"{sql_records.ALERT_SELECT}{where(clauses)}"

@@ -56,6 +56,13 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def given(*conditions: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """Of ``(condition, value)`` pairs, the conditions whose value is given (not None), and
+    those values, in order."""
+    kept = [(cond, value) for cond, value in conditions if value is not None]
+    return [cond for cond, _ in kept], [value for _, value in kept]
+
+
 def where(clauses: Sequence[str]) -> str:
     """`` WHERE a AND b``, or nothing when there is no clause."""
     return f" WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -11,7 +11,7 @@ from typing import Any
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import DropSample, EventQuery, Gap, IncomingBatch, StoredEvent
 from aurora.collector.store.base.events import HOUR_MS
-from aurora.collector.store.sql_dialect import SQLDatabase, rows, sql, where
+from aurora.collector.store.sql_dialect import SQLDatabase, given, rows, sql, where
 
 EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 #: The newest index rows under a filter (formatted with :func:`event_filter`'s clause).
@@ -40,16 +40,15 @@ def event_filter(db: SQLDatabase, q: EventQuery) -> tuple[str, list[Any]]:
         one_of, values = db._one_of("sensor_id", q.sensor_ids)
         clauses.append(f"host IN (SELECT key FROM sensor_keys WHERE {one_of})")
         params.extend(values)
-    for cond, val in (
+    filters, filter_values = given(
         ("class_uid = ?", q.class_uid),
         ("time_ms >= ?", q.since_ms),
         ("time_ms < ?", q.until_ms),
         ("pid = ?", q.pid),
         ("process_name = ?", q.process_name),
-    ):
-        if val is not None:
-            clauses.append(cond)
-            params.append(db._text(val))
+    )
+    clauses += filters
+    params += [db._text(v) for v in filter_values]
     return sql(db, where(clauses)), params
 
 

@@ -4,12 +4,11 @@ SQL that both backends run as written (:mod:`aurora.collector.store.sql_dialect`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from aurora.collector.store.accounts.base import AuditEntry, AuditQuery, CommentRecord
-from aurora.collector.store.sql_dialect import SQLDatabase, rows, sql, where
+from aurora.collector.store.sql_dialect import SQLDatabase, given, rows, sql, where
 
 
 class SQLAlertAnnotations:
@@ -117,17 +116,12 @@ class SQLAuditLog:
             )
 
     def query(self: SQLDatabase, query: AuditQuery) -> list[AuditEntry]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for cond, value in (
+        clauses, params = given(
             ("actor = ?", query.actor),
             ("action = ?", query.action),
             ("host = ?", query.host),
             ("time_ms >= ?", query.since_ms),
-        ):
-            if value is not None:
-                clauses.append(cond)
-                params.append(value)
+        )
         got = rows(
             self,
             "SELECT time_ms, actor, action, target, host, result, detail, audit_id FROM api_audit"
