@@ -25,20 +25,9 @@ import pytest
 
 from aurora.api.server import start_api
 from aurora.config import AuroraConfig
+from e2e.browser import logged_in_page, need_chromium
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel, pytest.mark.browser, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -76,8 +65,7 @@ def netns() -> Iterator[str]:
 
 @pytest.fixture
 def stack(tmp_path: Path, netns: str) -> Iterator[Stack]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need_chromium()
     try:
         from aurora.collector.server import Collector
         from aurora.collector.tokens import create_token
@@ -150,25 +138,15 @@ def _alert_for(store: Any, marker: str) -> int | None:
 
 
 def test_analyst_flow_in_a_real_browser(stack: Stack) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    step = "start"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        # The collector CA is private to this test; the browser is told to accept it.
-        context = browser.new_context(ignore_https_errors=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
+    step = "1-login"
+    # The collector CA is private to this test; the browser accepts any certificate.
+    with logged_in_page(
+        stack.url, "admin", "console-e2e", password=stack.password, timeout_ms=30_000
+    ) as page:
         page.on("dialog", lambda dialog: dialog.accept())
         try:
-            step = "1-login"
-            page.goto(stack.url + "/alerts")
-            expect(page).to_have_url(f"{stack.url}/login?next=/alerts")
-            page.fill("#login-name", "admin")
-            page.fill("#login-password", stack.password)
-            page.click("#login-submit")
-            expect(page).to_have_url(stack.url + "/alerts")
             expect(page.locator("#live-status.on")).to_be_visible()
             page.evaluate("window.__auroraNoReload = true")
 
@@ -221,9 +199,12 @@ def test_analyst_flow_in_a_real_browser(stack: Stack) -> None:
             expect(page).to_have_url(stack.url + "/login")
             page.goto(stack.url + "/alerts")
             expect(page).to_have_url(f"{stack.url}/login?next=/alerts")
-        except BaseException:
-            page.screenshot(path=str(ARTIFACTS / f"console-e2e-{step}.png"), full_page=True)
+
+            step = "8-login-returns-to-next"
+            page.fill("#login-name", "admin")
+            page.fill("#login-password", stack.password)
+            page.click("#login-submit")
+            expect(page).to_have_url(stack.url + "/alerts")
+        except BaseException as exc:
+            exc.add_note(f"failed at step {step} (screenshot: test-artifacts/console-e2e.png)")
             raise
-        finally:
-            context.close()
-            browser.close()

@@ -6,74 +6,31 @@ passwords and off-site redirects."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.apienv import PASSWORD, SENSOR, Env, make_env, seed
+from e2e.browser import fresh_page, logged_in_page, need_chromium
 
 pytestmark = [pytest.mark.browser]
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, dict[str, Any]]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need_chromium()
     env = make_env(tmp_path_factory.mktemp("pages"))
     data = seed(env)
     yield env, data
     env.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def _login(browser: Any, env: Env, role: str) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(ignore_https_errors=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(env.server.url + "/login")
-    page.fill("#login-name", role)
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(env.server.url + "/alerts")
-    return context, page, errors
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"console-pages-{name}.png"), full_page=True)
-
-
-def test_admin_sees_every_page_filled(site: tuple[Env, dict[str, Any]], browser: Any) -> None:
+def test_admin_sees_every_page_filled(site: tuple[Env, dict[str, Any]]) -> None:
     from playwright.sync_api import expect
 
     env, data = site
-    context, page, errors = _login(browser, env, "admin")
     url = env.server.url
-    try:
+    with logged_in_page(url, "admin", "console-pages-admin") as page:
         expect(page.locator("#alerts-table tbody tr")).to_have_count(1)
         page.goto(f"{url}/alerts/{data['alert_id']}")
         expect(page.locator("#process-tree .node.focus")).to_contain_text("curl")
@@ -103,21 +60,14 @@ def test_admin_sees_every_page_filled(site: tuple[Env, dict[str, Any]], browser:
         expect(page.locator("#user-result")).to_contain_text("Password (shown once)")
         page.goto(f"{url}/audit")
         expect(page.locator("#audit-table tbody")).to_contain_text("user.add")
-        assert errors == [], errors
-    except BaseException:
-        _shot(page, "admin")
-        raise
-    finally:
-        context.close()
 
 
-def test_viewer_sees_no_controls(site: tuple[Env, dict[str, Any]], browser: Any) -> None:
+def test_viewer_sees_no_controls(site: tuple[Env, dict[str, Any]]) -> None:
     from playwright.sync_api import expect
 
     env, data = site
-    context, page, errors = _login(browser, env, "viewer")
     url = env.server.url
-    try:
+    with logged_in_page(url, "viewer", "console-pages-viewer") as page:
         expect(page.locator("nav")).not_to_contain_text("Users")
         expect(page.locator("nav")).not_to_contain_text("Audit log")
         page.goto(f"{url}/hosts/{SENSOR}")
@@ -127,23 +77,13 @@ def test_viewer_sees_no_controls(site: tuple[Env, dict[str, Any]], browser: Any)
         expect(page.locator("[data-status=resolved]")).to_be_hidden()
         response = page.goto(f"{url}/users")
         assert response is not None and response.status == 403
-        assert errors == [], errors
-    except BaseException:
-        _shot(page, "viewer")
-        raise
-    finally:
-        context.close()
 
 
-def test_login_refuses_bad_password_and_offsite_next(
-    site: tuple[Env, dict[str, Any]], browser: Any
-) -> None:
+def test_login_refuses_bad_password_and_offsite_next(site: tuple[Env, dict[str, Any]]) -> None:
     from playwright.sync_api import expect
 
     env, _ = site
-    context = browser.new_context(ignore_https_errors=True)
-    page = context.new_page()
-    try:
+    with fresh_page("console-pages-login") as page:
         page.goto(env.server.url + "/login?next=//evil.example/")
         page.fill("#login-name", "analyst")
         page.fill("#login-password", "wrong password!")
@@ -152,8 +92,3 @@ def test_login_refuses_bad_password_and_offsite_next(
         page.fill("#login-password", PASSWORD)
         page.click("#login-submit")
         page.wait_for_url(env.server.url + "/alerts")
-    except BaseException:
-        _shot(page, "login")
-        raise
-    finally:
-        context.close()

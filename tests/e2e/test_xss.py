@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from api.apienv import PASSWORD, Env, launch, make_env
+from api.apienv import Env, launch, make_env
 from aurora.collector.store.base import HostRecord, IncomingBatch, NewAlert
+from e2e.browser import logged_in_page, need_chromium
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
     "<script>alert(2)</script>",
@@ -93,8 +91,7 @@ def _seed(env: Env) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, dict[str, Any]]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need_chromium()
     env = make_env(tmp_path_factory.mktemp("xss"))
     data = _seed(env)
     yield env, data
@@ -102,12 +99,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, dict[s
 
 
 def test_markup_is_shown_as_text_on_every_page(site: tuple[Env, dict[str, Any]]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     env, data = site
     url = env.server.url
     dialogs: list[str] = []
-    errors: list[str] = []
     # Each page -> (a selector that is filled once the page has loaded its data, payload shown).
     pages = {
         "/alerts": ("#alerts-table tbody tr", PAYLOADS[0]),
@@ -122,46 +118,30 @@ def test_markup_is_shown_as_text_on_every_page(site: tuple[Env, dict[str, Any]])
         "/audit": ("#audit-table tbody tr", PAYLOADS[0]),
         "/users": ("#users-table tbody tr", "viewer"),
     }
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(ignore_https_errors=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    # Script errors fail the test inside logged_in_page; an alert() is a dialog.
+    with logged_in_page(url, "admin", "console-xss") as page:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            page.goto(url + "/login")
-            page.fill("#login-name", "admin")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            page.wait_for_url(url + "/alerts")
-            for path, (filled, shown) in pages.items():
-                page.goto(url + path)
-                expect(page.locator(filled).first).to_be_visible()
-                page.wait_for_load_state("networkidle")
-                expect(page.locator("main")).to_contain_text(shown)
-                assert page.locator(INJECTED).count() == 0, f"markup became elements on {path}"
-                hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-                assert not [h for h in hrefs if h.lower().startswith("javascript:")], path
-            page.goto(f"{url}/rules/{RULE_ID}")
-            expect(page.locator("#rule-references")).to_contain_text(PAYLOADS[2])
-            expect(page.locator("#rule-references")).to_contain_text("javascript:alert(5)")
-            expect(page.locator("#rule-facts")).to_contain_text(
-                "attack.<img src=x onerror=alert(6)>"
-            )
-            page.goto(f"{url}/rules")
-            page.fill("#rule-upload textarea", f"title: '{PAYLOADS[0]}'\ndetection: {{}}\n")
-            page.click("#rule-upload button")
-            expect(page.locator("#rule-errors li").first).to_be_visible()
-            assert page.locator(INJECTED).count() == 0, "markup in an upload error became elements"
-            page.goto(f"{url}/alerts/{data['alert_id']}")
-            expect(page.locator("#process-tree .node.focus")).to_be_visible()
-            expect(page.locator("#process-tree")).to_contain_text(PAYLOADS[1])
-            page.goto(f"{url}/hosts/{SENSOR}")
+        for path, (filled, shown) in pages.items():
+            page.goto(url + path)
+            expect(page.locator(filled).first).to_be_visible()
             page.wait_for_load_state("networkidle")
-            expect(page.locator("main")).to_contain_text(PAYLOADS[0])
-        finally:
-            context.close()
-            browser.close()
+            expect(page.locator("main")).to_contain_text(shown)
+            assert page.locator(INJECTED).count() == 0, f"markup became elements on {path}"
+            hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+            assert not [h for h in hrefs if h.lower().startswith("javascript:")], path
+        page.goto(f"{url}/rules/{RULE_ID}")
+        expect(page.locator("#rule-references")).to_contain_text(PAYLOADS[2])
+        expect(page.locator("#rule-references")).to_contain_text("javascript:alert(5)")
+        expect(page.locator("#rule-facts")).to_contain_text("attack.<img src=x onerror=alert(6)>")
+        page.goto(f"{url}/rules")
+        page.fill("#rule-upload textarea", f"title: '{PAYLOADS[0]}'\ndetection: {{}}\n")
+        page.click("#rule-upload button")
+        expect(page.locator("#rule-errors li").first).to_be_visible()
+        assert page.locator(INJECTED).count() == 0, "markup in an upload error became elements"
+        page.goto(f"{url}/alerts/{data['alert_id']}")
+        expect(page.locator("#process-tree .node.focus")).to_be_visible()
+        expect(page.locator("#process-tree")).to_contain_text(PAYLOADS[1])
+        page.goto(f"{url}/hosts/{SENSOR}")
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("main")).to_contain_text(PAYLOADS[0])
     assert dialogs == [], f"script ran: {dialogs}"
-    assert errors == [], errors

@@ -1,7 +1,7 @@
 """Mapping between store records and SQL rows (column lists, row conversion, WHERE clauses).
 
-Kept apart from the SQLite modules so a second SQL backend (PostgreSQL) can reuse the same column
-lists and filters (the extraction of indexed event fields lives in :mod:`.packed_batch`).
+Both SQL backends use the same column lists and conversions (the extraction of indexed event
+fields lives in :mod:`.packed_batch`, the events area's search filter in :mod:`.sql_events`).
 """
 
 from __future__ import annotations
@@ -15,33 +15,9 @@ import orjson
 from aurora.collector.store.base import (
     AlertRecord,
     CommandRecord,
-    EventQuery,
     HostRecord,
     HostStatus,
 )
-
-
-def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if q.sensor_ids is not None:
-        if not q.sensor_ids:
-            return " WHERE 0", []
-        marks = ", ".join("?" for _ in q.sensor_ids)
-        clauses.append(f"host IN (SELECT key FROM sensor_keys WHERE sensor_id IN ({marks}))")
-        params.extend(q.sensor_ids)
-    for cond, val in (
-        ("class_uid = ?", q.class_uid),
-        ("time_ms >= ?", q.since_ms),
-        ("time_ms < ?", q.until_ms),
-        ("pid = ?", q.pid),
-        ("process_name = ?", q.process_name),
-    ):
-        if val is not None:
-            clauses.append(cond)
-            params.append(val)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
 
 # --- hosts ------------------------------------------------------------------------------------
 

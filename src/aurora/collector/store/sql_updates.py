@@ -1,16 +1,12 @@
 """The updates area (``update_packages``, ``rollouts``, ``rollout_targets``) in SQL that both
-backends run as written, placeholders apart: each backend's database names its ``PARAM``.
-
-The first area shared this way; the others still keep one copy per backend.
-"""
+backends run as written, placeholders apart (:mod:`.sql_dialect`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from aurora.collector.store.base.updates import PackageRecord, RolloutRecord, RolloutTarget
+from aurora.collector.store.sql_dialect import SQLDatabase, rows, sql
 
 _PACKAGE = "SELECT sha256, version, platform, size, path, key_id, created_ms FROM update_packages"
 _ROLLOUT = (
@@ -19,30 +15,13 @@ _ROLLOUT = (
 )
 
 
-class _Database(Protocol):
-    """What the mixin needs from a backend's database class."""
-
-    PARAM: str
-
-    def _tx(self) -> AbstractContextManager[Any]: ...
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-
-def _sql(db: _Database, text: str) -> str:
-    return text if db.PARAM == "?" else text.replace("?", db.PARAM)
-
-
-def _rows(db: _Database, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    return db._query(_sql(db, text), params)
-
-
 class SQLUpdates:
     """:class:`~aurora.collector.store.base.UpdateStore`, mixed into a backend's database."""
 
-    def put_package(self: _Database, package: PackageRecord) -> None:
+    def put_package(self: SQLDatabase, package: PackageRecord) -> None:
         with self._tx() as conn:
             conn.execute(
-                _sql(
+                sql(
                     self,
                     "INSERT INTO update_packages (sha256, version, platform, size, path, key_id,"
                     " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
@@ -58,14 +37,14 @@ class SQLUpdates:
                 ),
             )
 
-    def get_package(self: _Database, sha256: str) -> PackageRecord | None:
-        got = _rows(self, _PACKAGE + " WHERE sha256 = ?", (sha256,))
+    def get_package(self: SQLDatabase, sha256: str) -> PackageRecord | None:
+        got = rows(self, _PACKAGE + " WHERE sha256 = ?", (sha256,))
         return PackageRecord(*got[0]) if got else None
 
-    def add_rollout(self: _Database, rollout: RolloutRecord) -> None:
+    def add_rollout(self: SQLDatabase, rollout: RolloutRecord) -> None:
         with self._tx() as conn:
             conn.execute(
-                _sql(
+                sql(
                     self,
                     "INSERT INTO rollouts (rollout_id, package_sha256, version, created_ms,"
                     " requested_by, percent, confirm_within_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -82,7 +61,7 @@ class SQLUpdates:
             )
             # Both drivers' cursors take executemany (psycopg's connection does not).
             conn.cursor().executemany(
-                _sql(
+                sql(
                     self,
                     "INSERT INTO rollout_targets (command_id, rollout_id, sensor_id)"
                     " VALUES (?, ?, ?)",
@@ -90,16 +69,16 @@ class SQLUpdates:
                 [(t.command_id, rollout.rollout_id, t.sensor_id) for t in rollout.targets],
             )
 
-    def get_rollout(self: _Database, rollout_id: str) -> RolloutRecord | None:
-        got = _rows(self, _ROLLOUT + " WHERE rollout_id = ?", (rollout_id,))
+    def get_rollout(self: SQLDatabase, rollout_id: str) -> RolloutRecord | None:
+        got = rows(self, _ROLLOUT + " WHERE rollout_id = ?", (rollout_id,))
         return _with_targets(self, got[0]) if got else None
 
-    def list_rollouts(self: _Database, limit: int = 50) -> list[RolloutRecord]:
-        rows = _rows(self, _ROLLOUT + " ORDER BY created_ms DESC, rollout_id LIMIT ?", (limit,))
-        return [_with_targets(self, row) for row in rows]
+    def list_rollouts(self: SQLDatabase, limit: int = 50) -> list[RolloutRecord]:
+        found = rows(self, _ROLLOUT + " ORDER BY created_ms DESC, rollout_id LIMIT ?", (limit,))
+        return [_with_targets(self, row) for row in found]
 
-    def package_for_command(self: _Database, command_id: str) -> PackageRecord | None:
-        got = _rows(
+    def package_for_command(self: SQLDatabase, command_id: str) -> PackageRecord | None:
+        got = rows(
             self,
             "SELECT p.sha256, p.version, p.platform, p.size, p.path, p.key_id, p.created_ms"
             " FROM update_packages p JOIN rollouts r ON r.package_sha256 = p.sha256"
@@ -109,8 +88,8 @@ class SQLUpdates:
         return PackageRecord(*got[0]) if got else None
 
 
-def _with_targets(db: _Database, row: tuple[Any, ...]) -> RolloutRecord:
-    targets = _rows(
+def _with_targets(db: SQLDatabase, row: tuple[Any, ...]) -> RolloutRecord:
+    targets = rows(
         db,
         "SELECT sensor_id, command_id FROM rollout_targets WHERE rollout_id = ? ORDER BY sensor_id",
         (row[0],),

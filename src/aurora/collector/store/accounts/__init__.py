@@ -1,7 +1,7 @@
 """Accounts, sessions, API tokens, audit log and alert annotations kept for the console.
 
-The contract is one Protocol per area (:mod:`.base`); :mod:`.sqlite` implements them in the
-collector's database file.
+The contract is one Protocol per area (:mod:`.base`); the ``sql_*`` modules implement them once
+for both backends, :mod:`.sqlite` (the collector's database file) and :mod:`.postgresql`.
 """
 
 from aurora.collector.store.accounts.base import (

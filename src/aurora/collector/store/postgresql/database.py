@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
@@ -55,7 +56,16 @@ def clean_text(value: object) -> object:
 
 
 class PostgresDatabase:
-    """Open ``url``, run ``migrate`` on one connection, then serve a pool of connections."""
+    """Open ``url``, run ``migrate`` on one connection, then serve a pool of connections.
+
+    The class attributes and ``_insert_id``/``_text`` are PostgreSQL's dialect for the SQL both
+    backends share (:class:`~aurora.collector.store.sql_dialect.SQLDatabase`).
+    """
+
+    PARAM = "%s"
+    GREATEST = "GREATEST"
+    FOR_UPDATE = " FOR UPDATE"
+    DUPLICATE_KEY: type[Exception] = psycopg.errors.UniqueViolation
 
     def __init__(
         self,
@@ -95,6 +105,18 @@ class PostgresDatabase:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def _insert_id(self, conn: Connection, sql: str, params: Sequence[Any], id_column: str) -> int:
+        """The id the row got, handed back by ``RETURNING`` (PostgreSQL has no rowid)."""
+        row = conn.execute(f"{sql} RETURNING {id_column}", params).fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row else 0
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``: one array parameter, whatever their number."""
+        return f"{column} = ANY(?)", [list(values)]
+
+    def _text(self, value: object) -> object:
+        return clean_text(value)
 
     def close(self) -> None:
         self._pool.close()

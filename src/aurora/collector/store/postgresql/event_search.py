@@ -13,41 +13,27 @@ from typing import Any
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import EventQuery, StoredEvent
 from aurora.collector.store.postgresql.database import Connection, clean_text
+from aurora.collector.store.sql_dialect import SQLDatabase, sql
+from aurora.collector.store.sql_events import (
+    EVENT_COLUMNS,
+    NEWEST_ROWS,
+    event_filter,
+    stored_events,
+)
 
-_EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 #: Batches read per round trip when walking a process name's batches: few at first (the newest
 #: usually answer), more as the walk goes on.
 _FIRST_CHUNK = 8
 _MAX_CHUNK = 256
 
 
-def event_filter(q: EventQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if q.sensor_ids is not None:
-        clauses.append("host IN (SELECT key FROM sensor_keys WHERE sensor_id = ANY(%s))")
-        params.append(list(q.sensor_ids))
-    for cond, val in (
-        ("class_uid = %s", q.class_uid),
-        ("time_ms >= %s", q.since_ms),
-        ("time_ms < %s", q.until_ms),
-        ("pid = %s", q.pid),
-        ("process_name = %s", q.process_name),
-    ):
-        if val is not None:
-            clauses.append(cond)
-            params.append(clean_text(val))
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else " WHERE true"), params
-
-
-def search(conn: Connection, query: EventQuery) -> list[StoredEvent]:
-    where, params = event_filter(query)
+def search(db: SQLDatabase, conn: Connection, query: EventQuery) -> list[StoredEvent]:
+    where, params = event_filter(db, query)
     if query.process_name is not None:
         found = _find_by_process(conn, query, where, params)
     else:
         found = conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events{where} ORDER BY time_ms DESC, id DESC LIMIT %s",
-            [*params, query.limit],
+            sql(db, NEWEST_ROWS).format(where=where), [*params, query.limit]
         ).fetchall()
     wanted = sorted({r[0] >> packed_batch.ORDINAL_BITS for r in found})
     batches = conn.execute(
@@ -55,30 +41,7 @@ def search(conn: Connection, query: EventQuery) -> list[StoredEvent]:
         " FROM event_batches b JOIN sensor_keys k ON k.key = b.host WHERE b.id = ANY(%s)",
         (wanted,),
     ).fetchall()
-    by_id = {
-        bid: (sensor_id, first_seq, packed_batch.split(codec, size, data))
-        for bid, sensor_id, first_seq, codec, size, data in batches
-    }
-    out: list[StoredEvent] = []
-    mask = packed_batch.MAX_EVENTS_PER_BATCH
-    for eid, time_ms, class_uid, pid, process_name in found:
-        sensor_id, first_seq, raws = by_id[eid >> packed_batch.ORDINAL_BITS]
-        pos = eid & mask
-        ev = packed_batch.load_event(raws[pos])
-        out.append(
-            StoredEvent(
-                eid,
-                sensor_id,
-                first_seq + pos,
-                time_ms,
-                class_uid,
-                packed_batch.hostname_of(ev),
-                pid,
-                process_name,
-                ev,
-            )
-        )
-    return out
+    return stored_events(found, batches)
 
 
 def _find_by_process(
@@ -102,9 +65,9 @@ def _find_by_process(
         batch_sql + " ORDER BY b.max_time_ms DESC, b.id DESC", batch_params
     ).fetchall()
     rows_sql = (
-        f"SELECT e.{_EVENT_COLUMNS.replace(', ', ', e.')}"
+        f"SELECT e.{EVENT_COLUMNS.replace(', ', ', e.')}"
         " FROM unnest(%s::bigint[], %s::bigint[]) AS c(batch, part) CROSS JOIN LATERAL"
-        f" (SELECT {_EVENT_COLUMNS} FROM events{where} AND part_ms = c.part"
+        f" (SELECT {EVENT_COLUMNS} FROM events{where} AND part_ms = c.part"
         f" AND id BETWEEN c.batch << {packed_batch.ORDINAL_BITS}"
         f" AND (c.batch << {packed_batch.ORDINAL_BITS}) + {packed_batch.MAX_EVENTS_PER_BATCH}) e"
     )

@@ -10,21 +10,16 @@ by a single writer (:mod:`.claims`), and rows go in by binary COPY (:mod:`.inges
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import psycopg.errors
 
-from aurora.collector.store import packed_batch
 from aurora.collector.store.base import (
     EventQuery,
-    Gap,
     IncomingBatch,
     IngestResult,
     NewAlert,
     StoredEvent,
 )
-from aurora.collector.store.base.events import HOUR_MS, DropSample
-from aurora.collector.store.postgresql.alerts import insert_alerts
 from aurora.collector.store.postgresql.claims import claim
 from aurora.collector.store.postgresql.database import Connection, PostgresDatabase, one_line
 from aurora.collector.store.postgresql.event_search import search
@@ -36,13 +31,15 @@ from aurora.collector.store.postgresql.partitions import (
     partition_key,
 )
 from aurora.collector.store.postgresql.retention import retain
+from aurora.collector.store.sql_alerts import insert_alerts
+from aurora.collector.store.sql_events import SQLEventReads, pack_all
 
 #: Whole-transaction retries for what only concurrency causes (a deadlock between two nodes, a
 #: partition another node's retention dropped).
 _RETRIES = 5
 
 
-class PostgresEvents(PostgresDatabase):
+class PostgresEvents(SQLEventReads, PostgresDatabase):
     """:class:`~aurora.collector.store.base.EventStore` over the store's pool."""
 
     _partitions: PartitionCache
@@ -73,15 +70,7 @@ class PostgresEvents(PostgresDatabase):
     def ingest(
         self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
     ) -> list[IngestResult]:
-        packed = [
-            b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
-            for b in batches
-        ]
-        for pack in packed:
-            if pack.count > packed_batch.MAX_EVENTS_PER_BATCH:
-                raise ValueError(
-                    f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events"
-                )
+        packed = pack_all(batches)
         now = now_ms()
         parts = [partition_key(max((k[0] for k in p.keys), default=now), now) for p in packed]
         # Claims go in sensor order, so two nodes claiming the same sensors never deadlock;
@@ -102,7 +91,7 @@ class PostgresEvents(PostgresDatabase):
                             planned[i] = Planned(b, pack, host, parts[i], got)
                         results = write_group(conn, [planned[i] for i in range(len(batches))])
                         if alerts:
-                            insert_alerts(conn, alerts)
+                            insert_alerts(self, conn, alerts)
                     return results
                 except (psycopg.errors.CheckViolation, psycopg.errors.DeadlockDetected) as exc:
                     if isinstance(exc, psycopg.errors.CheckViolation):
@@ -116,49 +105,15 @@ class PostgresEvents(PostgresDatabase):
                     raise ValueError(f"the store cannot keep this batch: {one_line(exc)}") from None
         raise AssertionError("unreachable")
 
-    def high_water(self, sensor_id: str) -> int:
-        got = self._query("SELECT high_water FROM sequences WHERE sensor_id = %s", (sensor_id,))
-        return int(got[0][0]) if got else 0
-
-    def gaps(self, sensor_id: str | None = None) -> list[Gap]:
-        sql = "SELECT sensor_id, first_missing, last_missing, recorded_ms FROM gaps"
-        if sensor_id is None:
-            return [Gap(*r) for r in self._query(sql + " ORDER BY id")]
-        return [
-            Gap(*r) for r in self._query(sql + " WHERE sensor_id = %s ORDER BY id", (sensor_id,))
-        ]
-
     def search_events(self, query: EventQuery) -> list[StoredEvent]:
         if query.sensor_ids is not None and not query.sensor_ids:
             return []
         with self._pool.connection() as conn:
-            return search(conn, query)
-
-    def count_events(self, sensor_id: str | None = None) -> int:
-        if sensor_id is None:
-            return int(self._query("SELECT COUNT(*) FROM events")[0][0])
-        got = self._query(
-            "SELECT COUNT(*) FROM events"
-            " WHERE host = (SELECT key FROM sensor_keys WHERE sensor_id = %s)",
-            (sensor_id,),
-        )
-        return int(got[0][0])
-
-    def drops_by_hour(self, since_ms: int, sensor_id: str | None = None) -> list[DropSample]:
-        sql = (
-            "SELECT sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt, plugin"
-            " FROM drop_history WHERE hour_ms >= %s"
-        )
-        params: list[Any] = [since_ms - since_ms % HOUR_MS]
-        if sensor_id is not None:
-            sql += " AND sensor_id = %s"
-            params.append(sensor_id)
-        rows = self._query(sql + " ORDER BY hour_ms, sensor_id", params)
-        return [DropSample(*row) for row in rows]
+            return search(self, conn, query)
 
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         with self._pool.connection() as conn:
-            deleted = retain(conn, older_than_ms, max_bytes)
+            deleted = retain(self, conn, older_than_ms, max_bytes)
             self._partitions.forget()
             self._partitions.ensure_ahead(conn, now_ms())
         return deleted

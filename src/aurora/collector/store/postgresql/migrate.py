@@ -1,9 +1,11 @@
 """Versioned PostgreSQL migrations: the numbered SQL files of a package, applied in order.
 
-The files are found and checked by the SQLite runner's :func:`~..sqlite.migrate.load_migrations`
-(same naming, same "no version missing" rule); what differs is how they apply. PostgreSQL's DDL is
-transactional, so each migration and its row in the version table commit together, and an
-advisory lock makes collector nodes starting at once apply each migration exactly once.
+The files are found, checked and chosen by the SQLite runner's
+:func:`~..sqlite.migrate.load_migrations` and :func:`~..sqlite.migrate.to_apply` (same naming,
+same "no version missing" rule, same refusal of a newer database); what differs is how they
+apply. PostgreSQL's DDL is transactional, so each migration and its row in the version table
+commit together, and an advisory lock makes collector nodes starting at once apply each
+migration exactly once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import psycopg
 
 from aurora.collector.store.base import StoreError
 from aurora.collector.store.postgresql.database import Connection, one_line
-from aurora.collector.store.sqlite.migrate import load_migrations
+from aurora.collector.store.sqlite.migrate import load_migrations, to_apply
 from aurora.errors import AuroraError
 
 STORE_MIGRATIONS = "aurora.collector.store.postgresql.migrations"
@@ -40,19 +42,11 @@ def migrate(
 ) -> int:
     """Bring the database up to ``target`` (default: the latest); return the resulting version."""
     migrations = load_migrations(package, error)
-    latest = migrations[-1].version if migrations else 0
-    target = latest if target is None else target
     with conn.transaction():
         # Held to the end of this transaction: another node migrating waits, then finds it done.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(table.encode()),))
         have = current_version(conn, table)
-    if have > latest:
-        raise error(
-            f"database schema version {have} is newer than this Aurora ({latest}); upgrade Aurora"
-        )
-    for mig in migrations:
-        if not have < mig.version <= target:
-            continue
+    for mig in to_apply(migrations, have, target, error):
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(table.encode()),))

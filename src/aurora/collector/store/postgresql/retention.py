@@ -13,6 +13,8 @@ from __future__ import annotations
 from aurora.collector.store import packed_batch
 from aurora.collector.store.postgresql.database import Connection
 from aurora.collector.store.postgresql.partitions import DAY_MS, PARTITION_LOCK, now_ms
+from aurora.collector.store.sql_dialect import SQLDatabase
+from aurora.collector.store.sql_events import delete_events_before
 
 #: A sequence link older than this (and not a sensor's latest) can no longer be raced for.
 _LINK_KEEP_MS = DAY_MS
@@ -36,22 +38,13 @@ def _days(conn: Connection) -> list[int]:
     return [int(r[0]) for r in conn.execute("SELECT day_start FROM event_partitions ORDER BY 1")]
 
 
-def delete_older_than(conn: Connection, older_than_ms: int) -> int:
+def delete_older_than(db: SQLDatabase, conn: Connection, older_than_ms: int) -> int:
     deleted = 0
     for day in _days(conn):
         if day + DAY_MS <= older_than_ms:
             deleted += _drop_day(conn, day)
     with conn.transaction():
-        cur = conn.execute("DELETE FROM events WHERE time_ms < %s", (older_than_ms,))
-        deleted += cur.rowcount
-        # A batch goes once every event it holds rows for is gone.
-        conn.execute(
-            "DELETE FROM process_batches WHERE batch IN"
-            " (SELECT id FROM event_batches WHERE max_time_ms < %s)",
-            (older_than_ms,),
-        )
-        conn.execute("DELETE FROM event_batches WHERE max_time_ms < %s", (older_than_ms,))
-        conn.execute("DELETE FROM drop_history WHERE hour_ms < %s", (older_than_ms,))
+        deleted += delete_events_before(db, conn, older_than_ms)
     return deleted
 
 
@@ -110,10 +103,12 @@ def prune_links(conn: Connection) -> None:
         )
 
 
-def retain(conn: Connection, older_than_ms: int | None, max_bytes: int | None) -> int:
+def retain(
+    db: SQLDatabase, conn: Connection, older_than_ms: int | None, max_bytes: int | None
+) -> int:
     deleted = 0
     if older_than_ms is not None:
-        deleted += delete_older_than(conn, older_than_ms)
+        deleted += delete_older_than(db, conn, older_than_ms)
     if max_bytes is not None:
         deleted += trim_to(conn, max_bytes)
     prune_links(conn)

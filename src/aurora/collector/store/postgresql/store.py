@@ -1,6 +1,7 @@
 """The scale-out store: one PostgreSQL database shared by every collector node, per-area mixins.
 
-Each area's SQL lives in its own module, as in the SQLite backend; this one opens the database
+Each area's SQL lives in its own module, as in the SQLite backend (the SQL both share in the
+``sql_*`` modules of the store package); this one opens the database
 (checking the server first, then migrating under an advisory lock) and creates the event
 partitions for today and tomorrow. Commits are durable before they return (PostgreSQL's
 ``synchronous_commit`` default), so the collector acknowledges a batch only once it is stored.
@@ -9,24 +10,24 @@ partitions for today and tomorrow. Commits are durable before they return (Postg
 from __future__ import annotations
 
 from aurora.collector.store.base import StoreError
-from aurora.collector.store.postgresql.alerts import PostgresAlerts
-from aurora.collector.store.postgresql.commands import PostgresCommands
 from aurora.collector.store.postgresql.events import PostgresEvents
 from aurora.collector.store.postgresql.hosts import PostgresHosts
 from aurora.collector.store.postgresql.migrate import migrate
 from aurora.collector.store.postgresql.tokens import PostgresTokens
-from aurora.collector.store.postgresql.updates import PostgresUpdates
-from aurora.collector.store.postgresql.uploads import PostgresUploads
+from aurora.collector.store.sql_alerts import SQLAlerts
+from aurora.collector.store.sql_commands import SQLCommands
+from aurora.collector.store.sql_updates import SQLUpdates
+from aurora.collector.store.sql_uploads import SQLUploads
 
 
 class PostgreSQLStore(
     PostgresEvents,
     PostgresHosts,
     PostgresTokens,
-    PostgresCommands,
-    PostgresUploads,
-    PostgresAlerts,
-    PostgresUpdates,
+    SQLCommands,
+    SQLUploads,
+    SQLAlerts,
+    SQLUpdates,
 ):
     """A :class:`~aurora.collector.store.base.Store` in the PostgreSQL database at ``url``."""
 

@@ -22,7 +22,16 @@ BASE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON")
 
 
 class SQLiteDatabase:
-    """Open ``path`` (``:memory:`` works for tests), apply pragmas, run ``migrate``."""
+    """Open ``path`` (``:memory:`` works for tests), apply pragmas, run ``migrate``.
+
+    The class attributes and ``_insert_id``/``_text`` are SQLite's dialect for the SQL both
+    backends share (:class:`~aurora.collector.store.sql_dialect.SQLDatabase`).
+    """
+
+    PARAM = "?"
+    GREATEST = "MAX"
+    FOR_UPDATE = ""  # BEGIN IMMEDIATE already makes this connection the only writer
+    DUPLICATE_KEY: type[Exception] = sqlite3.IntegrityError
 
     def __init__(
         self,
@@ -74,6 +83,19 @@ class SQLiteDatabase:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
+
+    def _insert_id(
+        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any], id_column: str
+    ) -> int:
+        """The rowid SQLite gave the row (``id_column`` is the rowid's alias)."""
+        return int(conn.execute(sql, params).lastrowid or 0)
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``: an ``IN`` list (SQLite has no arrays)."""
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def _text(self, value: object) -> object:
+        return value  # SQLite's text keeps any string, NUL included
 
     def close(self) -> None:
         with self._lock:

@@ -18,24 +18,30 @@ from typing import Any
 
 import orjson
 
-from aurora.collector.store import packed_batch, sql_records
+from aurora.collector.store import packed_batch
 from aurora.collector.store.base import (
-    DropSample,
     EventQuery,
-    Gap,
     IncomingBatch,
     IngestResult,
     NewAlert,
     StoredEvent,
 )
-from aurora.collector.store.base.events import HOUR_MS
-from aurora.collector.store.sqlite.alerts import insert_alerts
+from aurora.collector.store.sql_alerts import insert_alerts
+from aurora.collector.store.sql_dialect import marks
+from aurora.collector.store.sql_events import (
+    EVENT_COLUMNS,
+    NEWEST_ROWS,
+    SQLEventReads,
+    delete_events_before,
+    event_filter,
+    pack_all,
+    stored_events,
+)
 from aurora.collector.store.sqlite.checkpointer import Checkpointer
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.collector.store.sqlite.hosts import add_batch_drops
-from aurora.collector.store.sqlite.retention import delete_older_than, trim_to
+from aurora.collector.store.sqlite.retention import trim_to
 
-_EVENT_COLUMNS = "id, time_ms, class_uid, pid, process_name"
 _INSERT_BATCH = (
     "INSERT INTO event_batches (host, first_seq, count, received_ms, max_time_ms, codec, size,"
     " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -50,7 +56,7 @@ _INSERT_PROCESS_BATCHES = (
 )
 
 
-class SQLiteEvents(SQLiteDatabase):
+class SQLiteEvents(SQLEventReads, SQLiteDatabase):
     """:class:`~aurora.collector.store.base.EventStore` over the store's connection.
 
     The connection that ingests events turns SQLite's automatic checkpoints off and leaves them
@@ -81,10 +87,7 @@ class SQLiteEvents(SQLiteDatabase):
         self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
     ) -> list[IngestResult]:
         # Packing (serialising, compressing) happens before the lock is taken.
-        packed = [
-            b.packed if b.packed is not None else packed_batch.pack_events(b.events, b.received_ms)
-            for b in batches
-        ]
+        packed = pack_all(batches)
         results: list[IngestResult] = []
         with self._lock:
             if self._checkpointer is None:
@@ -94,7 +97,7 @@ class SQLiteEvents(SQLiteDatabase):
                     for batch, pack in zip(batches, packed, strict=True):
                         results.append(self._ingest_one(conn, batch, pack))
                     if alerts:
-                        insert_alerts(conn, alerts)
+                        insert_alerts(self, conn, alerts)
             except BaseException:
                 # Keys created in the rolled-back transaction do not exist.
                 self._sensor_keys.clear()
@@ -119,8 +122,6 @@ class SQLiteEvents(SQLiteDatabase):
         ).fetchone()
         hwm = int(row[0]) if row else 0
         n = pack.count
-        if n > packed_batch.MAX_EVENTS_PER_BATCH:
-            raise ValueError(f"a batch holds at most {packed_batch.MAX_EVENTS_PER_BATCH} events")
         last = b.first_seq + n - 1
         skip = min(n, max(0, hwm - b.first_seq + 1))
         gap = (hwm + 1, b.first_seq - 1) if b.first_seq > hwm + 1 else None
@@ -179,64 +180,30 @@ class SQLiteEvents(SQLiteDatabase):
             new_indexes=range(skip, n),
         )
 
-    def high_water(self, sensor_id: str) -> int:
-        got = self._query("SELECT high_water FROM sequences WHERE sensor_id = ?", (sensor_id,))
-        return int(got[0][0]) if got else 0
-
-    def gaps(self, sensor_id: str | None = None) -> list[Gap]:
-        sql = "SELECT sensor_id, first_missing, last_missing, recorded_ms FROM gaps"
-        params: tuple[Any, ...] = ()
-        if sensor_id is not None:
-            sql += " WHERE sensor_id = ?"
-            params = (sensor_id,)
-        return [Gap(*r) for r in self._query(sql + " ORDER BY id", params)]
-
     def search_events(self, query: EventQuery) -> list[StoredEvent]:
-        where, params = sql_records.event_filter(query)
+        if query.sensor_ids is not None and not query.sensor_ids:
+            return []
+        where, params = event_filter(self, query)
         with self._lock:
             if query.process_name is not None:
                 found = self._find_by_process(query, where, params)
             else:
                 found = self._conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events{where}"
-                    " ORDER BY time_ms DESC, id DESC LIMIT ?",
-                    [*params, query.limit],
+                    NEWEST_ROWS.format(where=where), [*params, query.limit]
                 ).fetchall()
             wanted = sorted({r[0] >> packed_batch.ORDINAL_BITS for r in found})
             batches: list[tuple[Any, ...]] = []
+            # In chunks: SQLite limits the parameters of one statement.
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 batches += self._conn.execute(
                     "SELECT b.id, k.sensor_id, b.first_seq, b.codec, b.size, b.data"
                     " FROM event_batches b JOIN sensor_keys k ON k.key = b.host"
-                    f" WHERE b.id IN ({', '.join('?' for _ in chunk)})",
+                    f" WHERE b.id IN ({marks(len(chunk))})",
                     chunk,
                 ).fetchall()
         # Decompressing and parsing happen outside the lock.
-        by_id = {
-            bid: (sensor_id, first_seq, packed_batch.split(codec, size, data))
-            for bid, sensor_id, first_seq, codec, size, data in batches
-        }
-        out: list[StoredEvent] = []
-        mask = packed_batch.MAX_EVENTS_PER_BATCH
-        for eid, time_ms, class_uid, pid, process_name in found:
-            sensor_id, first_seq, raws = by_id[eid >> packed_batch.ORDINAL_BITS]
-            pos = eid & mask
-            ev = packed_batch.load_event(raws[pos])
-            out.append(
-                StoredEvent(
-                    eid,
-                    sensor_id,
-                    first_seq + pos,
-                    time_ms,
-                    class_uid,
-                    packed_batch.hostname_of(ev),
-                    pid,
-                    process_name,
-                    ev,
-                )
-            )
-        return out
+        return stored_events(found, batches)
 
     def _find_by_process(
         self, query: EventQuery, where: str, params: list[Any]
@@ -255,7 +222,7 @@ class SQLiteEvents(SQLiteDatabase):
         batches = self._conn.execute(
             batch_sql + " ORDER BY b.max_time_ms DESC, b.id DESC", batch_params
         ).fetchall()
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events{where} AND id BETWEEN ? AND ?"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events{where} AND id BETWEEN ? AND ?"
         kept: list[tuple[Any, ...]] = []
         for batch_id, max_time in batches:
             if len(kept) >= query.limit and max_time < kept[-1][1]:
@@ -268,34 +235,11 @@ class SQLiteEvents(SQLiteDatabase):
                 kept = heapq.nlargest(query.limit, kept + got, key=lambda r: (r[1], r[0]))
         return kept
 
-    def count_events(self, sensor_id: str | None = None) -> int:
-        if sensor_id is None:
-            return int(self._query("SELECT COUNT(*) FROM events")[0][0])
-        got = self._query(
-            "SELECT COUNT(*) FROM events"
-            " WHERE host = (SELECT key FROM sensor_keys WHERE sensor_id = ?)",
-            (sensor_id,),
-        )
-        return int(got[0][0])
-
-    def drops_by_hour(self, since_ms: int, sensor_id: str | None = None) -> list[DropSample]:
-        sql = (
-            "SELECT sensor_id, hour_ms, kernel, spool_evicted, spool_corrupt, plugin"
-            " FROM drop_history WHERE hour_ms >= ?"
-        )
-        params: list[Any] = [since_ms - since_ms % HOUR_MS]
-        if sensor_id is not None:
-            sql += " AND sensor_id = ?"
-            params.append(sensor_id)
-        return [
-            DropSample(*row) for row in self._query(sql + " ORDER BY hour_ms, sensor_id", params)
-        ]
-
     def apply_retention(self, *, older_than_ms: int | None, max_bytes: int | None) -> int:
         deleted = 0
         if older_than_ms is not None:
             with self._tx() as conn:
-                deleted += delete_older_than(conn, older_than_ms)
+                deleted += delete_events_before(self, conn, older_than_ms)
         if max_bytes is not None:
             with self._tx() as conn:
                 deleted += trim_to(conn, max_bytes)

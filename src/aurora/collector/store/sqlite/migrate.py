@@ -47,6 +47,20 @@ def load_migrations(
     return found
 
 
+def to_apply(
+    migrations: list[Migration], have: int, target: int | None, error: type[AuroraError]
+) -> list[Migration]:
+    """The migrations after version ``have`` up to ``target`` (default: the latest). A database
+    newer than every migration here was written by a newer Aurora: refused, never guessed at."""
+    latest = migrations[-1].version if migrations else 0
+    if have > latest:
+        raise error(
+            f"database schema version {have} is newer than this Aurora ({latest}); upgrade Aurora"
+        )
+    target = latest if target is None else target
+    return [mig for mig in migrations if have < mig.version <= target]
+
+
 def current_version(conn: sqlite3.Connection, table: str = "schema_version") -> int:
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {table} "
@@ -66,29 +80,22 @@ def migrate(
 ) -> int:
     """Bring ``conn`` up to ``target`` (default: the latest); return the resulting version."""
     migrations = load_migrations(package, error)
-    latest = migrations[-1].version if migrations else 0
-    target = latest if target is None else target
     have = current_version(conn, table)
-    if have > latest:
-        raise error(
-            f"database schema version {have} is newer than this Aurora ({latest}); upgrade Aurora"
-        )
-    for mig in migrations:
-        if have < mig.version <= target:
-            # executescript commits first, so run each statement inside an explicit transaction.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(mig.sql):
-                    conn.execute(statement)
-                conn.execute(
-                    f"INSERT INTO {table} (version, name, applied_ms) VALUES (?, ?, ?)",
-                    (mig.version, mig.name, int(time.time() * 1000)),
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise error(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from None
-            have = mig.version
+    for mig in to_apply(migrations, have, target, error):
+        # executescript commits first, so run each statement inside an explicit transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(mig.sql):
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {table} (version, name, applied_ms) VALUES (?, ?, ?)",
+                (mig.version, mig.name, int(time.time() * 1000)),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise error(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from None
+        have = mig.version
     return have
 
 

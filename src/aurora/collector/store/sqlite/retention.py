@@ -1,6 +1,7 @@
-"""Event retention over SQLite: delete by age, then the oldest batches beyond a size bound.
+"""Event retention over SQLite by size: the oldest batches beyond a size bound (by age is SQL
+both backends share, :func:`aurora.collector.store.sql_events.delete_events_before`).
 
-Both run inside the caller's transaction and delete whole batches with their index rows, so a
+It runs inside the caller's transaction and deletes whole batches with their index rows, so a
 batch never outlives the events it holds, nor an index row its batch.
 """
 
@@ -9,20 +10,6 @@ from __future__ import annotations
 import sqlite3
 
 from aurora.collector.store import packed_batch
-
-
-def delete_older_than(conn: sqlite3.Connection, older_than_ms: int) -> int:
-    """Delete events older than ``older_than_ms``; return how many."""
-    deleted = conn.execute("DELETE FROM events WHERE time_ms < ?", (older_than_ms,)).rowcount
-    # A batch goes once every event it holds rows for is gone.
-    conn.execute(
-        "DELETE FROM process_batches WHERE batch IN"
-        " (SELECT id FROM event_batches WHERE max_time_ms < ?)",
-        (older_than_ms,),
-    )
-    conn.execute("DELETE FROM event_batches WHERE max_time_ms < ?", (older_than_ms,))
-    conn.execute("DELETE FROM drop_history WHERE hour_ms < ?", (older_than_ms,))
-    return int(deleted)
 
 
 def trim_to(conn: sqlite3.Connection, max_bytes: int) -> int:

@@ -2,7 +2,9 @@
 
 One connection guarded by a lock serves every thread (:mod:`.database`): SQLite allows a single
 writer anyway. ``synchronous=FULL`` makes each commit durable before the collector acknowledges
-the batch. Each area's SQL lives in its own module; this one only opens and closes the file.
+the batch. Each area's SQL lives in its own module: the SQL both backends share in the
+``sql_*`` modules of the store package, what only SQLite runs beside this one, which only opens
+and closes the file.
 """
 
 from __future__ import annotations
@@ -10,24 +12,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from aurora.collector.store.base import StoreError
-from aurora.collector.store.sqlite.alerts import SQLiteAlerts
-from aurora.collector.store.sqlite.commands import SQLiteCommands
+from aurora.collector.store.sql_alerts import SQLAlerts
+from aurora.collector.store.sql_commands import SQLCommands
+from aurora.collector.store.sql_updates import SQLUpdates
+from aurora.collector.store.sql_uploads import SQLUploads
 from aurora.collector.store.sqlite.events import SQLiteEvents
 from aurora.collector.store.sqlite.hosts import SQLiteHosts
 from aurora.collector.store.sqlite.migrate import migrate
 from aurora.collector.store.sqlite.tokens import SQLiteTokens
-from aurora.collector.store.sqlite.updates import SQLiteUpdates
-from aurora.collector.store.sqlite.uploads import SQLiteUploads
 
 
 class SQLiteStore(
     SQLiteEvents,
     SQLiteHosts,
     SQLiteTokens,
-    SQLiteCommands,
-    SQLiteUploads,
-    SQLiteAlerts,
-    SQLiteUpdates,
+    SQLCommands,
+    SQLUploads,
+    SQLAlerts,
+    SQLUpdates,
 ):
     """A :class:`~aurora.collector.store.base.Store` over one SQLite file (``:memory:`` works
     for tests)."""

@@ -1,30 +1,17 @@
-"""The tokens area over SQLite: the ``tokens`` table of enrolment token hashes."""
+"""The tokens area over SQLite: taking a use of an enrolment token (the rest is
+:mod:`aurora.collector.store.sql_tokens`)."""
 
 from __future__ import annotations
 
 from aurora.collector.store.base import TokenRecord, TokenRejected
+from aurora.collector.store.sql_tokens import TOKEN_COLUMNS, SQLTokens
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 
-_TOKEN_SELECT = "SELECT token_hash, created_ms, expires_ms, uses_allowed, uses, note FROM tokens"
+_TOKEN_SELECT = f"SELECT {TOKEN_COLUMNS} FROM tokens"
 
 
-class SQLiteTokens(SQLiteDatabase):
+class SQLiteTokens(SQLTokens, SQLiteDatabase):
     """:class:`~aurora.collector.store.base.TokenStore` over the store's connection."""
-
-    def add_token(self, token: TokenRecord) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO tokens (token_hash, created_ms, expires_ms, uses_allowed, uses, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    token.token_hash,
-                    token.created_ms,
-                    token.expires_ms,
-                    token.uses_allowed,
-                    token.uses,
-                    token.note,
-                ),
-            )
 
     def consume_token(self, token_hash: str, now_ms: int) -> TokenRecord:
         # The check and the count happen in one write transaction, so two enrolments cannot
@@ -42,6 +29,3 @@ class SQLiteTokens(SQLiteDatabase):
                 )
             conn.execute("UPDATE tokens SET uses = uses + 1 WHERE token_hash = ?", (token_hash,))
         return TokenRecord(row[0], row[1], row[2], row[3], token.uses + 1, token.note)
-
-    def list_tokens(self) -> list[TokenRecord]:
-        return [TokenRecord(*r) for r in self._query(_TOKEN_SELECT + " ORDER BY created_ms")]

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend of the account store: :class:`PostgreSQLAccounts` and its area mixins."""
+"""The PostgreSQL backend of the account store: :class:`PostgreSQLAccounts`."""
 
 from aurora.collector.store.accounts.postgresql.store import PostgreSQLAccounts
 

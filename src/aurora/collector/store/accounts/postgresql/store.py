@@ -2,34 +2,26 @@
 
 The tables share the collector's database but carry their own migration history
 (``api_schema_version``), as on SQLite, so the two schemas evolve independently; the pool and the
-migration runner are the collector store's (:mod:`aurora.collector.store.postgresql`).
+migration runner are the collector store's (:mod:`aurora.collector.store.postgresql`). The SQL
+of every area is shared with SQLite (the ``sql_*`` modules of the accounts package).
 """
 
 from __future__ import annotations
 
 from aurora.collector.store.accounts.base import AccountError
-from aurora.collector.store.accounts.postgresql.annotations import PostgresAlertAnnotations
-from aurora.collector.store.accounts.postgresql.api_tokens import PostgresApiTokens
-from aurora.collector.store.accounts.postgresql.audit import PostgresAuditLog
-from aurora.collector.store.accounts.postgresql.login_failures import PostgresLoginThrottle
-from aurora.collector.store.accounts.postgresql.rules import PostgresDisabledRules
-from aurora.collector.store.accounts.postgresql.sessions import PostgresSessions
-from aurora.collector.store.accounts.postgresql.users import PostgresUsers
+from aurora.collector.store.accounts.sql_store import SQLAccountAreas
+from aurora.collector.store.postgresql.database import PostgresDatabase
 from aurora.collector.store.postgresql.migrate import migrate
 
 MIGRATIONS = "aurora.collector.store.accounts.postgresql.migrations"
 
 
-class PostgreSQLAccounts(
-    PostgresUsers,
-    PostgresSessions,
-    PostgresApiTokens,
-    PostgresLoginThrottle,
-    PostgresAlertAnnotations,
-    PostgresDisabledRules,
-    PostgresAuditLog,
-):
+class PostgreSQLAccounts(SQLAccountAreas, PostgresDatabase):
     """Accounts, sessions, tokens, audit log and annotations in the database at ``url``."""
+
+    # Names are unique by lower(name) (an index): compare and order by it.
+    USER_NAME_IS = "lower(name) = lower(?)"
+    USERS_ORDER = "lower(name), name"
 
     def __init__(self, url: str) -> None:
         super().__init__(

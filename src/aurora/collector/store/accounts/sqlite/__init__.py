@@ -1,4 +1,4 @@
-"""The SQLite backend of the account store: :class:`SQLiteAccounts` and its per-area mixins."""
+"""The SQLite backend of the account store: :class:`SQLiteAccounts`."""
 
 from aurora.collector.store.accounts.sqlite.store import SQLiteAccounts
 
