@@ -11,12 +11,15 @@ before anything starts.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import Future
 
 from aurora.collector.bus import Bus, MemoryBus
 from aurora.collector.bus.nats_batches import BatchPublisher
 from aurora.collector.bus.nats_bus import JetStreamBus
 from aurora.collector.ingest import Outcome
+from aurora.collector.store.base import HostStore
 from aurora.config.collector import CollectorConfig
 from aurora.errors import ConfigError
 from aurora.v1 import stream_pb2
@@ -86,3 +89,36 @@ class PublishedIngest:
 
         published.add_done_callback(settle)
         return outcome
+
+
+class NodeBeats:
+    """A front-end's heartbeat in the shared store: it is alive for three of its intervals after
+    each beat, so the hosts of a front-end that died show as disconnected on every console within
+    that bound, while a missed beat or two (a slow commit, a store restart) changes nothing."""
+
+    def __init__(self, store: HostStore, node: str, interval_s: float) -> None:
+        self.store = store
+        self.node = node
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="aurora-node-beat", daemon=True)
+
+    def start(self) -> None:
+        self.beat()  # before the first sensor connects: its host never shows held by a dead node
+        self._thread.start()
+
+    def beat(self) -> None:
+        until = int((time.time() + 3 * self.interval_s) * 1000)
+        self.store.beat_node(self.node, until)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.beat()
+            except Exception as exc:  # the store is away: the sensors' state waits with it
+                log.warning("node heartbeat not recorded: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
