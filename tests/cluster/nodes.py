@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +35,14 @@ def toml(config: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}:{REPO / 'tests'}:{REPO}")
     env.pop("AURORA_CONFIG", None)
@@ -49,6 +58,8 @@ class AuroraNode:
         self.config_path = root / f"{name}.toml"
         self.config_path.write_text(toml(config))
         self.log_path = root / f"{name}.log"
+        listen = config.get("api", {}).get("listen", "")
+        self.api_port = int(listen.rsplit(":", 1)[1]) if listen else None
         self.stdout: list[str] = []
         self.proc: subprocess.Popen[str] | None = None
 
@@ -68,7 +79,8 @@ class AuroraNode:
         deadline = time.monotonic() + timeout
         while True:
             text = self.log_path.read_text(errors="replace")[log_start:]
-            if "collector ready on" in text or "collector worker ready" in text:
+            ready = "collector ready on" in text or "collector worker ready" in text
+            if ready and (self.api_port is None or _answers(self.api_port)):
                 return self
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.kill()
@@ -82,17 +94,23 @@ class AuroraNode:
         raise AssertionError(f"{self.name} printed no first login: {self.stdout}")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
+        self._end(signal.SIGKILL)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        self._end(signal.SIGTERM)
+
+    def _end(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
-                self.kill()
+                self.proc.kill()
+                self.proc.wait(30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class SensorProcess:

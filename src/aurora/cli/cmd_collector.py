@@ -109,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     bootstrap_sigma(collector, config, collector.state_dir)
     api = None
     try:
-        api = start_console(collector, config)
+        # A worker has no console: it runs beside the sensors' streams (docs/scale-out.md).
+        if config.collector.role != "worker":
+            api = start_console(collector, config)
         settle_after_startup()
         while not stop.wait(3600):
             pass
