@@ -376,3 +376,50 @@ def test_a_command_requested_on_one_node_reaches_the_sensor_on_the_other(
         sensor.close()
         for console in consoles.values():
             console.close()
+
+
+def _start_alone(cluster: Cluster, name: str, role: str, store: str, bus: str) -> AuroraNode:
+    return AuroraNode(
+        cluster.root,
+        name,
+        {
+            "collector": _collector(
+                store, bus, role=role, state_dir=str(cluster.root / name), listen="127.0.0.1:0"
+            ),
+            "api": {"listen": f"127.0.0.1:{free_port()}"},
+            "detection": {"enabled": False},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "role"),
+    [
+        ("postgresql-unreachable", "worker"),
+        ("postgresql-wrong-password", "frontend"),
+        ("nats-unreachable", "frontend"),
+        ("nats-unreachable", "worker"),
+    ],
+)
+def test_a_node_that_cannot_reach_the_cluster_says_so_in_one_line(
+    cluster: Cluster, fault: str, role: str
+) -> None:
+    store, bus = cluster.store_url, cluster.nats.url
+    if fault == "postgresql-unreachable":
+        store = re.sub(r":\d+/", f":{free_port()}/", store)
+    elif fault == "postgresql-wrong-password":
+        store = store.replace(":aurora-test-password@", ":not-the-password@")
+    else:
+        bus = f"nats://127.0.0.1:{free_port()}"
+    node = _start_alone(cluster, f"bad-{fault}-{role}", role, store, bus)
+    with pytest.raises(AssertionError, match="did not start"):
+        node.start(timeout=60)
+    assert node.proc is not None and node.proc.returncode == 1
+    lines = node.log_path.read_text().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aurora: "), lines
+    if fault.startswith("postgresql"):
+        assert "postgresql://aurora@127.0.0.1:" in lines[0], lines  # named, never its password
+        assert "password@" not in lines[0] and "not-the-password" not in lines[0], lines
+    else:
+        assert lines[0].startswith(f"aurora: cannot reach NATS at {bus}: "), lines
+    assert not (cluster.root / f"bad-{fault}-{role}" / "aurora.db").exists()
