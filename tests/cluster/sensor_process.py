@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.helpers import CountingSource, sensor_config
-
 from aurora.sensor.agent import Agent
 
 

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography import x509
 import pytest
 from client import Identity, Stream, enroll
 from cluster_support import ResendingSensor, batch_stream_depth, batches, rules_dir
-from pgserver import PgServer
+from cryptography import x509
 from tests.natsserver import NatsServer
 
 from agent.helpers import free_port
@@ -36,6 +35,7 @@ from aurora.collector.tokens import create_token
 from aurora.sensor.enrollment import enroll as enroll_sensor
 from aurora.sensor.identity import load_identity
 from aurora.v1 import stream_pb2
+from pgserver import PgServer
 
 from .nodes import AuroraNode, SensorProcess
 
@@ -296,9 +296,7 @@ def test_a_worker_killed_mid_stream_its_batches_are_redelivered_once(cluster: Cl
     store = cluster.store
     assert store.count_events(ident.sensor_id) < 150 * 40, "the worker was not killed mid-stream"
     # The other worker takes the dead one's partitions once their leases expire.
-    wait_until(
-        lambda: store.count_events(ident.sensor_id) >= 150 * 40, "every event stored", 90
-    )
+    wait_until(lambda: store.count_events(ident.sensor_id) >= 150 * 40, "every event stored", 90)
     seqs = counted(store, ident.sensor_id)
     assert len(seqs) == 150 * 40 and set(seqs.values()) == {1}
     alerts = store.list_alerts(sensor_id=ident.sensor_id, limit=1000)
@@ -367,8 +365,9 @@ def test_a_command_requested_on_one_node_reaches_the_sensor_on_the_other(
         )
         for name, console in consoles.items():
             wait_until(
-                lambda c=console: c.get(f"/api/v1/actions/{command_id}").json().get("state")
-                == "succeeded",
+                lambda c=console: (
+                    c.get(f"/api/v1/actions/{command_id}").json().get("state") == "succeeded"
+                ),
                 f"{name}'s console to show the result",
                 15,
             )

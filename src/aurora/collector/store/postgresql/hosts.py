@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from aurora.collector.store import sql_records
-from aurora.collector.store.base.hosts import shown_connected
 from aurora.collector.store.base import HostRecord, HostStatus
+from aurora.collector.store.base.hosts import shown_connected
 from aurora.collector.store.postgresql.database import PostgresDatabase, clean_text
 
 

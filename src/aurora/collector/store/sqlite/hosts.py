@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-
 import time
 
 from aurora.collector.store import sql_records
-from aurora.collector.store.base.hosts import shown_connected
 from aurora.collector.store.base import DropDelta, HostRecord, HostStatus
 from aurora.collector.store.base.events import HOUR_MS
+from aurora.collector.store.base.hosts import shown_connected
 from aurora.collector.store.sqlite.database import SQLiteDatabase
 from aurora.wire.codec import INT64_MAX
 
