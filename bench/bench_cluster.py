@@ -24,6 +24,7 @@ front-end: over the fill, when it works). PostgreSQL comes from tests/pgserver.p
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import hashlib
 import json
@@ -191,56 +192,76 @@ def worker_groups(nodes: list[tuple[subprocess.Popen[bytes], int]]) -> dict[str,
     return {"worker (main)": mains, "worker (batch reader)": readers}
 
 
-def fill(
-    sub: Path, store_url: str, nats: NatsServer, pools: list[Any], seconds: float
-) -> tuple[subprocess.Popen[bytes], int, list[Sender], float]:
-    """A front-end acknowledges the streams' batches once JetStream holds them; no worker yet."""
+def even_split(link: NatsLink, workers: int, timeout: float = 90) -> None:
+    """Wait until the 16 partitions are held and shared by all ``workers``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            kv = link.call(link.js.key_value("aurora_partitions"))
+            keys = [k for k in link.call(kv.keys()) if k.startswith("p")]
+            holders = collections.Counter(link.call(kv.get(k)).value for k in keys)
+            spread = max(holders.values(), default=0) - min(holders.values(), default=0)
+            if len(keys) == 16 and len(holders) == workers and spread <= 1:
+                return
+        except Exception:  # the bucket or a key is not there yet
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the partitions were not shared by {workers} workers in {timeout:.0f} s")
+
+
+def run_cluster(
+    sub: Path,
+    store_url: str,
+    nats: NatsServer,
+    pg_pid: int,
+    workers: int,
+    cpus: str,
+    pools: Any,
+    seconds: float,
+) -> dict[str, Any]:
+    """Front-end and W workers (pinned to ``cpus``) up and sharing the partitions, then the
+    streams: events/s = events / time from the first batch sent to the stream drained."""
     front, fport = start_node(sub, "front", store_url, nats.url, "frontend", None)
-    store = open_store(sub, store_url)
-    try:
-        tok = create_token(store, 3600, 1000).token
-    finally:
-        store.close()
-    ca = (sub / "front" / "pki" / "ca.crt").read_bytes()
-    idents = [enroll(f"localhost:{fport}", tok, ca, f"f{i}") for i in range(len(pools))]
-    cpu = Roles({"front-end": [psutil.Process(front.pid)]})
-    senders = run_senders(f"localhost:{fport}", idents, pools, seconds)
-    sent = sum(s.acked_events for s in senders)
-    return front, sent, senders, cpu.spent()["front-end"] / max(sent, 1)
-
-
-def drain(
-    sub: Path, store_url: str, nats: NatsServer, pg_pid: int, workers: int, cpus: str, sent: int
-) -> tuple[float, dict[str, float], list[float]]:
-    """W workers pinned to ``cpus`` store the backlog; (events/s, CPU s per role, RSS MB)."""
+    nodes = [
+        start_node(sub, f"worker{k}", store_url, nats.url, "worker", cpus) for k in range(workers)
+    ]
     link = NatsLink.open(nats.url, "bench")
     try:
-        nodes = [
-            start_node(sub, f"worker{k}", store_url, nats.url, "worker", cpus)
-            for k in range(workers)
-        ]
-        groups: dict[str, list[Any]] = {
-            **worker_groups(nodes),
-            "PostgreSQL": tree(pg_pid),
-            "nats-server": [psutil.Process(nats.proc.pid)] if nats.proc else [],
-        }
-        # Timed from the first batch a worker stores, so rule loading is left out.
-        full = batch_stream_depth(link)
-        while batch_stream_depth(link) >= full:
-            time.sleep(0.01)
-        groups["PostgreSQL"] = tree(pg_pid)  # the backends the workers' pools opened
-        cpu = Roles(groups)
+        even_split(link, workers)
+        store = open_store(sub, store_url)
+        try:
+            tok = create_token(store, 3600, 1000).token
+        finally:
+            store.close()
+        ca = (sub / "front" / "pki" / "ca.crt").read_bytes()
+        idents = [enroll(f"localhost:{fport}", tok, ca, f"f{i}") for i in range(len(pools))]
+        cpu = Roles(
+            {
+                "front-end": [psutil.Process(front.pid)],
+                **worker_groups(nodes),
+                "PostgreSQL": tree(pg_pid),
+                "nats-server": [psutil.Process(nats.proc.pid)] if nats.proc else [],
+            }
+        )
         t0 = time.perf_counter()
+        senders = run_senders(f"localhost:{fport}", idents, pools, seconds)
         while batch_stream_depth(link) > 0:
-            time.sleep(0.05)
-        rate = sent * (1 - 1 / max(full, 1)) / (time.perf_counter() - t0)
-        spent = cpu.spent()
-        rss = [tree_rss(psutil.Process(p.pid)) / 2**20 for p, _ in nodes]
-        for p, _ in nodes:
-            stop(p)
-        return rate, spent, rss
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        sent = sum(s.acked_events for s in senders)
+        out = {
+            "rate": sent / elapsed,
+            "cpu": {k: v / sent * 1e6 for k, v in cpu.spent().items()},
+            "p99": p99(senders),
+            "front_rss": tree_rss(psutil.Process(front.pid)) / 2**20,
+            "rss": [tree_rss(psutil.Process(p.pid)) / 2**20 for p, _ in nodes],
+        }
     finally:
         link.close()
+    for p, _ in nodes:
+        stop(p)
+    stop(front)
+    return out
 
 
 def baseline(root: Path, pools: list[Any], seconds: float) -> float:
@@ -299,28 +320,28 @@ def main() -> None:
                 for workers in (int(w) for w in args.workers.split(",")):
                     sub = root / f"w{workers}-c{cpus}"
                     sub.mkdir()
-                    store_url = pg.new_database()
-                    front, sent, senders, front_cpu = fill(
-                        sub, store_url, nats, pools, args.seconds
+                    got = run_cluster(
+                        sub,
+                        pg.new_database(),
+                        nats,
+                        pg._proc.pid,
+                        workers,
+                        cpus,
+                        pools,
+                        args.seconds,
                     )
-                    front_rss = tree_rss(psutil.Process(front.pid)) / 2**20
-                    rate, spent, rss = drain(
-                        sub, store_url, nats, pg._proc.pid, workers, cpus, sent
-                    )
-                    stop(front)
+                    rate = got["rate"]
                     one.setdefault(cpus, rate)
-                    per_event = {k: v / sent * 1e6 for k, v in spent.items()}
                     print(
                         f"{workers} worker(s) on CPU {cpus}: {rate:,.0f} events/s stored "
                         f"({rate / one[cpus]:.2f}x 1 worker on the same cores, "
-                        f"{rate / single:.2f}x embedded); p99 ack {p99(senders):.1f} ms; "
-                        f"RSS front-end {front_rss:.0f} MB, workers "
-                        f"{', '.join(f'{r:.0f}' for r in rss)} MB"
+                        f"{rate / single:.2f}x embedded); p99 ack {got['p99']:.1f} ms; "
+                        f"RSS front-end {got['front_rss']:.0f} MB, workers "
+                        f"{', '.join(f'{r:.0f}' for r in got['rss'])} MB"
                     )
                     print(
-                        "    CPU us/event: front-end "
-                        f"{front_cpu * 1e6:.1f} (fill), "
-                        + ", ".join(f"{k} {v:.1f}" for k, v in per_event.items())
+                        "    CPU us/event: "
+                        + ", ".join(f"{k} {v:.1f}" for k, v in got["cpu"].items())
                     )
         finally:
             nats.stop()
