@@ -11,6 +11,7 @@ before anything starts.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from concurrent.futures import Future
@@ -122,3 +123,36 @@ class NodeBeats:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+
+
+def node_name(cfg: CollectorConfig) -> str:
+    """This node's name on the hosts whose streams it holds: "" alone (it holds them all); in a
+    cluster its host and state directory (unique per node, the same after a restart)."""
+    return f"{socket.gethostname()}:{cfg.state_dir.resolve()}" if uses_nats(cfg) else ""
+
+
+def hold_hosts(store: HostStore, cfg: CollectorConfig, node: str) -> NodeBeats | None:
+    """At start: mark disconnected the hosts whose streams this node held before (all of them
+    alone; on a shared store only its own, the other front-ends still hold theirs), and, for a
+    front-end in a cluster, start beating."""
+    if not uses_nats(cfg):
+        store.mark_all_disconnected()
+        return None
+    if not runs_frontend(cfg):
+        return None
+    store.mark_all_disconnected(node)  # what it held before a crash
+    beats = NodeBeats(store, node, cfg.node_heartbeat_s)
+    beats.start()
+    return beats
+
+
+def release_hosts(
+    store: HostStore, cfg: CollectorConfig, node: str, beats: NodeBeats | None
+) -> None:
+    """At stop: the hosts this node held are disconnected (their sensors move on)."""
+    if beats is not None:
+        beats.stop()
+    if not uses_nats(cfg):
+        store.mark_all_disconnected()
+    elif beats is not None:
+        store.mark_all_disconnected(node)

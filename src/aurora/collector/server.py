@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import socket
 import threading
 import time
 from concurrent.futures import Future
@@ -41,7 +40,6 @@ from aurora.collector.detect import DetectionStage
 from aurora.collector.enrollment_service import EnrollmentService
 from aurora.collector.ingest import BatchIntake, IngestWriter
 from aurora.collector.pki import CertificateAuthority, ensure_private_dir
-from aurora.collector.roles import NodeBeats
 from aurora.collector.rollouts import Rollouts, load_release_key
 from aurora.collector.rule_actions import RuleResponder
 from aurora.collector.store import Store, open_store
@@ -97,14 +95,8 @@ class Collector:
         self.ca: CertificateAuthority | None = None
         self._subscriptions: list[Subscription] = []
         self._state_lock: StateDirLock | None = None
-        #: This node's name on the hosts whose streams it holds: "" alone (it holds them all),
-        #: host and state directory in a cluster (unique per node, the same after a restart).
-        self.node = (
-            f"{socket.gethostname()}:{self.state_dir.resolve()}"
-            if roles.uses_nats(config.collector)
-            else ""
-        )
-        self._beats: NodeBeats | None = None
+        self.node = roles.node_name(config.collector)
+        self._beats: roles.NodeBeats | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -131,13 +123,7 @@ class Collector:
             names.append(self.host)
         self.ca.ensure_server_cert(names)
         self.store = open_store(self.state_dir, cfg.store)
-        if not roles.uses_nats(cfg):
-            # Alone, this node held every stream; in a cluster the others still hold theirs.
-            self.store.mark_all_disconnected()
-        elif roles.runs_frontend(cfg):
-            self.store.mark_all_disconnected(self.node)  # what it held before a crash
-            self._beats = NodeBeats(self.store, self.node, cfg.node_heartbeat_s)
-            self._beats.start()
+        self._beats = roles.hold_hosts(self.store, cfg, self.node)
         if roles.runs_worker(cfg):
             self._start_worker()
         self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
@@ -355,13 +341,8 @@ class Collector:
         self.bus.close()
         if self.responder is not None:
             self.responder.close()
-        if self._beats is not None:
-            self._beats.stop()
         if self.store is not None:
-            if not roles.uses_nats(self.config.collector):
-                self.store.mark_all_disconnected()
-            elif self._beats is not None:
-                self.store.mark_all_disconnected(self.node)
+            roles.release_hosts(self.store, self.config.collector, self.node, self._beats)
             self.store.close()
             self.store = None
         if self._state_lock is not None:
