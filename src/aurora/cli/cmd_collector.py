@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
         "service",
         nargs="?",
         choices=("install", "uninstall"),
-        help="install: write (and enable) the aurora-collector systemd unit; uninstall: remove it",
+        help="install: write (and enable) the systemd unit of this node's --role "
+        "(aurora-collector, aurora-collector-frontend, aurora-collector-worker@N); "
+        "uninstall: remove it",
     )
     parser.add_argument(
         "--unit-dir",
@@ -95,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = apply_overrides(config_from_args(args), args)
     if getattr(args, "service", None):
-        return manage_unit(args, collector_spec(config.collector.state_dir))
+        role = config.collector.role  # --role picks the unit: one per role (docs/scale-out.md)
+        return manage_unit(args, collector_spec(config.collector.state_dir, role))
     stop = threading.Event()
 
     def _signal(signum: int, _frame: object) -> None:
@@ -109,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     bootstrap_sigma(collector, config, collector.state_dir)
     api = None
     try:
-        api = start_console(collector, config)
+        # A worker has no console: it runs beside the sensors' streams (docs/scale-out.md).
+        if config.collector.role != "worker":
+            api = start_console(collector, config)
         settle_after_startup()
         while not stop.wait(3600):
             pass

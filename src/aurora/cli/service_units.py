@@ -34,6 +34,15 @@ class UnitSpec:
     state_dir: Path
     extra_rw: tuple[str, ...]
     hardening: tuple[str, ...]
+    args: tuple[str, ...] = ()  # after the command, e.g. --role worker
+    #: A template's per-instance state directory under ``state_dir`` (``worker-%i``).
+    instance_dir: str = ""
+    #: What `systemctl enable` starts: the unit, or a template's first instance.
+    first_instance: str = ""
+
+    @property
+    def started(self) -> str:
+        return self.first_instance or self.name
 
 
 SENSOR_HARDENING = (
@@ -84,7 +93,32 @@ def sensor_spec(state_dir: Path) -> UnitSpec:
     )
 
 
-def collector_spec(state_dir: Path) -> UnitSpec:
+def collector_spec(state_dir: Path, role: str = "all") -> UnitSpec:
+    """The unit of a collector node with that role (docs/scale-out.md). Workers are a template,
+    ``aurora-collector-worker@N.service``: several on one host, each with a state directory of
+    its own (``worker-N``, since one directory serves one process), sharing the configuration."""
+    if role == "frontend":
+        return UnitSpec(
+            "aurora-collector-frontend.service",
+            "Aurora EDR collector front-end (sensor streams, console)",
+            "collector",
+            state_dir,
+            (),
+            COLLECTOR_HARDENING,
+            args=("--role", "frontend"),
+        )
+    if role == "worker":
+        return UnitSpec(
+            "aurora-collector-worker@.service",
+            "Aurora EDR collector worker %i (detection, storage)",
+            "collector",
+            state_dir,
+            (),
+            COLLECTOR_HARDENING,
+            args=("--role", "worker"),
+            instance_dir="worker-%i",
+            first_instance="aurora-collector-worker@1.service",
+        )
     return UnitSpec(
         "aurora-collector.service",
         "Aurora EDR collector",
@@ -99,7 +133,8 @@ def render(spec: UnitSpec, config: Path | None) -> str:
     argv = [sys.executable, "-m", "aurora"]
     if config is not None:
         argv += ["--config", str(config)]
-    argv += [spec.command, "--state-dir", str(spec.state_dir)]
+    state = spec.state_dir / spec.instance_dir if spec.instance_dir else spec.state_dir
+    argv += [spec.command, *spec.args, "--state-dir", str(state)]
     rw = " ".join(shlex.quote(p) for p in (str(spec.state_dir), *spec.extra_rw))
     lines = [
         "# Written by `aurora " + spec.command + " install`; `aurora " + spec.command,
@@ -163,12 +198,14 @@ def install(spec: UnitSpec, unit_dir: Path, config: Path | None) -> list[str]:
     done = [f"wrote {unit}"]
     if systemd_running():
         _systemctl("daemon-reload")
-        _systemctl("enable", "--now", spec.name)
-        done.append(f"enabled and started {spec.name}")
+        _systemctl("enable", "--now", spec.started)
+        done.append(f"enabled and started {spec.started}")
     else:
         done.append(
-            f"systemd is not running here: start it with `systemctl enable --now {spec.name}`"
+            f"systemd is not running here: start it with `systemctl enable --now {spec.started}`"
         )
+    if spec.first_instance:
+        done.append(f"more on this host: `systemctl enable --now {spec.name.replace('@', '@2')}`")
     return done
 
 
@@ -178,6 +215,8 @@ def uninstall(spec: UnitSpec, unit_dir: Path) -> list[str]:
         raise UnitError(f"{unit} does not exist: nothing to uninstall")
     done = []
     if systemd_running():
+        if spec.first_instance:  # every running instance of the template
+            _systemctl("stop", spec.name.replace("@", "@*"))
         _systemctl("disable", "--now", spec.name)
         done.append(f"stopped and disabled {spec.name}")
     try:

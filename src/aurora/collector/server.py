@@ -95,6 +95,8 @@ class Collector:
         self.ca: CertificateAuthority | None = None
         self._subscriptions: list[Subscription] = []
         self._state_lock: StateDirLock | None = None
+        self.node = roles.node_name(config.collector)
+        self._beats: roles.NodeBeats | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -121,9 +123,7 @@ class Collector:
             names.append(self.host)
         self.ca.ensure_server_cert(names)
         self.store = open_store(self.state_dir, cfg.store)
-        if not roles.uses_nats(cfg):
-            # Alone, this node held every stream; in a cluster the others still hold theirs.
-            self.store.mark_all_disconnected()
+        self._beats = roles.hold_hosts(self.store, cfg, self.node)
         if roles.runs_worker(cfg):
             self._start_worker()
         self.commands = CommandQueue(self.store, self.config.response.command_ttl_s, self.bus)
@@ -247,6 +247,7 @@ class Collector:
             cert_lifetime=lifetime,
             max_batch_bytes=cfg.max_batch_bytes,
             rollouts=self.rollouts,
+            node=self.node,
             tamper=TamperMonitor(
                 self.store,
                 self.bus,
@@ -341,8 +342,7 @@ class Collector:
         if self.responder is not None:
             self.responder.close()
         if self.store is not None:
-            if not roles.uses_nats(self.config.collector):
-                self.store.mark_all_disconnected()
+            roles.release_hosts(self.store, self.config.collector, self.node, self._beats)
             self.store.close()
             self.store = None
         if self._state_lock is not None:

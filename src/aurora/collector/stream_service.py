@@ -127,7 +127,10 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
         max_batch_bytes: int,
         rollouts: Rollouts | None = None,
         tamper: TamperMonitor | None = None,
+        node: str = "",
     ) -> None:
+        #: This node's name on the hosts it holds ("" on a single node, which holds them all).
+        self.node = node
         self.store = store
         self.tamper = tamper
         self.bus = bus
@@ -194,7 +197,8 @@ class StreamService(stream_pb2_grpc.SensorStreamServicer):  # type: ignore[misc]
                 del self.sessions[sid]
                 if self.tamper is not None:
                     self.tamper.stream_ended(sid, session.said_goodbye)
-                await self.update_host(HostStatus(sid, _now_ms(), connected=False))
+                await asyncio.to_thread(self.store.release_host, sid, self.node, _now_ms())
+                await self.announce(HostChanged(sid))
 
     async def update_host(self, status: HostStatus) -> None:
         await asyncio.to_thread(self.store.update_host_status, status)
@@ -294,7 +298,13 @@ class Session:
         self, hello: stream_pb2.Hello, it: AsyncIterator[stream_pb2.SensorMessage]
     ) -> None:
         store = self.svc.store
-        status = HostStatus(self.sensor_id, _now_ms(), connected=True, host=_host_dict(hello.host))
+        status = HostStatus(
+            self.sensor_id,
+            _now_ms(),
+            connected=True,
+            host=_host_dict(hello.host),
+            holder=self.svc.node,
+        )
         await self.svc.update_host(status)
         if self.svc.tamper is not None:
             await asyncio.to_thread(self.svc.tamper.heard, self.sensor_id)

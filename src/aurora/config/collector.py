@@ -24,6 +24,9 @@ class CollectorConfig(Section):
     # What this node does: "all" (everything), "frontend" (holds the sensors' streams and
     # publishes their batches) or "worker" (detects and stores them). Only "all" runs alone.
     role: Literal["all", "frontend", "worker"] = "all"
+    # In a cluster each front-end records, this often, that it is alive; the sensors it holds
+    # show as connected on every console for three times as long after its last record.
+    node_heartbeat_s: float = Field(default=5.0, gt=0, le=3600)
     retention_days: int = Field(default=30, ge=1)
     retention_max_bytes: int = Field(default=10 * 1024**3, ge=1024**2)
     max_batch_bytes: int = Field(default=16 * 1024**2, ge=1024)

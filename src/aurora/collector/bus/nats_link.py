@@ -55,6 +55,7 @@ class NatsLink:
         self._last_error_log = 0.0
         self.last_error = ""
         self.connected = threading.Event()
+        self._closing = False  # a disconnection we asked for is not worth a warning
 
     @classmethod
     def open(cls, url: str, name: str, timeout: float = CONNECT_TIMEOUT_S) -> NatsLink:
@@ -110,7 +111,7 @@ class NatsLink:
             log.warning("NATS %s: %s", self.url, exc or type(exc).__name__)
 
     async def _on_disconnect(self) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._closing:
             log.warning("NATS %s: disconnected; reconnecting", self.url)
         self.connected.clear()
 
@@ -156,6 +157,7 @@ class NatsLink:
     def close(self) -> None:
         if not self._thread.is_alive():
             return
+        self._closing = True
         if self._nc is not None and not self._nc.is_closed:
             try:
                 self.call(self._nc.close(), 5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from aurora.errors import AuroraError
@@ -45,6 +45,8 @@ class HostRecord:
     drops_plugin: int = 0
     isolation: str = "unknown"
     counters: dict[str, int] = field(default_factory=dict)
+    #: The collector node holding the sensor's stream ("" on a single node, which holds all).
+    holder: str = ""
     high_water: int = 0
 
 
@@ -62,6 +64,8 @@ class HostStatus:
     isolation: str | None = None
     counters: dict[str, int] | None = None
     connected: bool | None = None
+    #: The node that now holds the stream (set with connected=True in a cluster).
+    holder: str | None = None
     # Host facts refreshed from Hello (None = unchanged).
     host: dict[str, Any] | None = None
 
@@ -78,6 +82,7 @@ class HostStatus:
                 ("queue_depth", self.queue_depth),
                 ("isolation", self.isolation),
                 ("connected", self.connected),
+                ("holder", self.holder),
             )
             if value is not None
         }
@@ -140,4 +145,27 @@ class HostStore(Protocol):
         """True when revoked OR unknown: an unknown sensor must be refused just the same."""
         ...
 
-    def mark_all_disconnected(self) -> None: ...
+    def mark_all_disconnected(self, holder: str | None = None) -> None:
+        """Every host disconnected; with ``holder``, only the hosts that node holds (a node
+        starting on a shared store must leave the other nodes' sensors as they are)."""
+        ...
+
+    def release_host(self, sensor_id: str, holder: str, seen_ms: int) -> None:
+        """A stream held by ``holder`` ended: disconnected, unless another node took the
+        sensor meanwhile (a fail-over overtaking the old stream's end)."""
+        ...
+
+    def beat_node(self, node: str, alive_until_ms: int) -> None:
+        """``node`` is alive until then; the hosts it holds show as connected only that long."""
+        ...
+
+
+def shown_connected(hosts: list[HostRecord], live_nodes: set[str]) -> list[HostRecord]:
+    """The hosts as every console must show them: a host held by a node that stopped beating
+    (SIGKILLed, cut off) is disconnected, whatever its row says."""
+    return [
+        replace(h, connected=False)
+        if h.connected and h.holder and h.holder not in live_nodes
+        else h
+        for h in hosts
+    ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from dataclasses import replace
 
 from aurora.collector.store.base import HostRecord, HostStatus
+from aurora.collector.store.base.hosts import shown_connected
 
 
 class MemoryHosts:
@@ -19,6 +21,7 @@ class MemoryHosts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._hosts: dict[str, HostRecord] = {}
+        self._nodes: dict[str, int] = {}
 
     def register_host(self, host: HostRecord) -> None:
         with self._lock:
@@ -26,7 +29,8 @@ class MemoryHosts:
 
     def get_host(self, sensor_id: str) -> HostRecord | None:
         with self._lock:
-            return copy.deepcopy(self._hosts.get(sensor_id))
+            host = self._hosts.get(sensor_id)
+            return None if host is None else self._shown([host])[0]
 
     def resolve_host(self, id_or_hostname: str) -> list[str]:
         with self._lock:
@@ -39,7 +43,7 @@ class MemoryHosts:
     def list_hosts(self) -> list[HostRecord]:
         with self._lock:
             hosts = sorted(self._hosts.values(), key=lambda h: (h.hostname, h.sensor_id))
-            return copy.deepcopy(hosts)
+            return self._shown(hosts)
 
     def update_host_status(self, status: HostStatus) -> None:
         changes = copy.deepcopy(status.changes())
@@ -68,8 +72,25 @@ class MemoryHosts:
             host = self._hosts.get(sensor_id)
             return host is None or host.revoked
 
-    def mark_all_disconnected(self) -> None:
+    def mark_all_disconnected(self, holder: str | None = None) -> None:
         with self._lock:
             for sensor_id, host in self._hosts.items():
-                if host.connected:
+                if host.connected and holder in (None, host.holder):
                     self._hosts[sensor_id] = replace(host, connected=False)
+
+    def release_host(self, sensor_id: str, holder: str, seen_ms: int) -> None:
+        with self._lock:
+            host = self._hosts.get(sensor_id)
+            if host is not None and host.holder == holder:
+                seen = max(host.last_seen_ms, seen_ms)
+                self._hosts[sensor_id] = replace(host, connected=False, last_seen_ms=seen)
+
+    def beat_node(self, node: str, alive_until_ms: int) -> None:
+        with self._lock:
+            self._nodes[node] = alive_until_ms
+
+    def _shown(self, hosts: list[HostRecord]) -> list[HostRecord]:
+        """Under the lock: copies, as every console must show them."""
+        now_ms = int(time.time() * 1000)
+        live = {node for node, until in self._nodes.items() if until >= now_ms}
+        return shown_connected(copy.deepcopy(hosts), live)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from aurora.collector.store import sql_records
 from aurora.collector.store.base import HostRecord, HostStatus
+from aurora.collector.store.base.hosts import shown_connected
 from aurora.collector.store.postgresql.database import PostgresDatabase, clean_text
 
 
@@ -23,7 +26,9 @@ class PostgresHosts(PostgresDatabase):
 
     def get_host(self, sensor_id: str) -> HostRecord | None:
         got = self._query(sql_records.HOST_SELECT + " WHERE h.sensor_id = %s", (sensor_id,))
-        return sql_records.host_from_row(got[0]) if got else None
+        if not got:
+            return None
+        return shown_connected([sql_records.host_from_row(got[0])], self._live_nodes())[0]
 
     def resolve_host(self, id_or_hostname: str) -> list[str]:
         got = self._query(
@@ -34,7 +39,7 @@ class PostgresHosts(PostgresDatabase):
 
     def list_hosts(self) -> list[HostRecord]:
         got = self._query(sql_records.HOST_SELECT + " ORDER BY h.hostname, h.sensor_id")
-        return [sql_records.host_from_row(r) for r in got]
+        return shown_connected([sql_records.host_from_row(r) for r in got], self._live_nodes())
 
     def update_host_status(self, status: HostStatus) -> None:
         sets, params = sql_records.status_updates(status)
@@ -65,6 +70,33 @@ class PostgresHosts(PostgresDatabase):
         got = self._query("SELECT revoked FROM hosts WHERE sensor_id = %s", (sensor_id,))
         return not got or bool(got[0][0])
 
-    def mark_all_disconnected(self) -> None:
+    def mark_all_disconnected(self, holder: str | None = None) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE hosts SET connected = 0 WHERE connected != 0")
+            if holder is None:
+                conn.execute("UPDATE hosts SET connected = 0 WHERE connected != 0")
+            else:
+                conn.execute(
+                    "UPDATE hosts SET connected = 0 WHERE connected != 0 AND holder = %s",
+                    (holder,),
+                )
+
+    def release_host(self, sensor_id: str, holder: str, seen_ms: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE hosts SET connected = 0, last_seen_ms = GREATEST(last_seen_ms, %s)"
+                " WHERE sensor_id = %s AND holder = %s",
+                (seen_ms, sensor_id, holder),
+            )
+
+    def beat_node(self, node: str, alive_until_ms: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO collector_nodes (node, alive_until_ms) VALUES (%s, %s)"
+                " ON CONFLICT (node) DO UPDATE SET alive_until_ms = excluded.alive_until_ms",
+                (node, alive_until_ms),
+            )
+
+    def _live_nodes(self) -> set[str]:
+        now_ms = int(time.time() * 1000)
+        got = self._query("SELECT node FROM collector_nodes WHERE alive_until_ms >= %s", (now_ms,))
+        return {r[0] for r in got}

@@ -1,0 +1,8 @@
+"""The cluster tests reuse the collector tests' sensor client and cluster helpers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "collector"))
