@@ -1,0 +1,37 @@
+"""The attacker's look-alike: a copy of one of the sensor's BPF objects, loaded from outside the
+sensor (a root attacker can read the shipped ``.bpf.o``), with one program attached in place of
+the sensor's own. Its maps are its own, so what it sees goes nowhere the sensor reads.
+
+``python -m tests.guard.drivers.lookalike OBJECT PROGRAM``: prints ``loaded`` once the copy passed
+the verifier, attaches PROGRAM when a line arrives on stdin, prints ``attached``, and holds the
+link until stdin closes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aurora.sensor.linux import libbpf
+
+
+def main() -> int:
+    obj_path, wanted = Path(sys.argv[1]), sys.argv[2]
+    lib = libbpf.lib()
+    obj = libbpf.BpfObject(obj_path)
+    programs = dict(obj.programs())
+    obj.load()
+    print("loaded", flush=True)
+    sys.stdin.readline()
+    link = lib.bpf_program__attach(programs[wanted])
+    if not link:
+        print("attach failed", flush=True)
+        return 1
+    print("attached", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    lib.bpf_link__destroy(link)
+    obj.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
