@@ -13,7 +13,7 @@ import time
 
 import pytest
 from tests.agent.helpers import REPO, wait_until
-from tests.guard.conftest import HEALTH_INTERVAL_S, LiveSensor, wait_alert
+from tests.guard.conftest import HEALTH_INTERVAL_S, LiveSensor
 from tests.guard.test_tamper_live import ALERT_BOUND_S, _evidence, _link_fds, _prog_name
 
 from aurora.sensor.linux.sensor import OBJECTS_DIR
