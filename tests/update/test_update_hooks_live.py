@@ -45,11 +45,11 @@ def _hook_health(fleet: Fleet) -> dict[str, object]:
     return next((c for c in caps if c.get("name") == "hook_health"), {})
 
 
-def _loaded(fleet: Fleet, name: str) -> bool:
+def _loaded(fleet: Fleet, name: str) -> bool | None:
+    """The capability's state in the last heartbeat (None: not reported)."""
     host = fleet.store.get_host(fleet.sensor_id)
-    return any(
-        c.get("name") == name and c.get("loaded") for c in (host.capabilities if host else [])
-    )
+    caps = host.capabilities if host else []
+    return next((bool(c.get("loaded")) for c in caps if c.get("name") == name), None)
 
 
 def test_confirmation_waits_for_the_guards_full_check(
@@ -81,12 +81,16 @@ def test_confirmation_waits_for_the_guards_full_check(
     started = time.monotonic()
     rollout = fleet.roll_out(package, confirm_within_s=BOUND_S)
     # While on trial it is connected with capabilities loaded: the old rule would confirm it.
+    # (Its own heartbeat: the previous version's capabilities stay until it comes.)
     wait_until(
-        lambda: fleet.host_version() == later(4) and _loaded(fleet, "process"),
+        lambda: (
+            fleet.host_version() == later(4)
+            and _loaded(fleet, "process") is True
+            and _loaded(fleet, "network") is False
+        ),
         BOUND_S,
-        f"the broken release to connect; log:\n{fleet.tail()}",
+        f"the broken release to connect and report its capabilities; log:\n{fleet.tail()}",
     )
-    assert not _loaded(fleet, "network")
     cmd = fleet.outcome(rollout, timeout=BOUND_S + 60)
     took_bad = time.monotonic() - started
     assert (cmd.state, cmd.error_code) == ("failed", "rolled_back"), cmd
