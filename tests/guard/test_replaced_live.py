@@ -13,7 +13,7 @@ import time
 
 import pytest
 from tests.agent.helpers import REPO, wait_until
-from tests.guard.conftest import HEALTH_INTERVAL_S, LiveSensor
+from tests.guard.conftest import HEALTH_INTERVAL_S, LiveSensor, wait_alert
 from tests.guard.test_tamper_live import ALERT_BOUND_S, _evidence, _link_fds, _prog_name
 
 from aurora.sensor.linux.sensor import OBJECTS_DIR
@@ -114,6 +114,43 @@ def _checked_at(sensor: LiveSensor) -> int:
     host = sensor.host()
     report = next((c for c in host.capabilities if c.get("name") == "hook_health"), {})
     return int(report.get("checked_ms", 0))
+
+
+def test_a_whole_second_copy_attached_after_the_link_went_is_detached_not_replaced(
+    live_sensor: LiveSensor,
+) -> None:
+    """Every program of the object attached again (what a second sensor instance starting does):
+    the sensor's hook is reported detached, and not taken for a look-alike in its place."""
+    sensor = live_sensor.start()
+    fds = [fd for fd, prog in _link_fds(sensor.pid).items() if _prog_name(prog) == TARGET]
+    attacker = subprocess.Popen(
+        [sys.executable, "-m", "tests.guard.drivers.lookalike", str(OBJECTS_DIR / "process.bpf.o"),
+         "*"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert attacker.stdout is not None and attacker.stdin is not None
+        assert attacker.stdout.readline().strip() == "loaded"
+        gdb = subprocess.run(
+            ["gdb", "-p", str(sensor.pid), "-batch", "-nx", "-ex", f"call (int)close({fds[0]})"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert gdb.returncode == 0, gdb.stderr[-2000:]
+        attacker.stdin.write("attach\n")
+        attacker.stdin.flush()
+        assert attacker.stdout.readline().strip() == "attached"
+        alert = wait_alert(sensor, "Hook Detached, Replaced", ALERT_BOUND_S)
+        assert f"process/{TARGET}: detached" in str(_evidence(alert)["message"])
+        checks_after = _checked_at(sensor) + 2 * int(HEALTH_INTERVAL_S * 1000)
+        wait_until(lambda: _checked_at(sensor) > checks_after, 30, "two more guard checks")
+        assert not _replaced_alerts(sensor)
+    finally:
+        _release(attacker)
 
 
 def _release(attacker: subprocess.Popen[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,10 +48,10 @@ class ObjectGone(libbpf.BpfError):
     """The descriptor no longer names a BPF object (closed, or reused by something else)."""
 
 
-def _info(fd: int) -> bytes:
+def _info(fd: int, buf: ctypes.Array[ctypes.c_char] | None = None) -> bytes:
     if fd < 0:
         raise ObjectGone("no descriptor")
-    buf = ctypes.create_string_buffer(_INFO_BYTES)
+    buf = buf if buf is not None else ctypes.create_string_buffer(_INFO_BYTES)
     size = ctypes.c_uint32(_INFO_BYTES)
     rc = _lib().bpf_obj_get_info_by_fd(fd, buf, ctypes.byref(size))
     if rc:
@@ -64,6 +65,7 @@ class ProgInfo:
     prog_id: int
     tag: str
     name: str = ""  # the kernel's copy, at most 15 characters
+    map_ids: frozenset[int] = frozenset()  # programs of one loaded object share their maps
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,20 @@ def prog_info(fd: int) -> ProgInfo:
     raw = _info(fd)
     name = raw[64:80].split(b"\0", 1)[0].decode(errors="replace")
     return ProgInfo(int.from_bytes(raw[4:8], "little"), raw[8:16].hex(), name)
+
+
+def prog_info_with_maps(fd: int, most: int = 64) -> ProgInfo:
+    """:func:`prog_info` plus the ids of the maps the program uses (the kernel fills the array
+    whose address and length go in at nr_map_ids, byte 52, and map_ids, byte 56)."""
+    ids = (ctypes.c_uint32 * most)()
+    buf = ctypes.create_string_buffer(_INFO_BYTES)
+    struct.pack_into("<IQ", buf, 52, most, ctypes.addressof(ids))
+    raw = _info(fd, buf)
+    count = min(int.from_bytes(raw[52:56], "little"), most)
+    name = raw[64:80].split(b"\0", 1)[0].decode(errors="replace")
+    return ProgInfo(
+        int.from_bytes(raw[4:8], "little"), raw[8:16].hex(), name, frozenset(ids[:count])
+    )
 
 
 def link_info(fd: int) -> LinkInfo:
@@ -117,7 +133,7 @@ def all_links(after: int = 0) -> Iterator[tuple[LinkInfo, ProgInfo]]:
             if pfd < 0:
                 continue
             try:
-                yield link, prog_info(pfd)
+                yield link, prog_info_with_maps(pfd)
             finally:
                 os.close(pfd)
         except ObjectGone:

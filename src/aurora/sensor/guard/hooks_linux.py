@@ -4,10 +4,10 @@ At start the guard notes, per attached program, its link's id and the program's 
 kernel reports them. Each check asks the kernel again through the same descriptors: a link whose
 descriptor was closed (an attacker with a debugger inside the sensor) or now names another object
 is *detached*; a link running another program, or a program with another tag, is *replaced*, and
-so is a gone link whose program's name alone now runs in a new link of the same kind (a
-look-alike attached in its place, found among the links created since it was last seen). The
-file family's watched-path map is hashed too: a write from outside (``bpftool map update``) makes
-it *altered*, and the sensor writes its rules back at once.
+so is a gone link whose program's name now runs, alone of its object, in a new link of the same
+kind (a look-alike attached in its place, found among the links created since it was last seen).
+The file family's watched-path map is hashed too: a write from outside (``bpftool map update``)
+makes it *altered*, and the sensor writes its rules back at once.
 """
 
 from __future__ import annotations
@@ -100,9 +100,10 @@ class LinuxHooks:
 
     def _impostor(self, hook: AttachedHook) -> Observation | None:
         """A link of the same kind, not ours, created since our link was last seen, running a
-        program of our program's name: someone put a look-alike in place of the one gone. New
-        links running several programs of the hook's family are a whole second copy starting
-        (another sensor instance), not a replacement: the hook then stays *detached*."""
+        program of our program's name, whose object has no other program of the family attached:
+        a look-alike put in place of the one gone. A copy with several of the family's programs
+        attached (their maps shared) is a second instance starting, not a replacement: the
+        hook then stays *detached*."""
         family = hook.name.split("/", 1)[0]
         family_progs = {h.prog_name for h in self.hooks if h.name.startswith(family + "/")}
         ours = {h.prog_id for h in self.hooks}
@@ -111,10 +112,11 @@ class LinuxHooks:
             for link, prog in bpfinfo.all_links(self._gone_after[hook.name])
             if prog.prog_id not in ours and prog.name in family_progs
         ]
-        if len({prog.name for _, prog in new}) != 1:
-            return None
         for link, prog in new:
-            if prog.name == hook.prog_name and link.link_type == hook.link_type:
+            if prog.name != hook.prog_name or link.link_type != hook.link_type:
+                continue
+            same_object = [p for _, p in new if p is prog or p.map_ids & prog.map_ids]
+            if len(same_object) == 1:
                 return Observation(
                     hook.name,
                     "replaced",
