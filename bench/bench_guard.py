@@ -7,7 +7,10 @@
 2. Canaries: marker actions per hour at the default 30 s interval.
 3. Detached hook -> alert: a real collector (mTLS, SQLite, detection) and an agent in this
    process; a file-family link descriptor is closed inside the sensor (what an attacker does with
-   gdb) and the time until the critical alert is stored is taken, over several trials.
+   gdb) and the time until the critical alert is stored is taken, over several trials; then the
+   same for a replaced program: process/handle_exec's link closed and a look-alike (the same
+   program from a copy of process.bpf.o) attached in its place, timed from the attach to the
+   "replaced" alert.
 
 Run: sudo PYTHONPATH=src .venv/bin/python bench/bench_guard.py [--seconds S] [--trials N]
 """
@@ -34,7 +37,9 @@ from aurora.config.sensor import SensorConfig
 from aurora.sensor.agent import Agent
 from aurora.sensor.enrollment import enroll
 from aurora.sensor.guard import Guard
-from aurora.sensor.linux.sensor import LinuxSensor
+from aurora.sensor.linux import libbpf
+from aurora.sensor.linux.libbpf import BpfObject
+from aurora.sensor.linux.sensor import OBJECTS_DIR, LinuxSensor
 
 FAMILIES = ["process", "file", "network", "dns"]
 COMMANDS = (["/bin/true"], ["/bin/echo"], ["/usr/bin/env"], ["/bin/ls", "/"], ["/bin/date"])
@@ -125,10 +130,20 @@ def cost(seconds: float, interval: float, tmp: Path) -> None:
     )
 
 
-def reaction(trials: int, interval: float, tmp: Path) -> None:
+def _alerted(collector: Collector, sensor_id: str, replaced: bool) -> bool:
+    for a in collector.store.list_alerts(sensor_id=sensor_id) if collector.store else []:
+        message = str(a.finding["evidences"][0]["data"].get("message", ""))
+        if "Hook Detached" in a.title and (not replaced or ": replaced" in message):
+            return True
+    return False
+
+
+def reaction(trials: int, interval: float, tmp: Path, replaced: bool = False) -> None:
+    """Detached: a file-family link closed. Replaced: process/handle_exec's link closed and a
+    look-alike (the same program from a copy of process.bpf.o) attached at once in its place."""
     times: list[float] = []
     for trial in range(trials):
-        base = tmp / f"trial{trial}"
+        base = tmp / f"{'replaced' if replaced else 'detached'}{trial}"
         cfg = AuroraConfig.model_validate(
             {"collector": {"state_dir": str(base / "collector"), "listen": "127.0.0.1:0"}}
         )
@@ -159,23 +174,30 @@ def reaction(trials: int, interval: float, tmp: Path) -> None:
         thread.start()
         while agent.guard is None or agent.guard.checks < 2:
             time.sleep(0.05)
-        fd = next(h.link_fd for h in agent.guard.attached_hooks() if h.name.startswith("file/"))
+        target = "process/handle_exec" if replaced else "file/"
+        fd = next(h.link_fd for h in agent.guard.attached_hooks() if h.name.startswith(target))
+        copy = BpfObject(OBJECTS_DIR / "process.bpf.o") if replaced else None
+        programs = dict(copy.programs()) if copy is not None else {}
+        if copy is not None:
+            copy.load()
         # At a random point of the interval, as an attacker's timing would be.
         time.sleep(random.uniform(0, interval))
-        t0 = time.monotonic()
         os.close(fd)  # what `gdb -p PID -ex 'call close(FD)'` does to the sensor
-        while not [
-            a
-            for a in collector.store.list_alerts(sensor_id=ident.sensor_id)
-            if "Hook Detached" in a.title
-        ]:
+        t0 = time.monotonic()
+        link = libbpf.lib().bpf_program__attach(programs["handle_exec"]) if replaced else None
+        while not _alerted(collector, ident.sensor_id, replaced):
             time.sleep(0.01)
         times.append(time.monotonic() - t0)
+        if link:
+            libbpf.lib().bpf_link__destroy(link)
+        if copy is not None:
+            copy.close()
         agent.stop()
         thread.join(30)
         collector.stop()
+    what = "look-alike attached -> 'replaced'" if replaced else "detached hook ->"
     print(
-        f"detached hook -> alert stored (interval {interval:g} s, {trials} trials): "
+        f"{what} alert stored (interval {interval:g} s, {trials} trials): "
         f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
         f"(bound: one interval + transport)"
     )
@@ -192,6 +214,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cost(args.seconds, args.interval, Path(tmp))
         reaction(args.trials, args.interval, Path(tmp))
+        reaction(args.trials, args.interval, Path(tmp), replaced=True)
 
 
 if __name__ == "__main__":

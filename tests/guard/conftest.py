@@ -51,14 +51,22 @@ class LiveSensor:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "sensor.log"
 
-    def start(self) -> LiveSensor:
+    def start(self, cgroup_procs: Path | None = None) -> LiveSensor:
+        """Start the sensor (inside the cgroup whose ``cgroup.procs`` is given, from its first
+        instruction, so all its memory is charged there) and wait for its first good check."""
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+
+        def join_cgroup() -> None:
+            if cgroup_procs is not None:
+                cgroup_procs.write_text(str(os.getpid()))
+
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "aurora", "--config", str(self.config), "sensor"],
                 stdout=log,
                 stderr=log,
                 env=env,
+                preexec_fn=join_cgroup if cgroup_procs is not None else None,
             )
         wait_until(self.guard_ok, 60, f"the sensor's first good check ({self.log})", step=0.2)
         return self

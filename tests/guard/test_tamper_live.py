@@ -30,7 +30,10 @@ def _evidence(alert: object) -> dict[str, object]:
 def _map_id(pid: int, name: str) -> int:
     """The id of the map called ``name`` that the process holds (from /proc/PID/fdinfo)."""
     for info in Path(f"/proc/{pid}/fdinfo").iterdir():
-        m = re.search(r"map_id:\s+(\d+)", info.read_text())
+        try:
+            m = re.search(r"map_id:\s+(\d+)", info.read_text())
+        except FileNotFoundError:  # closed while listing
+            continue
         if m is None:
             continue
         out = subprocess.run(
@@ -48,7 +51,10 @@ def _link_fds(pid: int) -> dict[int, int]:
     """The sensor's BPF link descriptors: fd -> program id (from /proc/PID/fdinfo)."""
     out: dict[int, int] = {}
     for info in Path(f"/proc/{pid}/fdinfo").iterdir():
-        text = info.read_text()
+        try:
+            text = info.read_text()
+        except FileNotFoundError:  # closed while listing (the canaries' sockets come and go)
+            continue
         if "link_id:" in text and (m := re.search(r"prog_id:\s+(\d+)", text)):
             out[int(info.name)] = int(m.group(1))
     return out

@@ -53,17 +53,20 @@ class Fleet:
         self.log = tmp / "launcher.log"
         self.launcher: subprocess.Popen[bytes] | None = None
 
-    def start_sensor(self, events: int | str) -> None:
+    def start_sensor(self, events: int | str, ebpf: str = "") -> None:
+        """The launcher and its sensor: fed by the counting source, or with ``ebpf`` (extra
+        [sensor] settings) the real eBPF sensor with its guard."""
         self.control.write_text(str(events))
         config = self.tmp / "aurora.toml"
         config.write_text(
             "[sensor]\n"
             "heartbeat_interval_s = 0.5\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
-            "batch_max_delay_ms = 50\nspool_fsync = true\n"
+            "batch_max_delay_ms = 50\nspool_fsync = true\n" + ebpf
         )
         env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{REPO}")
         env.pop("AURORA_CONFIG", None)
-        child = [str(SENSOR_MAIN), str(self.control), str(self.counter), "--"]
+        child = [] if ebpf else [str(SENSOR_MAIN), str(self.control), str(self.counter), "--"]
+        child = child or ["-m", "aurora"]
         child += ["--config", str(config), "sensor", "--state-dir", str(self.state_dir)]
         child += ["--collector", self.endpoint]
         launcher = [sys.executable, "-m", "aurora.sensor.update.launcher"]

@@ -28,9 +28,12 @@ def later(steps: int) -> str:
     return f"{major}.{minor}.{patch + steps}"
 
 
-def build_wheel(version: str, work: Path, *, break_agent: str = "") -> Path:
+def build_wheel(
+    version: str, work: Path, *, break_agent: str = "", drop_objects: tuple[str, ...] = ()
+) -> Path:
     """``pip wheel`` of a copy of src/ whose ``__version__`` is ``version`` (and whose sensor
-    agent module ends with ``break_agent``, to make a broken release)."""
+    agent module ends with ``break_agent``, or that lacks the BPF objects ``drop_objects``, to
+    make a broken release)."""
     tree = work / f"tree-{version}"
     shutil.rmtree(tree, ignore_errors=True)
     (tree / "src").mkdir(parents=True)
@@ -39,7 +42,7 @@ def build_wheel(version: str, work: Path, *, break_agent: str = "") -> Path:
     shutil.copytree(
         REPO / "src" / "aurora",
         tree / "src" / "aurora",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *drop_objects),
     )
     init = tree / "src" / "aurora" / "__init__.py"
     init.write_text(init.read_text().replace(f'"{__version__}"', f'"{version}"'))
@@ -57,9 +60,16 @@ def build_wheel(version: str, work: Path, *, break_agent: str = "") -> Path:
 
 
 def signed_package(
-    wheel: Path, key: Path, out: Path, *, rollback: bool = False, rotation: Path | None = None
+    wheel: Path,
+    key: Path,
+    out: Path,
+    *,
+    rollback: bool = False,
+    rotation: Path | None = None,
+    drop_objects: tuple[str, ...] = (),
 ) -> Path:
-    build(out, wheel, sorted(OBJECTS.glob("*.bpf.o")), rollback=rollback)
+    objects = [p for p in sorted(OBJECTS.glob("*.bpf.o")) if p.name not in drop_objects]
+    build(out, wheel, objects, rollback=rollback)
     sign(out, key, rotation)
     return out
 

@@ -34,3 +34,6 @@ class DetectionConfig(Section):
     # On its first start the collector fetches rules_update_url into rules_install_dir, in the
     # background, when no SigmaHQ set is installed yet; offline, `aurora rules update --from`.
     sigma_auto_install: bool = True
+    # Add the shipped exceptions for SigmaHQ rules that fire on ordinary activity
+    # (aurora/detection/sigmahq_default_tuning.yaml) to <state>/tuning.yaml's.
+    default_tuning: bool = True

@@ -97,8 +97,9 @@ class Agent:
             self.state_dir,
             self._send,
             self._restart_for_update,
-            self._hooks_loaded,
+            self._update_healthy,
             lambda: self.transport.connected.is_set(),
+            self._hook_families,
         )
         factory = with_plugin_admin(factory, self.state_dir)  # the `plugin` command runs here
         self.runner = CommandRunner(self._send, factory, self.updater)
@@ -167,8 +168,14 @@ class Agent:
         self.transport.drain(2.0)
         self.stop()
 
-    def _hooks_loaded(self) -> bool:
-        return any(c.loaded for c in self.source.capabilities())
+    def _update_healthy(self) -> bool:
+        """A version on trial is healthy once the guard's first full check passed in every hook
+        family the version before it had healthy (not merely "a capability loaded")."""
+        guard = self.guard
+        return guard is not None and guard.passed_full_check(self.updater.expected_families())
+
+    def _hook_families(self) -> list[str]:
+        return self.guard.hook_families() if self.guard is not None else []
 
     def _send(self, msg: stream_pb2.SensorMessage) -> None:
         self.transport.send(msg)

@@ -33,6 +33,7 @@ from aurora.collector.bus import AlertRaised, Bus
 from aurora.collector.detect.batch_reader import RuleSet, RuleSource
 from aurora.collector.store.base import NewAlert, Store
 from aurora.config.detection import DetectionConfig
+from aurora.detection.default_tuning import with_default
 from aurora.detection.tuning import TUNING_FILE, load_tuning
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class DetectionStage:
         #: Exceptions of the tuning file (reloaded with the rules) and the matches they tuned
         #: out, per rule id: counted, never raised.
         self.tuning_path = state_dir / TUNING_FILE if state_dir else None
-        self.tuning = load_tuning(self.tuning_path, None)
+        self.tuning = with_default(load_tuning(self.tuning_path, None), rules[1].default_tuning)
         self.tuned_out: Counter[str] = Counter()
 
     @classmethod
@@ -106,7 +107,8 @@ class DetectionStage:
                 return False
             for rule in engine.rules:
                 rule.enabled = rule.id not in disabled
-            tuning = load_tuning(self.tuning_path, self.tuning)
+            own = load_tuning(self.tuning_path, self.tuning)
+            tuning = with_default(own, self._config.default_tuning)
             with self._engines_lock:
                 self.tuning = tuning
                 # Registered before the reader can see the new generation, so its hits find it.

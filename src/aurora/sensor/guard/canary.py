@@ -153,6 +153,10 @@ class Canaries:
         if pending is not None and (text is None or pending.nonce in text):
             pending.back = True
 
+    def all_back(self) -> bool:
+        """Every family's latest marker came back (vacuously true with no family to watch)."""
+        return all((p := self._pending.get(f)) is not None and p.back for f in self.families)
+
     def observe(self, now_ms: int) -> list[Observation]:
         out = []
         for family in self.families:

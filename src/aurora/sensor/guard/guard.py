@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,10 @@ class Guard:
         self._isolation_listing: str | None = None
         self.checks = 0
         self.failures = 0
+        # The first full check: every hook ok and every canary back (an update's confirmation).
+        self._full_check_ok = False
+        self._early_check = False
+        self._healthy_families: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> list[Event]:
@@ -165,6 +169,17 @@ class Guard:
         try:
             out = self._aimed_events(self._probe.drain()) if self._probe is not None else []
             now = time.monotonic()
+            canaries = self._canaries
+            if (
+                not self._early_check
+                and canaries is not None
+                and canaries.fired
+                and canaries.all_back()
+            ):
+                # The first markers are back: check now rather than an interval later, so a
+                # version on trial confirms within seconds.
+                self._early_check = True
+                self._next_check = now
             if now >= self._next_check:
                 self._next_check = now + self.interval_s
                 out.extend(self.check())
@@ -190,8 +205,10 @@ class Guard:
             hooks.append(Observation("guard/guarded", OK if ok else "altered", detail))
         for entry in self.hooks_book.record(hooks, now_ms):
             out.append(self._event_for(entry))
+        canaries_back = True
         if self._canaries is not None:
             observed = self._canaries.observe(now_ms)
+            canaries_back = self._canaries.all_back()  # none out yet: not back
             for entry in self.families_book.record(observed, now_ms):
                 out.append(self._event_for(entry))
             self._canaries.fire(now_ms)
@@ -200,6 +217,8 @@ class Guard:
         self._checked_ms = now_ms
         if self.hooks_book.all_ok() and self.families_book.all_ok():
             self._last_good_ms = now_ms
+            self._full_check_ok = self._full_check_ok or canaries_back
+        self._healthy_families = self._families_all_ok()
         self._cpu_us = (time.thread_time_ns() - cpu0) // 1000
         self.checks += 1
         return out
@@ -284,6 +303,24 @@ class Guard:
                 )
             )
         return out
+
+    def _families_all_ok(self) -> tuple[str, ...]:
+        states = {e.name: e.state for e in self.hooks_book.entries()}
+        ok: dict[str, bool] = {}
+        for hook in self.attached_hooks():
+            family = hook.name.split("/", 1)[0]
+            ok[family] = ok.get(family, True) and states.get(hook.name) == OK
+        return tuple(sorted(f for f, good in ok.items() if good))
+
+    def hook_families(self) -> list[str]:
+        """The families whose every hook was ok at the last check (what a new version on trial
+        must have healthy too)."""
+        return list(self._healthy_families)
+
+    def passed_full_check(self, families: Collection[str] = ()) -> bool:
+        """Whether a check has found every hook attached and the one loaded with every canary
+        back, and every one of ``families`` has its hooks ok now."""
+        return self._full_check_ok and set(families) <= set(self._healthy_families)
 
     def attached_hooks(self) -> list[Any]:
         """The BPF programs the guard watches, with their descriptors (empty off Linux)."""

@@ -3,9 +3,11 @@
 At start the guard notes, per attached program, its link's id and the program's id and tag as the
 kernel reports them. Each check asks the kernel again through the same descriptors: a link whose
 descriptor was closed (an attacker with a debugger inside the sensor) or now names another object
-is *detached*; a link running another program, or a program with another tag, is *replaced*. The
-file family's watched-path map is hashed too: a write from outside (``bpftool map update``) makes
-it *altered*, and the sensor writes its rules back at once.
+is *detached*; a link running another program, or a program with another tag, is *replaced*, and
+so is a gone link whose program's name now runs, alone of its object, in a new link of the same
+kind (a look-alike attached in its place, found among the links created since it was last seen).
+The file family's watched-path map is hashed too: a write from outside (``bpftool map update``)
+makes it *altered*, and the sensor writes its rules back at once.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class AttachedHook:
     prog_fd: int
     prog_id: int
     tag: str
+    prog_name: str  # the kernel's (truncated) name, what a look-alike would copy
+    link_type: int
 
 
 class LinuxHooks:
@@ -53,12 +57,19 @@ class LinuxHooks:
                         pfd,
                         pinfo.prog_id,
                         pinfo.tag,
+                        pinfo.name,
+                        linfo.link_type,
                     )
                 )
         self._watch_digest = self._digest_watch_rules() or ""
         self._positions = sensor.ring_positions()
         # Links found gone: their descriptor number is no longer ours to ask about or close.
         self._gone: dict[str, Observation] = {}
+        # The newest link id on the host at the last check, and per gone hook the one at the
+        # check before it was found gone: a look-alike is a link created after that (other
+        # tools' links that already ran beside ours, even of the same program, are not).
+        self._newest_link = bpfinfo.newest_link_id()
+        self._gone_after: dict[str, int] = {}
 
     def _watch_fd(self) -> int | None:
         obj = self.sensor.bpf_objects().get("file")
@@ -71,18 +82,49 @@ class LinuxHooks:
         return bpfinfo.array_digest(fd, WATCH_RULES_MAX, ctypes.sizeof(WatchRule))
 
     def check(self) -> list[Observation]:
-        seen = [self._check_hook(h) for h in self.hooks]
+        previous, self._newest_link = self._newest_link, bpfinfo.newest_link_id(self._newest_link)
+        seen = [self._check_hook(h, previous) for h in self.hooks]
         seen.extend(self._check_watch_rules())
         return seen
 
-    def _check_hook(self, hook: AttachedHook) -> Observation:
-        if hook.name in self._gone:
-            return self._gone[hook.name]
-        seen = self._inspect(hook)
-        if seen.state == "detached":
+    def _check_hook(self, hook: AttachedHook, newest_before: int) -> Observation:
+        seen = self._gone.get(hook.name) or self._inspect(hook)
+        if seen.state == "detached" and hook.name not in self._gone:
             bpfinfo.forget_link(hook.link)
             self._gone[hook.name] = seen
+            self._gone_after[hook.name] = newest_before
+        if seen.state == "detached":
+            # Gone links are searched again on every check: the look-alike may come later.
+            return self._impostor(hook) or seen
         return seen
+
+    def _impostor(self, hook: AttachedHook) -> Observation | None:
+        """A link of the same kind, not ours, created since our link was last seen, running a
+        program of our program's name, whose object has no other program of the family attached:
+        a look-alike put in place of the one gone. A copy with several of the family's programs
+        attached (their maps shared) is a second instance starting, not a replacement: the
+        hook then stays *detached*."""
+        family = hook.name.split("/", 1)[0]
+        family_progs = {h.prog_name for h in self.hooks if h.name.startswith(family + "/")}
+        ours = {h.prog_id for h in self.hooks}
+        new = [
+            (link, prog)
+            for link, prog in bpfinfo.all_links(self._gone_after[hook.name])
+            if prog.prog_id not in ours and prog.name in family_progs
+        ]
+        for link, prog in new:
+            if prog.name != hook.prog_name or link.link_type != hook.link_type:
+                continue
+            same_object = [p for _, p in new if p is prog or p.map_ids & prog.map_ids]
+            if len(same_object) == 1:
+                return Observation(
+                    hook.name,
+                    "replaced",
+                    f"link {hook.link_id} is gone and link {link.link_id} runs a look-alike "
+                    f"{prog.name!r}: program {prog.prog_id} tag {prog.tag}, loaded "
+                    f"{hook.prog_id} tag {hook.tag}",
+                )
+        return None
 
     def _inspect(self, hook: AttachedHook) -> Observation:
         try:

@@ -49,13 +49,15 @@ class RunRecord:
         """One line: how the previous run (known to have ended abnormally) ended."""
         prev = self.previous or {}
         pid = int(prev.get("pid", 0))
+        # First: the OOM killer's SIGKILL may also be in the kernel's signal records, sent by
+        # whichever task's allocation ran out (the sensor, a child); the log line says why.
+        if pid and _oom_killed(pid, _boot_us(int(prev.get("started_ms", 0)))):
+            return f"killed by the kernel's OOM killer (pid {pid})"
         for a in reversed(aimed):
             if a.op == OP_SIGNAL and a.target_pid == pid and a.arg in _FATAL_SIGNALS:
                 return (
                     f"killed by {signal_name(int(a.arg))} from pid {a.sender_pid} ({a.sender_comm})"
                 )
-        if pid and _oom_killed(pid):
-            return f"killed by the kernel's OOM killer (pid {pid})"
         crash = _first_lines(self.crash_log)
         if crash:
             return f"crashed: {crash}"
@@ -105,8 +107,15 @@ def _first_lines(path: Path) -> str:
     return " | ".join(text.splitlines()[:2])
 
 
-def _oom_killed(pid: int) -> bool:
-    """Whether the kernel log (what is still in its ring) says the OOM killer killed ``pid``."""
+def _boot_us(unix_ms: int) -> int:
+    """A wall-clock time as microseconds since boot, the kernel log's clock (0 if before boot)."""
+    boot_unix_s = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    return max(0, int((unix_ms / 1000 - boot_unix_s) * 1_000_000))
+
+
+def _oom_killed(pid: int, since_boot_us: int = 0) -> bool:
+    """Whether the kernel log (what is still in its ring) says the OOM killer killed ``pid``
+    after ``since_boot_us``: a line about an older process that had the same pid is not it."""
     pattern = re.compile(rf"Killed process {pid}\b".encode())
     try:
         fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
@@ -122,7 +131,15 @@ def _oom_killed(pid: int) -> bool:
                 continue
             if not record:
                 return False
-            if pattern.search(record):
+            if pattern.search(record) and _record_us(record) >= since_boot_us:
                 return True
     finally:
         os.close(fd)
+
+
+def _record_us(record: bytes) -> int:
+    """The timestamp of one /dev/kmsg record: ``level,seq,usec,flags;text``."""
+    try:
+        return int(record.split(b";", 1)[0].split(b",")[2])
+    except (IndexError, ValueError):
+        return 0

@@ -3,7 +3,9 @@
 It runs from the base install and never imports a downloaded version, so a broken release cannot
 take it down. When the sensor exits with :data:`RESTART_FOR_UPDATE` after staging a version, the
 launcher swaps ``current`` (one rename) and starts the new one on trial; if that one does not
-confirm itself (connected, hooks loaded) before its deadline, or exits first, the launcher swaps
+confirm itself (connected, and the guard's first full check passed: every hook attached and the
+one loaded, canaries back, in every family the previous version had healthy) before its
+deadline, or exits first, the launcher swaps
 back, records why, and starts the previous version, which reports "rolled back" to the collector.
 
 Run it as ``python -m aurora.sensor.update.launcher --state-dir DIR -- ARGS``: ARGS start the
@@ -130,7 +132,7 @@ class Launcher:
         elif time.time() > pending.deadline_unix:
             reason = (
                 f"{pending.version} did not reconnect and report healthy within "
-                f"{pending.confirm_within_s:g}s"
+                f"{pending.confirm_within_s:g}s" + _expected(pending)
             )
             log.error("update %s: %s; rolling back", pending.command_id, reason)
             self._trial_failure = reason
@@ -150,6 +152,7 @@ class Launcher:
                 previous,
                 time.time() + staged.confirm_within_s,
                 staged.confirm_within_s,
+                staged.expect_families,
             )
         )
         self.releases.clear(Confirmed)
@@ -182,6 +185,12 @@ class Launcher:
         if pending is not None and not (confirmed and confirmed.command_id == pending.command_id):
             self._roll_back(pending, "the launcher restarted while the update was on trial")
         self.releases.clear(Staged)
+
+
+def _expected(pending: Pending) -> str:
+    if not pending.expect_families:
+        return ""
+    return f" (hooks healthy in {', '.join(pending.expect_families)}, as before the update)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

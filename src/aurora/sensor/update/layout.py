@@ -3,7 +3,8 @@
 ``<state_dir>/releases/`` holds ``versions/<version>/`` (side by side), the ``current`` symlink the
 launcher runs from (absent: the base install), ``incoming/`` downloads, and the hand-over files:
 ``staged.json`` (sensor -> launcher: switch to this), ``pending.json`` (launcher: on trial until a
-deadline), ``confirmed.json`` (new sensor: connected and healthy) and ``outcome.json`` (launcher:
+deadline), ``confirmed.json`` (new sensor: connected, and the guard's first full check passed in
+every hook family the previous version had healthy) and ``outcome.json`` (launcher:
 installed or rolled back, for the sensor to report). Each is written whole (atomicfile).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,8 @@ class Staged:
     version: str
     from_version: str
     confirm_within_s: float
+    # The hook families healthy in the version that staged it: the new one must match them.
+    expect_families: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Pending:
     previous: str  # the `current` target before the switch, or BASE
     deadline_unix: float
     confirm_within_s: float
+    expect_families: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 On the command: download the package over the stream, verify and install it beside the running
 version, leave ``staged.json`` for the launcher and ask the agent to exit so the launcher can
 switch. After a switch the new version confirms itself (``confirmed.json``) once it is connected
-and its hooks are loaded; whichever version runs after the launcher's verdict (``outcome.json``)
-sends the command's result, so "installed" and "rolled back" both reach the collector.
+and the guard's first full check passed (every hook attached and the one loaded, canaries back)
+in every hook family the version before it had healthy; whichever version runs after the
+launcher's verdict (``outcome.json``) sends the command's result, so "installed" and "rolled
+back" both reach the collector.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Updater:
         request_restart: Callable[[], None],
         healthy: Callable[[], bool],
         connected: Callable[[], bool],
+        hook_families: Callable[[], list[str]] = list,
     ) -> None:
         self.state_dir = state_dir
         self.releases = Releases(state_dir)
@@ -77,6 +80,7 @@ class Updater:
         self._restart = request_restart
         self._healthy = healthy
         self._connected = connected
+        self._hook_families = hook_families
         self._stop = threading.Event()
         self._busy = threading.Lock()  # one update at a time per host
         self.downloader = Downloader(send)
@@ -140,7 +144,8 @@ class Updater:
             new_id = trust.pin(self.state_dir, installed.verified.rotated_key_pem)
             log.warning("release key rotated to %s by a message signed with the pinned key", new_id)
         confirm = float(body.confirm_within_s or DEFAULT_CONFIRM_S)
-        self.releases.write(Staged(cid, installed.version, __version__, confirm))
+        expect = self._hook_families()
+        self.releases.write(Staged(cid, installed.version, __version__, confirm, expect))
         log.info(
             "update %s: %s installed in %.1fs; restarting into it",
             cid,
@@ -159,6 +164,12 @@ class Updater:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def expected_families(self) -> list[str]:
+        """The hook families the version on trial must have healthy (those of the version that
+        staged it); empty when nothing is on trial."""
+        pending = self.releases.read(Pending)
+        return list(pending.expect_families) if pending is not None else []
 
     def _wait_connected(self, also: Callable[[], bool] = lambda: True) -> bool:
         while not self._stop.is_set():
