@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from client import make_event
 
 from aurora.collector.detect import DetectionStage
@@ -73,12 +74,19 @@ def test_repeats_of_known_keys_read_no_alert_list(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_repeat_reaches_its_alert_behind_200_newer_ones(tmp_path: Path) -> None:
+@pytest.mark.parametrize("known_before", [True, False])
+def test_a_repeat_reaches_its_alert_behind_200_newer_ones(
+    tmp_path: Path, known_before: bool
+) -> None:
     stage, store = stage_and_store(tmp_path)
     try:
         commit(stage, store, [evil(1, "first")])
-        commit(stage, store, [evil(2, "first")])  # its alert is now known
+        if known_before:
+            commit(stage, store, [evil(2, "first")])  # its alert is now known
         commit(stage, store, [evil(100 + i, f"other-{i}") for i in range(250)])
+        if not known_before:
+            # First repeated only now, behind 250 newer alerts: the deeper read finds it.
+            commit(stage, store, [evil(2, "first")])
         commit(stage, store, [evil(3, "first")])
         alerts = store.list_alerts(sensor_id="s1", limit=1000)
         first = [a for a in alerts if a.finding["evidences"][0]["process"]["session"]["uid"]

@@ -43,7 +43,9 @@ log = logging.getLogger("aurora.collector.detect")
 # Engines of older generations kept for batches still on their way to the writer; past this many,
 # the oldest goes (its hits, if any still come, are evaluated with the current rules).
 _KEEP_OLD_ENGINES = 4
-_REPEAT_LOOKBACK = 200  # a sensor's newest alerts searched for a repeated key's alert
+# How many of a sensor's newest alerts are searched for a repeated key's alert: a few first,
+# then many (once per key: what is found is kept).
+_REPEAT_LOOKBACK = (200, 20_000)
 _MAX_KNOWN_ALERTS = 100_000
 
 
@@ -229,14 +231,18 @@ class DetectionStage:
             if k not in self._alert_ids:
                 unknown.setdefault(k[1], set()).add(k)
         for sensor_id, keys in unknown.items():
-            # One read per sensor for all its new keys; newest first, so the first is the one.
-            for alert in store.list_alerts(sensor_id=sensor_id, limit=_REPEAT_LOOKBACK):
-                k = (alert.rule_uid, sensor_id, alert.dedup_key)
-                if k in keys:
-                    self._alert_ids[k] = alert.alert_id
-                    keys.discard(k)
-                    if not keys:
-                        break
+            # One read per sensor for all its new keys, newest first (the first found is the
+            # one); a deeper one only for keys whose alert is older than the newest few.
+            for limit in _REPEAT_LOOKBACK:
+                for alert in store.list_alerts(sensor_id=sensor_id, limit=limit):
+                    k = (alert.rule_uid, sensor_id, alert.dedup_key)
+                    if k in keys:
+                        self._alert_ids[k] = alert.alert_id
+                        keys.discard(k)
+                        if not keys:
+                            break
+                if not keys:
+                    break
         for k, (n, last, latest) in pending.items():
             alert_id = self._alert_ids.get(k)
             if alert_id is None:
