@@ -119,8 +119,11 @@ class Guard:
 
     def _start_windows_parts(self) -> bool:
         """The Windows checks when the source is the Windows sensor; whether it is."""
-        from aurora.sensor.windows.guard_checks import WindowsGuardChecks, windows_source
-
+        try:
+            from aurora.sensor.windows.guard_checks import WindowsGuardChecks, windows_source
+        except ImportError as exc:  # pragma: no cover - a build without the Windows sensor
+            self.caps.append(Capability("guard/windows", False, str(exc)))
+            return False
         sensor = windows_source(self.source)
         if sensor is None:
             return False
