@@ -1,7 +1,8 @@
 # Aurora EDR: `make run` and `make test` each install everything they need, idempotently.
 #   make run    - install, build, then start collector + console + local sensor (embedded store)
 #   make test   - install, build, then lint, type-check and run the whole test suite
-# Other targets: setup, apt, venv, proto, bpf, lint, typecheck, pytest, bench, clean.
+# Other targets: setup, apt, venv, proto, bpf, lint, typecheck, pytest, bench, clean,
+#   windows-wheelhouse (the Windows sensor's wheels, see docs/sensor-windows.md).
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -12,12 +13,13 @@ STATE_DIR ?= $(CURDIR)/var
 
 # Debian packages the project needs. Keep in sync with docs/install.md.
 APT_PACKAGES := clang llvm libbpf-dev libbpf1 bpftool nftables iproute2 libelf1 zlib1g postgresql \
-	chromium curl wget util-linux openssh-server openssh-client sshpass rsyslog sudo gdb systemd
+	chromium curl wget util-linux openssh-server openssh-client sshpass rsyslog sudo gdb systemd \
+	binutils
 
 PROTO_SRC := $(wildcard proto/aurora/v1/*.proto)
 PROTO_OUT := $(patsubst proto/%.proto,src/%_pb2.py,$(PROTO_SRC))
 
-.PHONY: all setup apt venv proto bpf run test lint typecheck pytest bench clean
+.PHONY: all setup apt venv proto bpf run test lint typecheck pytest bench clean windows-wheelhouse
 
 all: setup
 
@@ -69,6 +71,9 @@ test: lint typecheck pytest
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+windows-wheelhouse: venv
+	PYTHON=$(PY) scripts/windows-wheelhouse $(WHEELHOUSE)
 
 clean:
 	rm -rf $(STAMPS) build src/*.egg-info src/aurora/v1

@@ -77,6 +77,7 @@ class Guard:
         self._hooks: Any = None
         self._canaries: Canaries | None = None
         self._files: FileIntegrity | None = None
+        self._windows: Any = None  # windows.guard_checks.WindowsGuardChecks on Windows sources
         self._next_check = 0.0
         self._checked_ms = 0
         self._last_good_ms = 0
@@ -95,7 +96,8 @@ class Guard:
         (what the previous run left in the pinned ring, how it ended)."""
         out: list[Event] = []
         aimed: list[Aimed] = []
-        self._start_linux_parts()
+        if not self._start_windows_parts():
+            self._start_linux_parts()
         if self._probe is not None:
             aimed = self._probe.drain()
         if self.run.previous_was_unclean():
@@ -108,15 +110,30 @@ class Guard:
             self._files = FileIntegrity()
             families = list(self.config.linux_families) if self._hooks is not None else []
             loaded = {c.name for c in self.source.capabilities() if c.loaded}
-            self._canaries = Canaries(
-                [f for f in families if f in loaded],
-                list(self.config.watch_paths),
-                self.config.canary_timeout_s,
-            )
+            if self._windows is None:  # Windows has its own canary (a Sysmon-reported process)
+                self._canaries = Canaries(
+                    [f for f in families if f in loaded],
+                    list(self.config.watch_paths),
+                    self.config.canary_timeout_s,
+                )
         except (OSError, AuroraError) as exc:
             log.warning("guard checks partly unavailable: %s", exc)
             self.caps.append(Capability("guard/canaries", False, str(exc)))
         return out
+
+    def _start_windows_parts(self) -> bool:
+        """The Windows checks when the source is the Windows sensor; whether it is."""
+        try:
+            from aurora.sensor.windows.guard_checks import WindowsGuardChecks, windows_source
+        except ImportError as exc:  # pragma: no cover - a build without the Windows sensor
+            self.caps.append(Capability("guard/windows", False, str(exc)))
+            return False
+        sensor = windows_source(self.source)
+        if sensor is None:
+            return False
+        self._windows = WindowsGuardChecks(sensor, self.config.canary_timeout_s)
+        self.caps.append(Capability("guard/windows", True))
+        return True
 
     def _start_linux_parts(self) -> None:
         try:
@@ -155,6 +172,11 @@ class Guard:
 
     # ------------------------------------------------------------------ running
     def consume(self, events: list[Event]) -> list[Event]:
+        if self._windows is not None:
+            try:
+                events = self._windows.consume(events)
+            except Exception:  # a malformed event must not cost the others
+                log.exception("Windows guard matching failed; events passed on unfiltered")
         if self._canaries is None:
             return events
         try:
@@ -197,6 +219,8 @@ class Guard:
         if self._hooks is not None:
             fed = self._canaries.families if self._canaries and self._canaries.fired else []
             hooks.extend(self._hooks.check_pipeline(fed))
+        if self._windows is not None:
+            hooks.extend(self._windows.observations())
         hooks.extend(self._check_spool())
         if self._probe is not None:
             missing = self._probe.pids_guarded([os.getpid()])
@@ -334,7 +358,11 @@ class Guard:
             hooks=[e.to_proto() for e in self.hooks_book.entries()],
             families=[e.to_proto() for e in self.families_book.entries()],
             previous_run=self.previous_run,
-            canaries_sent=self._canaries.fired if self._canaries is not None else 0,
+            canaries_sent=(
+                self._canaries.fired
+                if self._canaries is not None
+                else getattr(self._windows, "canaries_sent", 0)
+            ),
             check_cpu_us=self._cpu_us,
             heartbeat_interval_ms=int(self.config.heartbeat_interval_s * 1000),
         )

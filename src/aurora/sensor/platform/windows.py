@@ -1,6 +1,7 @@
 """Windows behind the platform seam: the same names as ``linux.py``. On Windows the event
 source is the Windows sensor (event-log channels + ETW), isolation installs WFP filters and kill
-opens the process by handle; quarantine and triage still answer with a typed "unsupported" error.
+opens the process by handle, quarantine moves files into an ACL-locked vault
+(``response.quarantine_windows``); triage still answers with a typed "unsupported" error.
 Off Windows every call is a typed "unsupported" error (replay is the way to run Windows code here).
 
 Imports cleanly on Linux, so the seam is tested here.
@@ -63,7 +64,7 @@ def kill_process(
 
 
 class UnsupportedVault(Vault):
-    """A vault that refuses every request: moving files aside on NTFS is not built yet."""
+    """A vault that refuses every request: the NTFS vault runs only on Windows."""
 
     def quarantine(self, raw: str) -> dict[str, Any]:
         raise UnsupportedPlatform(f"quarantine {_NOT_BUILT}")
@@ -73,7 +74,11 @@ class UnsupportedVault(Vault):
 
 
 def quarantine_vault(root: Path, refused: list[Path]) -> Vault:
-    return UnsupportedVault(root, refused)
+    if sys.platform != "win32":
+        return UnsupportedVault(root, refused)
+    from aurora.sensor.response.quarantine_windows import WindowsVault
+
+    return WindowsVault(root, refused)
 
 
 def collect_triage(

@@ -25,6 +25,7 @@ from aurora.sensor.response.errors import (
     NotFound,
     PathExists,
     RefusedPath,
+    ResponseError,
     VaultCorrupt,
 )
 
@@ -68,7 +69,13 @@ def _move(src: Path, dst: Path) -> None:
 
 
 class Vault:
-    """The quarantine vault under the sensor's state directory."""
+    """The quarantine vault under the sensor's state directory.
+
+    The flow (checks, move, hash, record, idempotence, restore's refusals) is shared; what a file
+    keeps besides its content and how the vault is locked are the platform's: ``_ensure``,
+    ``_check_extra``, ``_metadata``, ``_lock_down`` and ``_put_back`` (POSIX here, Windows in
+    :mod:`.quarantine_windows`).
+    """
 
     def __init__(self, root: Path, refused: list[Path]) -> None:
         self.root = root
@@ -87,7 +94,11 @@ class Vault:
         for root in self._refused:
             if real == root or real.is_relative_to(root):
                 raise RefusedPath(f"refusing to quarantine {raw}: {root} is protected")
+        self._check_extra(raw)
         return path
+
+    def _check_extra(self, raw: str) -> None:
+        """Platform refusals beyond the protected roots (none on POSIX)."""
 
     def quarantine(self, raw: str) -> dict[str, Any]:
         path = self.check_path(raw)
@@ -105,6 +116,7 @@ class Vault:
         if not stat.S_ISREG(st.st_mode):
             raise RefusedPath(f"refusing to quarantine {raw}: it is {_kind(st.st_mode)}")
         self._ensure()
+        kept = self._metadata(path, st)
         entry_id = uuid.uuid4().hex
         blob = self.root / f"{entry_id}.bin"
         _move(path, blob)
@@ -113,16 +125,18 @@ class Vault:
             # Swapped for a symlink or device between our check and the move: chmod would follow.
             _move(blob, path)
             raise RefusedPath(f"{raw} changed while being quarantined; nothing was done")
-        os.chmod(blob, stat.S_IRUSR)
+        try:
+            self._lock_down(blob)
+        except ResponseError:
+            _move(blob, path)  # an unlocked file must not sit in the vault: put it back
+            raise
         record = {
             "id": entry_id,
             "state": "quarantined",
             "original_path": str(path),
             "sha256": sha256_file(blob),
             "size": st.st_size,
-            "uid": st.st_uid,
-            "gid": st.st_gid,
-            "mode": stat.S_IMODE(st.st_mode),
+            **kept,
             "atime_ns": st.st_atime_ns,
             "mtime_ns": st.st_mtime_ns,
             "ctime_ns": st.st_ctime_ns,
@@ -132,6 +146,19 @@ class Vault:
         }
         self._write_record(record)
         return record
+
+    def _metadata(self, path: Path, st: os.stat_result) -> dict[str, Any]:
+        """What restore puts back besides content and times: owner and mode on POSIX."""
+        return {"uid": st.st_uid, "gid": st.st_gid, "mode": stat.S_IMODE(st.st_mode)}
+
+    def _lock_down(self, blob: Path) -> None:
+        os.chmod(blob, stat.S_IRUSR)
+
+    def _put_back(self, dest: Path, record: dict[str, Any]) -> None:
+        # chown first: it clears set-uid/set-gid bits that chmod then puts back.
+        os.chown(dest, record["uid"], record["gid"], follow_symlinks=False)
+        os.chmod(dest, record["mode"])
+        os.utime(dest, ns=(record["atime_ns"], record["mtime_ns"]), follow_symlinks=False)
 
     def restore(self, entry_id: str) -> dict[str, Any]:
         if not _ID.match(entry_id):
@@ -148,10 +175,13 @@ class Vault:
         if not dest.parent.is_dir():
             raise NotFound(f"cannot restore {entry_id}: directory {dest.parent} is gone")
         _move(blob, dest)
-        # chown first: it clears set-uid/set-gid bits that chmod then puts back.
-        os.chown(dest, record["uid"], record["gid"], follow_symlinks=False)
-        os.chmod(dest, record["mode"])
-        os.utime(dest, ns=(record["atime_ns"], record["mtime_ns"]), follow_symlinks=False)
+        try:
+            self._put_back(dest, record)
+        except ResponseError:
+            # Half-restored is worse than not restored: back into the vault, locked, still listed.
+            _move(dest, blob)
+            self._lock_down(blob)
+            raise
         record = {**record, "state": "restored", "restored_at": time.time()}
         self._write_record(record)
         return record

@@ -177,10 +177,16 @@ class EtwSession:
 
     def os_losses(self) -> int:
         """What the OS says this session lost: events and real-time buffers (QUERY)."""
+        return self.query()[1]
+
+    def query(self) -> tuple[bool, int]:
+        """(the session still exists, what the OS says it lost), from one QUERY: a session
+        stopped from outside (logman stop, xperf) answers ERROR_WMI_INSTANCE_NOT_FOUND."""
         rc, props = self._control(api.EVENT_TRACE_CONTROL_QUERY)
         if rc != api.ERROR_SUCCESS:
-            return 0
-        return int(props.EventsLost) + int(props.RealTimeBuffersLost) + int(props.LogBuffersLost)
+            return False, 0
+        lost = int(props.EventsLost) + int(props.RealTimeBuffersLost) + int(props.LogBuffersLost)
+        return True, lost
 
     def stop(self) -> None:
         if self._handle.value or self._trace != INVALID_PROCESSTRACE_HANDLE:

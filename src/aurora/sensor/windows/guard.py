@@ -61,6 +61,8 @@ class GuardFinding:
     check: str
     healthy: bool
     reason: str = ""
+    #: How it is unhealthy, when the check knows better than its name says (``guard_checks``).
+    state: str = ""
 
 
 class ServiceApi:
@@ -163,10 +165,12 @@ class SysmonWatch:
 
 def etw_health(alive: bool, lost_before: int, lost_now: int) -> GuardFinding:
     if not alive:
-        return GuardFinding("etw.session", False, "the ETW session is gone (stopped from outside?)")
+        return GuardFinding(
+            "etw.session", False, "the ETW session is gone (stopped from outside?)", "detached"
+        )
     if lost_now > lost_before:
         return GuardFinding(
-            "etw.session", False, f"the ETW session lost {lost_now - lost_before} events"
+            "etw.session", False, f"the ETW session lost {lost_now - lost_before} events", "stalled"
         )
     return GuardFinding("etw.session", True)
 
@@ -175,12 +179,14 @@ def amsi_integrity(pid: int, in_memory: bytes, on_disk: bytes) -> GuardFinding:
     """Compare AmsiScanBuffer's first bytes in a process with amsi.dll's on disk."""
     n = min(len(in_memory), len(on_disk))
     if n == 0:
-        return GuardFinding(f"amsi.{pid}", False, "AmsiScanBuffer could not be read")
+        return GuardFinding(f"amsi.{pid}", False, "AmsiScanBuffer could not be read", "unreadable")
     if in_memory[:n] == on_disk[:n]:
         return GuardFinding(f"amsi.{pid}", True)
     known = next((p.hex() for p in AMSI_PATCHES if in_memory.startswith(p)), "")
     what = f"a known bypass ({known})" if known else f"{in_memory[:n].hex()} vs {on_disk[:n].hex()}"
-    return GuardFinding(f"amsi.{pid}", False, f"AmsiScanBuffer is patched in pid {pid}: {what}")
+    return GuardFinding(
+        f"amsi.{pid}", False, f"AmsiScanBuffer is patched in pid {pid}: {what}", "replaced"
+    )
 
 
 def recovery_configured(actions: list[tuple[int, int]]) -> GuardFinding:

@@ -84,6 +84,11 @@ class WindowsSensor:
                 time.sleep(min(timeout_ms, 50) / 1000)
         return out
 
+    @property
+    def etw_live(self) -> bool:
+        """Whether the ETW session started (the guard then checks it is still running)."""
+        return self._etw_live
+
     def capabilities(self) -> list[Capability]:
         return list(self._caps)
 

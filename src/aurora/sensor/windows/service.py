@@ -97,6 +97,27 @@ def set_recovery(win32service: Any) -> None:
         win32service.CloseServiceHandle(scm)
 
 
+def recovery_actions(win32service: Any = None) -> list[tuple[int, int]]:
+    """The service's failure actions as (SC_ACTION type, delay ms); [] if it is not installed."""
+    if win32service is None:
+        win32service = _pywin32()[1]
+    scm = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_CONNECT)
+    try:
+        try:
+            svc = win32service.OpenService(scm, SERVICE_NAME, win32service.SERVICE_QUERY_CONFIG)
+        except Exception:  # pywintypes.error: not installed (the sensor runs in the foreground)
+            return []
+        try:
+            config = win32service.QueryServiceConfig2(
+                svc, win32service.SERVICE_CONFIG_FAILURE_ACTIONS
+            )
+        finally:
+            win32service.CloseServiceHandle(svc)
+    finally:
+        win32service.CloseServiceHandle(scm)
+    return [(int(kind), int(delay)) for kind, delay in (config.get("Actions") or [])]
+
+
 def main(argv: list[str]) -> int:
     _, win32service, win32serviceutil = _pywin32()
     win32serviceutil.HandleCommandLine(
