@@ -40,6 +40,10 @@ class Manifest:
         return orjson.dumps({**asdict(self), "classes": list(self.classes)}).decode()
 
 
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
 def _is_ocsf_class(value: Any) -> bool:
     # OCSF class ids are category * 1000 + n (categories 1-8); 0 is the base event.
     return isinstance(value, int) and not isinstance(value, bool) and 1000 < value < 9000
@@ -77,17 +81,32 @@ def parse(raw: Any, source: str = "manifest") -> Manifest:
     return Manifest(name, version.strip(), exe, digest.lower(), tuple(sorted(set(classes))), uid)
 
 
-def load_file(path: Path) -> Manifest:
-    """Read a TOML manifest an administrator wrote."""
+def read_text(path: Path) -> str:
+    """The text of a manifest file, bounded in size; ManifestError when it cannot be read."""
     try:
         if path.stat().st_size > MANIFEST_MAX_BYTES:
             raise ManifestError(f"{path}: over {MANIFEST_MAX_BYTES:,} bytes, not a manifest")
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
-    return parse(raw, str(path))
+
+
+def load_file(path: Path) -> Manifest:
+    """Read a TOML manifest an administrator wrote."""
+    return from_toml(read_text(path), str(path))
+
+
+def from_toml(text: str, source: str = "manifest") -> Manifest:
+    """A manifest from its TOML text (a file's, or one sent to the collector's API)."""
+    if len(text.encode()) > MANIFEST_MAX_BYTES:
+        raise ManifestError(f"{source}: over {MANIFEST_MAX_BYTES:,} bytes, not a manifest")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{source}: not valid TOML: {exc}") from None
+    return parse(raw, source)
 
 
 def from_json(text: str, source: str = "manifest") -> Manifest:
