@@ -148,8 +148,9 @@ class FakeWindows:
 
     def ConnectNamedPipe(self, handle: int, overlapped: Any) -> int:
         entry = self._entry(handle)
-        assert entry is not None and entry.kind == "server" and overlapped is None
         self._record("ConnectNamedPipe", handle=int(handle))
+        if entry is None or entry.kind != "server" or overlapped is not None:
+            return int(self._fail(6))  # ERROR_INVALID_HANDLE: closed under the caller
         if not self._block_until(entry, lambda: entry.connected.is_set()):
             return int(self._fail(f.ERROR_OPERATION_ABORTED))
         return 1

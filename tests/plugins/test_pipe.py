@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.agent.helpers import wait_until
+from tests.agent.helpers import CountingSource, wait_until
 
+from aurora.config import AuroraConfig
+from aurora.errors import AuroraError
 from aurora.plugins import pipe_ffi as f
+from aurora.plugins.attach import with_plugins
 from aurora.plugins.host import PluginHost, PluginSocketError
 from aurora.plugins.manifest import Manifest, ManifestDir, file_sha256
 from aurora.plugins.peer_windows import (
@@ -236,3 +239,12 @@ def test_garbage_over_the_pipe_is_refused_like_on_the_socket(tmp_path: Path, ima
         runner = pipe_runner(win, "lister", [auth_event()])
         with running_plugin(runner):  # the host serves the next plugin as before
             assert len(drain(host, 1)) == 1
+
+
+def test_the_pipe_name_comes_from_the_sensor_config(tmp_path: Path) -> None:
+    config = AuroraConfig.model_validate({"sensor": {"plugin_pipe": PIPE}})
+    source = with_plugins(CountingSource(0), tmp_path, pipe_name=config.sensor.plugin_pipe)
+    assert source.host.pipe_name == PIPE
+    assert AuroraConfig().sensor.plugin_pipe == r"\\.\pipe\aurora-plugins"
+    with pytest.raises((AuroraError, ValueError), match="plugin_pipe"):
+        AuroraConfig.model_validate({"sensor": {"plugin_pipe": r"\\server\pipe\x"}})

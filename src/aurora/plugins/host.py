@@ -48,8 +48,10 @@ class PluginHost:
         limits: Limits | None = None,
         max_connections: int = MAX_CONNECTIONS,
         listener: Callable[[], Listener] | None = None,
+        pipe_name: str = "",
     ) -> None:
         self.socket_path = socket_path
+        self.pipe_name = pipe_name  # Windows; empty: the default pipe
         self._make_listener = listener or self._platform_listener
         self.manifests = manifests
         self.limits = limits or Limits()
@@ -132,7 +134,7 @@ class PluginHost:
         if sys.platform == "win32":
             from aurora.plugins.peer_windows import PIPE_NAME, listen_pipe
 
-            return listen_pipe(PIPE_NAME, self.manifests)
+            return listen_pipe(self.pipe_name or PIPE_NAME, self.manifests)
         return UnixListener(self.socket_path)
 
     def _accept_loop(self) -> None:
