@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.sensor.windows.fake_wevtapi import FakeLog, FakeWevtapi
 
 from aurora.detection import DetectionEngine
 from aurora.ocsf.schema import load_schema
 from aurora.plugins.defender_bridge.plugin import MANIFEST, DefenderBridge
-from aurora.plugins.defender_bridge.source import RecordedChannel
+from aurora.plugins.defender_bridge.source import LiveChannel, RecordedChannel
 from aurora.plugins.manifest import load_file
 from aurora.plugins.provenance import local_device, problem, stamp
 from aurora.plugins.sdk import EventSink
+from aurora.sensor.windows.defender import DEFENDER_CHANNEL
+from aurora.sensor.windows.evt_api import EvtApi
 
 from .defender_records import BENIGN, RECORDINGS, TAMPER, recorded, write_json
 
@@ -153,3 +156,40 @@ def test_the_shipped_manifest_is_a_windows_manifest_for_system() -> None:
     manifest = load_file(MANIFEST)
     assert manifest.name == "defender-bridge" and manifest.windows
     assert manifest.account == "SY" and manifest.classes == (2004,) and manifest.uid is None
+
+
+def _defender_xml(rid: int, event_id: int, data: dict[str, str]) -> str:
+    fields = "".join(f"<Data Name='{k}'>{v}</Data>" for k, v in data.items())
+    return (
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+        f"<Provider Name='Microsoft-Windows-Windows Defender'/><EventID>{event_id}</EventID>"
+        f"<TimeCreated SystemTime='2026-11-30T10:00:00.000Z'/><EventRecordID>{rid}</EventRecordID>"
+        f"<Channel>{DEFENDER_CHANNEL}</Channel><Computer>WS1</Computer></System>"
+        f"<EventData>{fields}</EventData></Event>"
+    )
+
+
+def test_the_live_channel_feeds_the_same_bridge_and_resumes_after_its_bookmark(
+    tmp_path: Path, engine: DetectionEngine
+) -> None:
+    # wevtapi faked at the ctypes boundary (the Windows sensor's own stand-in), the subscriber
+    # and its bookmark real: the live path differs from the replay only in where records come from.
+    log = FakeLog(DEFENDER_CHANNEL)
+    dll = FakeWevtapi(log)
+    threat = {"Threat Name": "HackTool:Win32/Mimikatz.D", "Severity ID": "5", "Error Code": "0x0"}
+    bridge, sink = DefenderBridge(LiveChannel(tmp_path, EvtApi(dll, dll.last_error))), EventSink()
+    bridge.source.start()
+    log.records += [(1, _defender_xml(1, 1116, threat)), (2, _defender_xml(2, 5001, {}))]
+    for record in bridge.source.poll(0):
+        bridge.handle(record, sink)
+    bridge.source.stop()  # saves the bookmark: everything polled was handed on
+    first, second = sink.take(10, 0)
+    assert fired(engine, first) == {MALWARE} and fired(engine, second) == {DISABLED}
+
+    log.records.append((3, _defender_xml(3, 5013, {"Value": "x"})))
+    again = DefenderBridge(LiveChannel(tmp_path, EvtApi(dll, dll.last_error)))
+    again.source.start()
+    for record in again.source.poll(0):
+        again.handle(record, sink)
+    (third,) = sink.take(10, 0)
+    assert third["unmapped"]["EventRecordID"] == 3 and again.source.lost == 0

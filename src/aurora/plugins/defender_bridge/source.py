@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aurora.errors import AuroraError, UsageError
 from aurora.sensor.windows.channels import ChannelSubscriber
 from aurora.sensor.windows.defender import DEFENDER_CHANNEL
+from aurora.sensor.windows.evt_api import EvtApi
 from aurora.sensor.windows.replay import _json_records
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ class DefenderSource(Protocol):
 class LiveChannel:
     """Defender/Operational as it is written (Windows only): resumes after its bookmark."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.subscriber = ChannelSubscriber(DEFENDER_CHANNEL, state_dir)
+    def __init__(self, state_dir: Path, api: EvtApi | None = None) -> None:
+        self.subscriber = ChannelSubscriber(DEFENDER_CHANNEL, state_dir, api)
 
     def start(self) -> None:
         self.subscriber.start()
