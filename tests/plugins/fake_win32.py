@@ -288,3 +288,27 @@ class FakeWindows:
             if not left:
                 self.pipes.pop(entry.pipe, None)  # the last instance gone: the name is free
         return 1
+
+
+class Declared:
+    """The fake seen through the ctypes declarations: each call's arguments are converted by
+    the declared argtypes (``from_param``, as ctypes does before a real call), so an argument
+    of the wrong type or count fails here as it would on Windows."""
+
+    def __init__(self, fake: FakeWindows) -> None:
+        self.fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        prototypes = {**f.kernel32.prototypes, **f.advapi32.prototypes}
+        if name not in prototypes:
+            raise AttributeError(name)
+        _, argtypes = prototypes[name]
+        target = getattr(self.fake, name)
+
+        def call(*args: Any) -> Any:
+            assert len(args) == len(argtypes), f"{name}: {len(args)} args, declared {len(argtypes)}"
+            for argtype, arg in zip(argtypes, args, strict=True):
+                argtype.from_param(arg)  # raises ctypes.ArgumentError-like TypeError
+            return target(*args)
+
+        return call

@@ -33,7 +33,7 @@ from aurora.plugins.sdk import Runner
 from aurora.plugins.session import Limits
 from aurora.sensor.windows.ffi.types import HANDLE
 
-from .fake_win32 import FakeWindows
+from .fake_win32 import Declared, FakeWindows
 from .helpers import auth_event, drain, list_plugin, manifest_for, running_plugin
 
 PIPE = r"\\.\pipe\aurora-plugins-test"
@@ -75,7 +75,7 @@ def pipe_host(
     store = ManifestDir(tmp_path / "manifests")
     for m in manifests:
         store.enable(m)
-    api = PipeApi(win, win, win.last_error)
+    api = PipeApi(Declared(win), Declared(win), win.last_error)
     images = hasher({ntpath.normcase(IMAGE): image})
     host = PluginHost(
         tmp_path / "unused.sock",
@@ -92,7 +92,9 @@ def pipe_host(
 
 def pipe_runner(win: FakeWindows, name: str, events: list[dict[str, Any]]) -> Runner:
     plugin = list_plugin(name, events)
-    return Runner(plugin, pipe_name=PIPE, pipe_api=PipeApi(win, win, win.last_error))
+    return Runner(
+        plugin, pipe_name=PIPE, pipe_api=PipeApi(Declared(win), Declared(win), win.last_error)
+    )
 
 
 def fake(account: str = ACCOUNT) -> FakeWindows:
@@ -200,13 +202,13 @@ def test_an_account_outside_the_dacl_cannot_open_the_pipe_until_enabled(
     win = fake(account="S-1-5-21-1-2-3-999")
     with pipe_host(tmp_path, win, image, windows_manifest(image)) as host:
         with pytest.raises(OSError, match="CreateFileW failed with Windows error 5"):
-            PipeApi(win, win, win.last_error).open_client(PIPE)
+            PipeApi(Declared(win), Declared(win), win.last_error).open_client(PIPE)
         # Enabling a manifest for that account: the keeper sets the pipe's DACL to follow.
         host.manifests.enable(windows_manifest(image, "second", account="S-1-5-21-1-2-3-999"))
         wait_until(lambda: "S-1-5-21-1-2-3-999" in win.pipes[PIPE], 10, "the DACL update")
         (change,) = win.called("SetKernelObjectSecurity")
         assert change["info"] == f.DACL_SECURITY_INFORMATION
-        handle = PipeApi(win, win, win.last_error).open_client(PIPE)
+        handle = PipeApi(Declared(win), Declared(win), win.last_error).open_client(PIPE)
         win.CloseHandle(handle)
 
 
@@ -219,7 +221,9 @@ def test_a_silent_client_is_timed_out_by_cancelling_its_read(
         caplog.at_level(logging.WARNING),
         pipe_host(tmp_path, win, image, windows_manifest(image), limits=limits) as host,
     ):
-        handle = PipeApi(win, win, win.last_error).open_client(PIPE)  # and says nothing
+        handle = PipeApi(Declared(win), Declared(win), win.last_error).open_client(
+            PIPE
+        )  # and says nothing
         wait_until(lambda: host.stats.refused["handshake_timeout"] == 1, 10, "the timeout")
         win.CloseHandle(handle)
     assert win.called("CancelIoEx")
@@ -229,7 +233,7 @@ def test_a_silent_client_is_timed_out_by_cancelling_its_read(
 def test_garbage_over_the_pipe_is_refused_like_on_the_socket(tmp_path: Path, image: Path) -> None:
     win = fake()
     with pipe_host(tmp_path, win, image, windows_manifest(image)) as host:
-        api = PipeApi(win, win, win.last_error)
+        api = PipeApi(Declared(win), Declared(win), win.last_error)
         handle = api.open_client(PIPE)
         api.write(handle, b"\x00\x00\x00\x05hello")
         wait_until(lambda: host.stats.refused["garbage"] == 1, 10, "the refusal")
