@@ -29,6 +29,7 @@ WHO_MAY = {
     "users:manage": {"admin"},
     "audit:read": {"admin"},
     "sensors:update": {"admin"},
+    "plugins:manage": {"admin"},
 }
 
 # (method, route path) -> permission needed
@@ -78,6 +79,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/hunts"): "read",
     ("POST", "/api/v1/hunts"): "alerts:write",
     ("GET", "/api/v1/hunts/{hunt_id}"): "read",
+    ("GET", "/api/v1/plugins"): "read",
+    ("POST", "/api/v1/plugins"): "plugins:manage",
+    ("DELETE", "/api/v1/plugins/{name}"): "plugins:manage",
 }
 
 PAGES: dict[str, str] = {
@@ -111,6 +115,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/users/{name}"): {"role": "viewer"},
     ("POST", "/api/v1/tuning"): {"rule": "no-such-rule", "fields": {"Image": ["x"]}},
     ("POST", "/api/v1/hunts"): {"rule_id": "no-such-rule", "since_ms": 0},
+    ("POST", "/api/v1/plugins"): {"manifest_toml": "name = 1\n", "all": True},
 }
 
 

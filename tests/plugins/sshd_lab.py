@@ -38,7 +38,7 @@ mount -t tmpfs -o mode=755 tmpfs /dev
 for n in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9" "tty 5 0"; do
   set -- $n; mknod -m 666 /dev/$1 c $2 $3
 done
-ln -s {root}/log.sock /dev/log
+ln -s {log_socket} /dev/log
 for f in passwd shadow group sudoers; do mount --bind {root}/$f /etc/$f; done
 ip link set lo up
 exec /usr/sbin/sshd -D -f {root}/sshd_config
@@ -112,7 +112,9 @@ def _write_files(root: Path) -> None:
 
 
 @contextmanager
-def ssh_lab(root: Path) -> Iterator[SshLab]:
+def ssh_lab(root: Path, log_socket: Path | None = None) -> Iterator[SshLab]:
+    """sshd logging through its own rsyslogd into ``auth.log``, or, given ``log_socket`` (a
+    syslog socket such as journald's ``dev-log``), through that socket."""
     if os.geteuid() != 0:
         pytest.skip("namespaces and sshd need root")
     missing = [t for t in TOOLS if not Path(t).exists()]
@@ -123,15 +125,27 @@ def ssh_lab(root: Path) -> Iterator[SshLab]:
     _write_files(root)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(
-            subprocess.Popen(
-                ["rsyslogd", "-n", "-f", str(root / "rsyslog.conf"), "-i", str(root / "rs.pid")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+        if log_socket is None:
+            log_socket = root / "log.sock"
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "rsyslogd",
+                        "-n",
+                        "-f",
+                        str(root / "rsyslog.conf"),
+                        "-i",
+                        str(root / "rs.pid"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             )
-        )
-        _wait_for(root / "log.sock", "rsyslog's socket")
-        (root / "ns.sh").write_text(_NAMESPACE_SCRIPT.format(root=root))
+            ready, what = root / "auth.log", f"sshd's first log line ({(root / 'sshd.err')})"
+        else:
+            ready, what = root / "sshd.pid", f"sshd's pid file ({(root / 'sshd.err')})"
+        _wait_for(log_socket, "the syslog socket")
+        (root / "ns.sh").write_text(_NAMESPACE_SCRIPT.format(root=root, log_socket=log_socket))
         with open(root / "sshd.err", "wb") as err:  # the child keeps its own descriptor
             sshd = subprocess.Popen(
                 ["unshare", "--net", "--mount", "sh", str(root / "ns.sh")],
@@ -139,7 +153,7 @@ def ssh_lab(root: Path) -> Iterator[SshLab]:
                 stderr=err,
             )
         procs.append(sshd)
-        _wait_for(root / "auth.log", f"sshd's first log line ({(root / 'sshd.err')})")
+        _wait_for(ready, what)
         yield SshLab(root, root / "auth.log", sshd.pid)
     finally:
         for proc in reversed(procs):

@@ -10,29 +10,23 @@ from __future__ import annotations
 import getpass
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from tests.agent.helpers import AgentThread, CountingSource, sensor_config, wait_until
+from tests.agent.helpers import wait_until
 
 from aurora import __version__
-from aurora.cli.main import main as aurora_main
-from aurora.collector.server import Collector
 from aurora.collector.store.accounts import AuditQuery, SQLiteAccounts
-from aurora.collector.store.base import EventQuery
-from aurora.collector.tokens import create_token
-from aurora.config import AuroraConfig
-from aurora.plugins.attach import manifest_dir, with_plugins
-from aurora.sensor.agent import Agent
-from aurora.sensor.enrollment import enroll
+from aurora.plugins.attach import manifest_dir
 
-from .helpers import PYTHON_EXE, PYTHON_SHA256, short_dir
+from .deployment import Deployment, deployment
+from .helpers import PYTHON_EXE, PYTHON_SHA256
 from .sshd_lab import PASSWORD, USER, SshLab, ssh_lab
 
 pytestmark = [pytest.mark.root]
+__all__ = ["deployment"]  # the fixture
 
 BRUTE_FORCE = "9e41a7c3-6b2f-4d8e-a0c5-71f3b9d2e864"
 AUTH_FAILURE = "5b0c1f9e-2d7a-4c1e-9a51-3f6d8e2b7a10"
@@ -47,66 +41,6 @@ LIVE_RULES = frozenset(
         "authentication_lnx_aurora_sudo_shell",
     }
 )
-
-
-class Deployment:
-    def __init__(self, root: Path, collector: Collector, sensor_id: str) -> None:
-        self.root = root
-        self.collector = collector
-        self.sensor_id = sensor_id
-        self.collector_dir = collector.state_dir
-        self.sensor_dir = root / "s"
-
-    @property
-    def store(self) -> Any:
-        assert self.collector.store is not None
-        return self.collector.store
-
-    def aurora(self, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-        capsys.readouterr()
-        code = aurora_main([*args, "--state-dir", str(self.collector_dir)])
-        return code, capsys.readouterr().out
-
-    def auth_events(self) -> list[dict[str, Any]]:
-        found = self.store.search_events(
-            EventQuery(sensor_ids=[self.sensor_id], class_uid=3002, limit=1000)
-        )
-        return [e.event for e in found]
-
-    def alerts(self, rule_uid: str) -> list[Any]:
-        return [a for a in self.store.list_alerts() if a.rule_uid == rule_uid]
-
-    def capabilities(self) -> set[str]:
-        host = self.store.get_host(self.sensor_id)
-        return {c["name"] for c in host.capabilities if c.get("loaded")} if host else set()
-
-
-@pytest.fixture
-def deployment() -> Iterator[Deployment]:
-    with short_dir() as root:
-        collector = Collector(
-            AuroraConfig.model_validate(
-                {
-                    "collector": {"state_dir": str(root / "c"), "listen": "127.0.0.1:0"},
-                    "detection": {"enabled": True},
-                }
-            )
-        )
-        collector.start()
-        assert collector.store is not None
-        token = create_token(collector.store, 3600, 1)
-        ident = enroll(
-            f"127.0.0.1:{collector.port}", token.token, collector.ca_fingerprint, root / "s"
-        )
-        config = sensor_config(root / "s")
-        source = with_plugins(CountingSource(0), root / "s")
-        agent = AgentThread(Agent(config, source)).start()
-        try:
-            yield Deployment(root, collector, ident.sensor_id)
-        finally:
-            agent.stop()
-            collector.stop()
-        assert agent.error is None, agent.error
 
 
 def _manifest(root: Path) -> Path:

@@ -33,6 +33,7 @@ from aurora.api.routes import (
     hunts,
     incidents,
     live,
+    plugins,
     rules,
     session,
     tuning,
@@ -185,6 +186,7 @@ def create_app(
         updates,
         tuning,
         hunts,
+        plugins,
     ):
         app.include_router(module.router)
     app.include_router(console.router)

@@ -17,6 +17,7 @@ Permission = Literal[
     "users:manage",
     "audit:read",
     "sensors:update",  # stage sensor update rollouts
+    "plugins:manage",  # enable and remove sensor plugins
 ]
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -32,6 +33,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "users:manage",
             "audit:read",
             "sensors:update",
+            "plugins:manage",
         }
     ),
 }

@@ -1,7 +1,9 @@
 """`aurora plugin`: enable a plugin manifest on sensors, remove it, list where plugins stand.
 
-Works on the collector's state directory (like `aurora hosts`); each change becomes a ``plugin``
-command per host, audited as ``cli:<unix user>``, delivered at the sensor's next heartbeat.
+Works on the collector's state directory (like `aurora hosts`), audited as ``cli:<unix user>``,
+or with ``--server URL --token T`` through a remote collector's API (``/api/v1/plugins``, audited
+as the token's user). Each change becomes a ``plugin`` command per host, delivered at the sensor's
+next heartbeat.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-from aurora.cli.common import config_from_args, print_json_line
-from aurora.cli.local_store import add_state_dir, print_table, state_dir_of
-from aurora.cli.timespec import format_ms
+from aurora.cli.cmd_plugin_print import print_queued, print_states
+from aurora.cli.common import config_from_args
+from aurora.cli.local_store import add_state_dir, state_dir_of
+from aurora.cli.target_args import add_remote_args
 
 
 def register(subparsers: Any) -> None:
@@ -36,11 +39,16 @@ def register(subparsers: Any) -> None:
     listing = sub.add_parser("list", help="each plugin's latest change on each host")
     for p in (add, remove, listing):
         add_state_dir(p)
+        add_remote_args(p)
         p.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.server:
+        from aurora.cli.cmd_plugin_remote import run_remote
+
+        return run_remote(args)
     from aurora.cli.local_store import open_existing_store
     from aurora.collector.plugin_admin import plugin_states, request_change
     from aurora.collector.store.accounts import SQLiteAccounts
@@ -51,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     store = open_existing_store(args, config)
     try:
         if args.plugin_action == "list":
-            return _list(args, plugin_states(store))
+            return print_states(
+                args, [{**s.__dict__, "enabled": s.enabled} for s in plugin_states(store)]
+            )
         accounts = SQLiteAccounts(state_dir_of(args, config) / "aurora.db")
         try:
             queued = request_change(
@@ -69,26 +79,5 @@ def run(args: argparse.Namespace) -> int:
             accounts.close()
     finally:
         store.close()
-    for cmd in queued:
-        row = {"command_id": cmd.command_id, "sensor_id": cmd.sensor_id, "state": cmd.state}
-        if args.json:
-            print_json_line({**row, "op": args.plugin_action, "name": cmd.params["name"]})
-        else:
-            print(
-                f"{cmd.command_id} plugin {args.plugin_action} {cmd.params['name']} "
-                f"{cmd.sensor_id} {cmd.state}"
-            )
-    return 0
-
-
-def _list(args: argparse.Namespace, states: list[Any]) -> int:
-    if args.json:
-        for s in states:
-            print_json_line({**s.__dict__, "enabled": s.enabled})
-        return 0
-    rows = [
-        [s.sensor_id, s.name, s.version or "-", s.op, s.state, format_ms(s.updated_ms)]
-        for s in states
-    ]
-    print_table(["SENSOR", "PLUGIN", "VERSION", "LAST CHANGE", "STATE", "UPDATED"], rows)
+    print_queued(args, [c.__dict__ for c in queued])
     return 0

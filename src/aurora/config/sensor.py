@@ -62,6 +62,10 @@ class SensorConfig(Section):
     watch_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_PATHS))
     watch_exec_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_EXEC_PATHS))
     hash_max_bytes: int = Field(default=256 * 1024**2, ge=0)
+    # Windows: the named pipe plugins connect to (docs/plugins.md)
+    plugin_pipe: str = Field(
+        default="\\\\.\\pipe\\aurora-plugins", pattern=r"^\\\\\.\\pipe\\[A-Za-z0-9_.-]{1,200}$"
+    )
 
     @model_validator(mode="after")
     def _watch_rule_budget(self) -> "SensorConfig":

@@ -12,6 +12,7 @@ from typing import Any
 from aurora.errors import AuroraError
 from aurora.plugins.host import PluginHost
 from aurora.plugins.manifest import ManifestDir, ManifestError, from_json
+from aurora.plugins.peer_windows import PIPE_NAME
 from aurora.sensor.response.result import ActionResult
 from aurora.sensor.source import Capability, EventSource
 from aurora.sensor.transport.commands import ActionOutcome, Executor, Progress
@@ -70,8 +71,11 @@ class WithPlugins:
         self.primary.stop()
 
 
-def with_plugins(source: EventSource, state_dir: Path) -> WithPlugins:
-    return WithPlugins(source, PluginHost(plugin_socket(state_dir), manifest_dir(state_dir)))
+def with_plugins(source: EventSource, state_dir: Path, pipe_name: str = PIPE_NAME) -> WithPlugins:
+    """The plugin host beside ``source``: on ``<state_dir>/plugins.sock``, on Windows on the
+    named pipe ``pipe_name``."""
+    host = PluginHost(plugin_socket(state_dir), manifest_dir(state_dir), pipe_name=pipe_name)
+    return WithPlugins(source, host)
 
 
 class PluginAdmin:

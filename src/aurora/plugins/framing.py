@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -30,6 +29,12 @@ class FrameTooLarge(FrameError):
 
 class ConnectionClosed(AuroraError):
     """The peer closed the connection between frames."""
+
+
+class ByteSource(Protocol):
+    """What frames are read from: a socket, or any :class:`~aurora.plugins.channel.Channel`."""
+
+    def recv(self, n: int, /) -> bytes: ...
 
 
 # sun_path holds 108 bytes with its NUL; a longer path is reached through its directory's fd.
@@ -57,7 +62,7 @@ def encode(message: dict[str, Any], limit: int = MAX_FRAME_BYTES) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
-def _read_exact(sock: socket.socket, n: int, *, started: bool) -> bytes:
+def _read_exact(sock: ByteSource, n: int, *, started: bool) -> bytes:
     chunks = bytearray()
     while len(chunks) < n:
         try:
@@ -72,7 +77,7 @@ def _read_exact(sock: socket.socket, n: int, *, started: bool) -> bytes:
     return bytes(chunks)
 
 
-def read_frame(sock: socket.socket, limit: int = MAX_FRAME_BYTES) -> dict[str, Any]:
+def read_frame(sock: ByteSource, limit: int = MAX_FRAME_BYTES) -> dict[str, Any]:
     """The next message; FrameTooLarge before reading a body over ``limit``, FrameError for
     bytes that are not a JSON object, ConnectionClosed at a clean end of stream."""
     (size,) = _HEADER.unpack(_read_exact(sock, _HEADER.size, started=False))

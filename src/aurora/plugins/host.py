@@ -1,5 +1,6 @@
-"""The sensor's plugin host: a Unix socket where local plugins connect, an event source for the
-agent like the eBPF sensor, and the keeper of every plugin's heartbeats and loss counts.
+"""The sensor's plugin host: where local plugins connect (a Unix socket on Linux, a named pipe
+on Windows), an event source for the agent like the eBPF sensor, and the keeper of every
+plugin's heartbeats and loss counts.
 
 One thread accepts, one thread per plugin reads (:mod:`.session`), one keeper thread sends
 heartbeats, drops silent plugins and those whose manifest was removed. Events wait in one bounded
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
-import socket
-import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aurora.errors import AuroraError
-from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge, unix_address
+from aurora.plugins.channel import Channel, Listener
+from aurora.plugins.framing import ConnectionClosed, FrameError, FrameTooLarge
 from aurora.plugins.manifest import Manifest, ManifestDir
-from aurora.plugins.peer_windows import listen_pipe
+from aurora.plugins.peer_linux import PluginSocketError, UnixListener
 from aurora.plugins.provenance import local_device
 from aurora.plugins.session import Limits, Refused, Session, refuse_and_close
 from aurora.plugins.stats import PluginStats
@@ -36,8 +35,7 @@ MAX_CONNECTIONS = 32
 _POLL_BATCH = 4096
 
 
-class PluginSocketError(AuroraError):
-    """The plugin socket cannot be created (path taken by something else, no permission...)."""
+__all__ = ["PluginHost", "PluginSocketError"]
 
 
 class PluginHost:
@@ -49,8 +47,12 @@ class PluginHost:
         queue_events: int = QUEUE_EVENTS,
         limits: Limits | None = None,
         max_connections: int = MAX_CONNECTIONS,
+        listener: Callable[[], Listener] | None = None,
+        pipe_name: str = "",
     ) -> None:
         self.socket_path = socket_path
+        self.pipe_name = pipe_name  # Windows; empty: the default pipe
+        self._make_listener = listener or self._platform_listener
         self.manifests = manifests
         self.limits = limits or Limits()
         self.max_connections = max_connections
@@ -63,19 +65,19 @@ class PluginHost:
         self._lock = threading.Lock()
         self._sessions: dict[int, Session] = {}  # by id(); named ones are connected plugins
         self._stop = threading.Event()
-        self._listener: socket.socket | None = None
+        self._listener: Listener | None = None
         self._threads: list[threading.Thread] = []
         self._logged_at: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
 
     # -------------------------------------------------------------- EventSource
     def start(self) -> None:
-        self._listener = self._bind()
+        self._listener = self._make_listener()
         for target, name in ((self._accept_loop, "accept"), (self._keeper, "keeper")):
             thread = threading.Thread(target=target, name=f"aurora-plugins-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        log.info("plugin host listening on %s", self.socket_path)
+        log.info("plugin host listening on %s", self._listener.where)
 
     def poll(self, timeout_ms: int) -> list[dict[str, Any]]:
         self._ready.clear()  # before draining: an event queued after this sets it again
@@ -113,12 +115,8 @@ class PluginHost:
     def stop(self) -> None:
         self._stop.set()
         if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
-            with contextlib.suppress(OSError):
-                self.socket_path.unlink()
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:
@@ -131,42 +129,25 @@ class PluginHost:
         with self._lock:
             return sorted(s.name for s in self._sessions.values() if s.name)
 
-    # ------------------------------------------------------------------ socket
-    def _bind(self) -> socket.socket:
+    # ---------------------------------------------------------------- listener
+    def _platform_listener(self) -> Listener:
         if sys.platform == "win32":
-            listen_pipe()  # the named-pipe seam: says in one line that it is not built yet
-        path = self.socket_path
-        try:
-            mode = path.lstat().st_mode
-        except FileNotFoundError:
-            pass
-        else:
-            if not stat.S_ISSOCK(mode):
-                raise PluginSocketError(f"{path} exists and is not a socket; move it away")
-            path.unlink()  # a stale socket from a previous run
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with unix_address(path) as address:
-                sock.bind(address)
-            # Anyone may connect: who may speak is decided per connection by SO_PEERCRED and
-            # the manifest, and a refused peer is logged and counted rather than never seen.
-            os.chmod(path, 0o666)
-            sock.listen(64)
-        except OSError as exc:
-            sock.close()
-            raise PluginSocketError(
-                f"cannot listen for plugins on {path}: {exc.strerror or exc}"
-            ) from None
-        return sock
+            from aurora.plugins.peer_windows import PIPE_NAME, listen_pipe
+
+            return listen_pipe(self.pipe_name or PIPE_NAME, self.manifests)
+        return UnixListener(self.socket_path)
 
     def _accept_loop(self) -> None:
         listener = self._listener
         assert listener is not None
         while not self._stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn = listener.accept()
             except OSError:
+                if not self._stop.is_set():
+                    log.error(
+                        "plugin listener %s failed; no new plugin can connect", listener.where
+                    )
                 return  # closed by stop()
             with self._lock:
                 busy = len(self._sessions) >= self.max_connections
@@ -177,9 +158,9 @@ class PluginHost:
                 target=self._serve, args=(conn,), name="aurora-plugin", daemon=True
             ).start()
 
-    def _refuse(self, conn: socket.socket, session: Session | None, kind: str, why: str) -> None:
+    def _refuse(self, conn: Channel, session: Session | None, kind: str, why: str) -> None:
         self.stats.refuse(kind)
-        who = f" (pid {session.peer.pid}, uid {session.peer.uid})" if session else ""
+        who = f" ({session.peer.describe()})" if session else ""
         self._warn(kind, f"plugin connection refused [{kind}]{who}: {why}")
         refuse_and_close(conn, why, self.limits.max_frame)
 
@@ -196,7 +177,7 @@ class PluginHost:
         log.warning("%s%s", line, f" ({skipped} more since the last line)" if skipped else "")
 
     # ----------------------------------------------------------------- sessions
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: Channel) -> None:
         try:
             session = Session(
                 conn,
@@ -264,6 +245,14 @@ class PluginHost:
     def _keeper(self) -> None:
         tick = min(1.0, self.limits.heartbeat_s / 2)
         while not self._stop.wait(tick):
+            listener = self._listener
+            if listener is not None:
+                try:
+                    listener.refresh()
+                except OSError as exc:
+                    log.error(
+                        "plugin listener %s: cannot follow the manifests: %s", listener.where, exc
+                    )
             now = time.monotonic()
             with self._lock:
                 sessions = [s for s in self._sessions.values() if s.manifest is not None]

@@ -1,6 +1,7 @@
-"""Plugin manifests: who a plugin is (name, version), which executable and uid may speak for it
-(pinned by SHA-256), and which OCSF classes it may emit. Read from TOML by the administrator,
-carried to sensors as JSON, and kept by the sensor as one JSON file per enabled plugin."""
+"""Plugin manifests: who a plugin is (name, version), which executable and account may speak for
+it (pinned by SHA-256; a uid on Linux, a Windows account SID in ``account``), and which OCSF
+classes it may emit. Read from TOML by the administrator, carried to sensors as JSON, and kept
+by the sensor as one JSON file per enabled plugin."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from aurora.errors import UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_FIELDS = ("name", "version", "executable", "sha256", "classes", "uid")
+_FIELDS = ("name", "version", "executable", "sha256", "classes", "uid", "account")
+_OPTIONAL = frozenset({"uid", "account"})  # one of them: who may connect, per platform
+# A Windows account: a SID, or the SDDL alias of a service account (LocalSystem, LocalService,
+# NetworkService).
+_ACCOUNT = re.compile(r"^(S-1-\d+(-\d+){1,14}|SY|LS|NS)$")
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\[^\x00/:*?\"<>|]+$")
 MANIFEST_MAX_BYTES = 16 * 1024
 
 
@@ -34,10 +40,20 @@ class Manifest:
     executable: str
     sha256: str
     classes: tuple[int, ...]
-    uid: int
+    uid: int | None  # None in a Windows manifest
+    account: str = ""  # Windows: the account (SID) whose processes may connect to the pipe
+
+    @property
+    def windows(self) -> bool:
+        return bool(_WINDOWS_PATH.match(self.executable))
 
     def to_json(self) -> str:
-        return orjson.dumps({**asdict(self), "classes": list(self.classes)}).decode()
+        fields = {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+        return orjson.dumps({**fields, "classes": list(self.classes)}).decode()
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
 
 
 def _is_ocsf_class(value: Any) -> bool:
@@ -57,37 +73,65 @@ def parse(raw: Any, source: str = "manifest") -> Manifest:
     if unknown:
         raise bad(unknown[0], f"unknown field (known: {', '.join(_FIELDS)})")
     for key in _FIELDS:
-        if key not in raw:
+        if key not in raw and key not in _OPTIONAL:
             raise bad(key, "missing")
     name, version, exe, digest = (raw[k] for k in ("name", "version", "executable", "sha256"))
     if not isinstance(name, str) or not _NAME.match(name):
         raise bad("name", "must be 1-64 of a-z 0-9 _ . - starting with a letter or digit")
     if not isinstance(version, str) or not version.strip() or len(version) > 64:
         raise bad("version", "must be a non-empty string of at most 64 characters")
-    if not isinstance(exe, str) or not exe.startswith("/") or "\x00" in exe:
-        raise bad("executable", "must be an absolute path")
+    windows = isinstance(exe, str) and bool(_WINDOWS_PATH.match(exe))
+    if not isinstance(exe, str) or not (exe.startswith("/") or windows) or "\x00" in exe:
+        raise bad("executable", "must be an absolute path (/... or C:\\...)")
     if not isinstance(digest, str) or not _SHA256.match(digest.lower()):
         raise bad("sha256", "must be 64 hexadecimal digits")
     classes = raw["classes"]
     if not isinstance(classes, list) or not classes or not all(map(_is_ocsf_class, classes)):
         raise bad("classes", "must be a non-empty list of OCSF class ids (e.g. [3002])")
-    uid = raw["uid"]
-    if not isinstance(uid, int) or isinstance(uid, bool) or not 0 <= uid < 2**32:
-        raise bad("uid", "must be a numeric user id")
-    return Manifest(name, version.strip(), exe, digest.lower(), tuple(sorted(set(classes))), uid)
+    uid, account = raw.get("uid"), raw.get("account", "")
+    if windows:
+        if not isinstance(account, str) or not _ACCOUNT.match(account):
+            raise bad("account", "a Windows plugin needs the SID (S-1-5-...) that may connect")
+        if uid is not None:
+            raise bad("uid", "a Windows plugin is identified by its account, not a uid")
+    else:
+        if account:
+            raise bad("account", "only for a Windows executable; a Linux plugin has a uid")
+        if not isinstance(uid, int) or isinstance(uid, bool) or not 0 <= uid < 2**32:
+            raise bad(
+                "uid",
+                "missing or not a numeric user id" if uid is None else "must be a numeric user id",
+            )
+    classes_t = tuple(sorted(set(classes)))
+    return Manifest(name, version.strip(), exe, digest.lower(), classes_t, uid, account)
+
+
+def read_text(path: Path) -> str:
+    """The text of a manifest file, bounded in size; ManifestError when it cannot be read."""
+    try:
+        if path.stat().st_size > MANIFEST_MAX_BYTES:
+            raise ManifestError(f"{path}: over {MANIFEST_MAX_BYTES:,} bytes, not a manifest")
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load_file(path: Path) -> Manifest:
     """Read a TOML manifest an administrator wrote."""
+    return from_toml(read_text(path), str(path))
+
+
+def from_toml(text: str, source: str = "manifest") -> Manifest:
+    """A manifest from its TOML text (a file's, or one sent to the collector's API)."""
+    if len(text.encode()) > MANIFEST_MAX_BYTES:
+        raise ManifestError(f"{source}: over {MANIFEST_MAX_BYTES:,} bytes, not a manifest")
     try:
-        if path.stat().st_size > MANIFEST_MAX_BYTES:
-            raise ManifestError(f"{path}: over {MANIFEST_MAX_BYTES:,} bytes, not a manifest")
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
-    return parse(raw, str(path))
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{source}: not valid TOML: {exc}") from None
+    return parse(raw, source)
 
 
 def from_json(text: str, source: str = "manifest") -> Manifest:

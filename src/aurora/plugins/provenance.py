@@ -5,6 +5,7 @@ its version), so nothing downstream can take a plugin's event for the sensor's o
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from typing import Any, TypeGuard
 
@@ -52,4 +53,8 @@ def stamp(event: dict[str, Any], name: str, version: str, device: dict[str, Any]
 
 
 def local_device() -> dict[str, Any]:
-    return {"hostname": socket.gethostname(), "type_id": 1, "os": {"name": "Linux", "type_id": 200}}
+    """The sensor's host, for plugin events that name none (OCSF os.type_id: 100 Windows,
+    200 Linux)."""
+    windows = sys.platform == "win32"
+    os_ = {"name": "Windows", "type_id": 100} if windows else {"name": "Linux", "type_id": 200}
+    return {"hostname": socket.gethostname(), "type_id": 1, "os": os_}

@@ -6,11 +6,8 @@ Each refusal or drop is logged with its reason and counted (:class:`.stats.Plugi
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aurora.plugins import provenance
+from aurora.plugins.channel import Channel, PeerIdentity
 from aurora.plugins.framing import (
     PROTOCOL_VERSION,
     ConnectionClosed,
@@ -27,12 +25,11 @@ from aurora.plugins.framing import (
     read_frame,
 )
 from aurora.plugins.manifest import Manifest, ManifestDir
-from aurora.plugins.peer_linux import Peer, peer_of, refusal
 from aurora.plugins.stats import PluginStats
 
 log = logging.getLogger(__name__)
 
-_SEND_TIMEOUT = struct.pack("ll", 2, 0)  # struct timeval: 2 s
+_SEND_TIMEOUT_S = 2.0
 
 
 class Refused(Exception):
@@ -56,7 +53,7 @@ class Limits:
 class Session:
     def __init__(
         self,
-        conn: socket.socket,
+        conn: Channel,
         manifests: ManifestDir,
         queue_events: int,
         ready: threading.Event,
@@ -72,7 +69,7 @@ class Session:
         self.stats = stats
         self.limits = limits
         self.device = device
-        self.peer: Peer = peer_of(conn)
+        self.peer: PeerIdentity = conn.peer()
         self.manifest: Manifest | None = None
         self.last_seen = time.monotonic()
         self.last_sent = 0.0
@@ -97,8 +94,7 @@ class Session:
         if self._closed_reason:
             return
         self._closed_reason = f"{kind}:{reason}"
-        with contextlib.suppress(OSError):
-            self.conn.shutdown(socket.SHUT_RDWR)  # wakes the reading thread
+        self.conn.wake()  # the reading thread sees the end of the stream
 
     # ---------------------------------------------------------------- handshake
     def handshake(self, claim: Callable[[Session, Manifest], bool]) -> None:
@@ -110,7 +106,7 @@ class Session:
             raise Refused("handshake_timeout", "no hello within the handshake time") from None
         self.conn.settimeout(None)
         # A plugin that stops reading must not block the keeper's heartbeat for long.
-        self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _SEND_TIMEOUT)
+        self.conn.set_send_timeout(_SEND_TIMEOUT_S)
         if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
             raise Refused(
                 "protocol", f"expected a hello for protocol {PROTOCOL_VERSION}, got {hello!r:.80}"
@@ -129,7 +125,7 @@ class Session:
             raise Refused(
                 "version", f"plugin {name} is version {version}, manifest says {manifest.version}"
             )
-        if why := refusal(self.peer, manifest):
+        if why := self.peer.refusal(manifest):
             raise Refused("peer", f"plugin {name}: {why}")
         undeclared = sorted(set(classes) - set(manifest.classes))
         if undeclared or not classes:
@@ -216,7 +212,7 @@ class Session:
             log.warning("plugin %s: event refused: %s", self.name, why)
 
 
-def refuse_and_close(conn: socket.socket, reason: str, max_frame: int) -> None:
+def refuse_and_close(conn: Channel, reason: str, max_frame: int) -> None:
     """Tell the peer why (best effort: it may be gone or not reading) and hang up."""
     try:
         conn.settimeout(0.2)

@@ -317,7 +317,9 @@ def run_agent(args: argparse.Namespace, config: AuroraConfig) -> int:
     lock = StateDirLock.acquire(state_dir or config.sensor.state_dir, "sensor")
     try:
         source = getattr(args, "source", None) or _make_source(config)
-        source = with_plugins(source, state_dir or config.sensor.state_dir)
+        source = with_plugins(
+            source, state_dir or config.sensor.state_dir, pipe_name=config.sensor.plugin_pipe
+        )
         agent = Agent(config, source, state_dir=state_dir)
         watch = getattr(args, "watch", None)  # e.g. --replay: stop once everything is delivered
         if watch is not None:

@@ -125,15 +125,31 @@ class FileFollower:
 
 
 class JournalFollower:
-    """New journal entries of sshd, sudo and su, read from ``journalctl -f -o json``."""
+    """New journal entries of sshd, sudo and su, read from ``journalctl -f -o json``: the
+    system journal, or the journal files under ``directory`` (``journalctl -D``: a container's
+    or a namespace's journal). ``from_start`` reads what the journal holds first."""
 
-    def __init__(self, stop: threading.Event, journalctl: str = "journalctl") -> None:
+    def __init__(
+        self,
+        stop: threading.Event,
+        journalctl: str = "journalctl",
+        *,
+        directory: Path | None = None,
+        from_start: bool = False,
+    ) -> None:
         self.stop = stop
         self.journalctl = journalctl
+        self.directory = directory
+        self.from_start = from_start
+
+    def command(self) -> list[str]:
+        matches = [f"SYSLOG_IDENTIFIER={p}" for p in sorted(PROGRAMS)]
+        where = ["-D", str(self.directory)] if self.directory is not None else []
+        lines = "all" if self.from_start else "0"
+        return [self.journalctl, *where, "-f", "-o", "json", "-n", lines, "--no-pager", *matches]
 
     def lines(self) -> Iterator[LogLine]:
-        matches = [f"SYSLOG_IDENTIFIER={p}" for p in sorted(PROGRAMS)]
-        cmd = [self.journalctl, "-f", "-o", "json", "-n", "0", "--no-pager", *matches]
+        cmd = self.command()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert proc.stdout is not None
         watcher = threading.Thread(target=self._kill_on_stop, args=(proc,), daemon=True)

@@ -31,17 +31,26 @@ class AuthBridge(Plugin):
     version: ClassVar[str] = __version__
     classes: ClassVar[tuple[int, ...]] = (AUTHENTICATION,)
 
-    def __init__(self, source: str = "auto", auth_log: Path = AUTH_LOG) -> None:
+    def __init__(
+        self,
+        source: str = "auto",
+        auth_log: Path = AUTH_LOG,
+        *,
+        journal_dir: Path | None = None,
+        from_start: bool = False,
+    ) -> None:
         self.source = source
         self.auth_log = auth_log
+        self.journal_dir = journal_dir
+        self.from_start = from_start
         self.emitted = 0
 
     def follower(self, stop: threading.Event) -> FileFollower | JournalFollower:
         if self.source == "journal" or (self.source == "auto" and journal_running()):
-            log.info("authbridge: following the journal")
-            return JournalFollower(stop)
+            log.info("authbridge: following the journal %s", self.journal_dir or "")
+            return JournalFollower(stop, directory=self.journal_dir, from_start=self.from_start)
         log.info("authbridge: following %s", self.auth_log)
-        return FileFollower(self.auth_log, stop)
+        return FileFollower(self.auth_log, stop, from_start=self.from_start)
 
     def run(self, sink: EventSink, stop: threading.Event) -> None:
         for line in self.follower(stop).lines():
@@ -62,9 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", type=Path, default=DEFAULT_SOCKET, help="sensor socket")
     parser.add_argument("--source", choices=("auto", "journal", "file"), default="auto")
     parser.add_argument("--auth-log", type=Path, default=AUTH_LOG, help="syslog file to follow")
+    parser.add_argument(
+        "--journal-dir", type=Path, help="journal files to follow (journalctl -D; default: system)"
+    )
+    parser.add_argument(
+        "--from-start", action="store_true", help="read what the source holds, then follow"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    runner = Runner(AuthBridge(args.source, args.auth_log), args.socket)
+    bridge = AuthBridge(
+        args.source, args.auth_log, journal_dir=args.journal_dir, from_start=args.from_start
+    )
+    runner = Runner(bridge, args.socket)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     signal.signal(signal.SIGINT, lambda *_: runner.stop())
     return runner.run()

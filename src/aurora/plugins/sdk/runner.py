@@ -1,17 +1,19 @@
-"""Runs a :class:`Plugin`: its producing thread, and the connection to the sensor's socket
-(connect, handshake, heartbeats both ways, reconnect with exponential backoff)."""
+"""Runs a :class:`Plugin`: its producing thread, and the connection to the sensor (its Unix
+socket, or on Windows its named pipe): connect, handshake, heartbeats both ways, reconnect with
+exponential backoff."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from aurora.errors import AuroraError
+from aurora.plugins.channel import Channel
 from aurora.plugins.framing import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -20,8 +22,9 @@ from aurora.plugins.framing import (
     FrameTooLarge,
     encode,
     read_frame,
-    unix_address,
 )
+from aurora.plugins.peer_linux import connect_unix
+from aurora.plugins.pipe_api import PipeApi
 from aurora.plugins.sdk.plugin import Plugin
 from aurora.plugins.sdk.sink import EventSink
 
@@ -37,7 +40,7 @@ class PluginRefused(AuroraError):
 class _Connection:
     """One connected, welcomed session with the sensor."""
 
-    def __init__(self, sock: socket.socket, welcome: dict[str, Any]) -> None:
+    def __init__(self, sock: Channel, welcome: dict[str, Any]) -> None:
         self.sock = sock
         self.heartbeat_s = float(welcome.get("heartbeat_s", 5.0))
         self.max_frame = int(welcome.get("max_frame", MAX_FRAME_BYTES))
@@ -64,8 +67,7 @@ class _Connection:
         self.last_sent = time.monotonic()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.wake()
         self.sock.close()
 
 
@@ -79,9 +81,19 @@ class Runner:
         batch_max: int = 256,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        pipe_name: str | None = None,
+        pipe_api: PipeApi | None = None,
     ) -> None:
+        """``pipe_name`` (the default on Windows: the sensor's pipe) connects to a named pipe
+        instead of ``socket_path``."""
         self.plugin = plugin
         self.socket_path = socket_path
+        if pipe_name is None and sys.platform == "win32":
+            from aurora.plugins.peer_windows import PIPE_NAME
+
+            pipe_name = PIPE_NAME
+        self.pipe_name = pipe_name
+        self.pipe_api = pipe_api
         self.sink = sink if sink is not None else EventSink()  # an empty sink is falsy
         self.batch_max = batch_max
         self.backoff_s = backoff_s
@@ -122,12 +134,16 @@ class Runner:
         producer.join(timeout=5)
         return 0
 
+    def _open(self, timeout_s: float) -> Channel:
+        if self.pipe_name is not None:
+            from aurora.plugins.peer_windows import connect_pipe
+
+            return connect_pipe(self.pipe_name, timeout_s, self.pipe_api)
+        return connect_unix(self.socket_path, timeout_s)
+
     def _connect(self) -> _Connection:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = self._open(10.0)
         try:
-            sock.settimeout(10.0)
-            with unix_address(self.socket_path) as address:
-                sock.connect(address)
             hello = {
                 "type": "hello",
                 "protocol": PROTOCOL_VERSION,
