@@ -1,9 +1,11 @@
-/* File family: create, open for write, delete, rename, chmod and chown inside watched paths.
+/* File family: create, open for write, delete, rename, chmod and chown inside watched paths, and
+ * read-only opens of the paths on the read watch list (credential stores, keys, browser secrets).
  *
  * Filtering happens here, in the kernel: the absolute path is rebuilt from the dentry tree (for
  * opens, from the file actually opened) or from the caller's string joined to its cwd/dirfd, and
  * compared with the watch_rules map user space fills before attach. Calls are matched at entry,
- * parked per thread, and reported at exit only when they succeeded. */
+ * parked per thread, and reported at exit only when they succeeded. A read is reported once per
+ * (process image, file) every READ_REPEAT_NS: see read_seen. */
 #include "aurora.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -19,6 +21,33 @@ struct {
 	__type(key, __u32);
 	__type(value, struct watch_rule);
 } watch_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, READ_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct watch_rule);
+} read_rules SEC(".maps");
+
+/* In-kernel de-duplication of reads: one process image reading one file again and again (a PAM
+ * helper, a daemon re-reading its key) reports it once, then again only after READ_REPEAT_NS.
+ * The key holds the exec count of the task, so a process that execs another program reading the
+ * same file is reported anew; an LRU map forgets the oldest pairs first. */
+#define READ_REPEAT_NS (60ULL * 1000000000ULL)
+struct read_key {
+	__u64 start_ns;
+	__u64 ino;
+	__u32 tgid;
+	__u32 exec_id;
+	__u32 dev;
+	__u32 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct read_key);
+	__type(value, __u64);
+} read_seen SEC(".maps");
 
 struct scratch {
 	struct file_event ev;
@@ -51,8 +80,10 @@ struct {
 	__type(value, struct file_event);
 } pending_op SEC(".maps");
 
-enum { SLOT_OPEN, SLOT_OP };
+enum { SLOT_OPEN, SLOT_OP, SLOT_READ };
 
+#define O_ACCMODE 03
+#define O_PATH 010000000
 #define O_WRONLY 01
 #define O_RDWR 02
 #define O_CREAT 0100
@@ -80,13 +111,11 @@ static __always_inline long next_rule(struct match_ctx *c)
 	return 0;
 }
 
-/* One step of matching ctx->path against the rules, one rule after the other. A single flat
- * bpf_loop keeps the verifier's work constant whatever the rules hold. '*' stands for one path
- * component; a rule matches the path itself and everything below it. */
-static long match_step(__u64 i, struct match_ctx *c)
+/* One step of matching ctx->path against rule r, one rule after the other. A single flat
+ * bpf_loop keeps the verifier's work constant whatever the rules hold. '*' stands for the rest of
+ * one path component; a rule matches the path itself and everything below it. */
+static __always_inline long rule_step(struct watch_rule *r, struct match_ctx *c)
 {
-	__u32 key = c->rule;
-	struct watch_rule *r = bpf_map_lookup_elem(&watch_rules, &key);
 	if (!r || r->len == 0)
 		return 1;
 	if ((r->flags & WATCH_F_EXEC_ONLY) && !c->exec)
@@ -114,10 +143,30 @@ static long match_step(__u64 i, struct match_ctx *c)
 	return 0;
 }
 
+/* A map is a constant to the verifier, so each list gets its own step function. */
+static long match_step(__u64 i, struct match_ctx *c)
+{
+	__u32 key = c->rule;
+	return rule_step(bpf_map_lookup_elem(&watch_rules, &key), c);
+}
+
+static long read_match_step(__u64 i, struct match_ctx *c)
+{
+	__u32 key = c->rule;
+	return rule_step(bpf_map_lookup_elem(&read_rules, &key), c);
+}
+
 static __always_inline int watched(const char *path, __u32 exec)
 {
 	struct match_ctx c = {.path = path, .exec = exec};
 	bpf_loop(WATCH_RULES_MAX * (WATCH_PATTERN_MAX + 256), match_step, &c, 0);
+	return c.matched;
+}
+
+static __always_inline int read_watched(const char *path)
+{
+	struct match_ctx c = {.path = path};
+	bpf_loop(READ_RULES_MAX * (WATCH_PATTERN_MAX + 256), read_match_step, &c, 0);
 	return c.matched;
 }
 
@@ -208,12 +257,72 @@ static __always_inline int open_enter(__u32 flags, __u32 mode)
 	return 0;
 }
 
+/* First read of this file by this process image, or the first in READ_REPEAT_NS? */
+static __always_inline int read_is_new(struct file *f, __u64 now)
+{
+	struct task_struct *leader = BPF_CORE_READ(current_task(), group_leader);
+	struct read_key k = {
+		.start_ns = BPF_CORE_READ(leader, start_boottime),
+		.ino = BPF_CORE_READ(f, f_inode, i_ino),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.exec_id = BPF_CORE_READ(leader, self_exec_id),
+		.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),
+	};
+	__u64 *last = bpf_map_lookup_elem(&read_seen, &k);
+	if (last && now - *last < READ_REPEAT_NS)
+		return 0;
+	bpf_map_update_elem(&read_seen, &k, &now, BPF_ANY);
+	return 1;
+}
+
+static __always_inline void fill_open(struct scratch *s, __u32 op, __u32 flags, umode_t imode,
+				      int n)
+{
+	fill_hdr(&s->ev.hdr, EV_FILE);
+	s->ev.op = op;
+	s->ev.open_flags = flags;
+	s->ev.mode = imode;
+	s->ev.owner_uid = (__u32)-1;
+	s->ev.owner_gid = (__u32)-1;
+	s->ev.path_len = n < 0 ? -n : n;
+	s->ev.path2_len = 0;
+	s->ev.path2[0] = 0;
+}
+
+/* A read-only open (no pending write-open for this thread): report it when the file is on the
+ * read watch list and new for this process image. */
+static __always_inline int read_open_exit(long ret)
+{
+	if (ret < 0)
+		return 0;
+	struct file *f = fd_file(ret);
+	if (!f)
+		return 0;
+	__u32 flags = BPF_CORE_READ(f, f_flags);
+	umode_t imode = BPF_CORE_READ(f, f_inode, i_mode);
+	/* reads of regular files only; O_PATH handles cannot read */
+	if ((flags & (O_ACCMODE | O_PATH)) != 0 || (imode & 00170000) != 0100000)
+		return 0;
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	int n = write_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+			   (struct path_out *)s->ev.path, FILE_PATH_MAX, &s->walk);
+	if (!read_watched(s->ev.path))
+		return 0;
+	if (!read_is_new(f, bpf_ktime_get_boot_ns()))
+		return 0;
+	fill_open(s, FILE_OP_OPEN_READ, flags, imode, n);
+	EMIT(events, SLOT_READ, &s->ev, sizeof(s->ev));
+	return 0;
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct open_args *a = bpf_map_lookup_elem(&pending_open, &tid);
 	if (!a)
-		return 0;
+		return read_open_exit(ctx->ret);
 	struct open_args args = *a;
 	bpf_map_delete_elem(&pending_open, &tid);
 	if (ctx->ret < 0)
@@ -232,15 +341,8 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!watched(s->ev.path, imode & S_IXUGO))
 		return 0;
 	__u32 fmode = BPF_CORE_READ(f, f_mode);
-	fill_hdr(&s->ev.hdr, EV_FILE);
-	s->ev.op = (fmode & FMODE_CREATED) ? FILE_OP_CREATE : FILE_OP_OPEN_WRITE;
-	s->ev.open_flags = args.flags;
-	s->ev.mode = imode;
-	s->ev.owner_uid = (__u32)-1;
-	s->ev.owner_gid = (__u32)-1;
-	s->ev.path_len = n < 0 ? -n : n;
-	s->ev.path2_len = 0;
-	s->ev.path2[0] = 0;
+	fill_open(s, (fmode & FMODE_CREATED) ? FILE_OP_CREATE : FILE_OP_OPEN_WRITE, args.flags, imode,
+		  n);
 	EMIT(events, SLOT_OPEN, &s->ev, sizeof(s->ev));
 	return 0;
 }
