@@ -133,3 +133,38 @@ def test_read_drops_are_counted_apart(sensor: LiveSensor) -> None:
     drops = sensor.sensor.drop_counts()
     assert {"file", "file_read", "dns", "dns_tcp", "dns_answer"} <= set(drops)
     assert drops["file_read"] == 0
+
+
+ACCOUNT_AND_SHELL_FILES = [
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/profile",
+    "/etc/bash.bashrc",
+    "/root/.bashrc",
+    "/root/.profile",
+    "/root/.bash_profile",
+    f"/etc/profile.d/aurora-test-{os.getpid()}.sh",
+]
+
+
+def test_default_write_watch_covers_account_databases_and_shell_files(
+    sensor: LiveSensor,
+) -> None:
+    """Each file is opened for appending and closed unchanged (a missing one is created empty
+    and removed at once): the default watch list reports every one of them."""
+    for path in ACCOUNT_AND_SHELL_FILES:
+        existed = os.path.exists(path)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+        if not existed:
+            os.unlink(path)
+    for path in ACCOUNT_AND_SHELL_FILES:
+        sensor.wait_for(
+            lambda e, p=path: (
+                e["class_uid"] == 1001
+                and e["activity_id"] in (1, 14)
+                and e["file"]["path"] == p
+                and e["actor"]["process"]["pid"] == ME
+            )
+        )
