@@ -50,6 +50,11 @@ for _ in range(int(sys.argv[2])):
 """
 
 
+# Best of three for the short workloads; the readers run once (they are long, and each run is new
+# processes reading anew, so repeating them would only repeat the events).
+RUNS = {"open storm (unwatched)": 3, "readers (watched)": 1, "re-reads (one file)": 3}
+
+
 def unwatched_files(n: int) -> list[str]:
     """Regular files of every kind a busy host opens, from several trees."""
     found: list[str] = []
@@ -66,10 +71,14 @@ def unwatched_files(n: int) -> list[str]:
     return random.Random(16).sample(found, min(n, len(found)))
 
 
-def timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def timed(fn: Callable[[], None], runs: int = 3) -> float:
+    """The best of ``runs``: the machine is shared, and other work only ever adds time."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def run(argv: list[str]) -> Callable[[], None]:
@@ -118,27 +127,27 @@ def main() -> int:
             "linux_families": ["file"],
             "watch_read_paths": [*DEFAULT_WATCH_READ_PATHS, str(work / "secrets")],
         }
-        baseline = {name: timed(fn) for name, fn in workloads.items()}
+        baseline = {name: timed(fn, RUNS[name]) for name, fn in workloads.items()}
         with SensorChild(config) as child:
             measured = {}
             for name, fn in workloads.items():
                 cpu0, seen0 = child.cpu_seconds(), child.seen
-                elapsed = timed(fn)
+                elapsed = timed(fn, RUNS[name])
                 child.settle()
                 measured[name] = (elapsed, child.cpu_seconds() - cpu0, child.seen - seen0)
-        after = {name: timed(fn) for name, fn in workloads.items()}
+        after = {name: timed(fn, RUNS[name]) for name, fn in workloads.items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     expected = {
         "open storm (unwatched)": 0,
         "readers (watched)": args.readers * 3,
-        "re-reads (one file)": 1,
+        "re-reads (one file)": RUNS["re-reads (one file)"],  # one per process
     }
     print(f"read events (all)          : {child.count('1001/2')} of {child.total()} events")
     print(f"kernel drops               : {child.result.get('drops')}")
     for name, (elapsed, cpu, events) in measured.items():
-        base = (baseline[name] + after[name]) / 2  # shared machine: before and after averaged
+        base = min(baseline[name], after[name])  # shared machine: the best before and after
         per = f"{cpu * 1e6 / events:.1f} us/event" if events else "no event"
         print(
             f"{name:<27}: {base:.2f} s without, {elapsed:.2f} s with sensor "

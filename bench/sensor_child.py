@@ -53,7 +53,7 @@ class SensorChild:
     def __init__(self, sensor_config: dict[str, Any]) -> None:
         self.config = sensor_config
         self.result: dict[str, Any] = {}
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self.seen = 0  # events normalised so far, as of the last settle()
 
     def __enter__(self) -> SensorChild:
@@ -61,12 +61,11 @@ class SensorChild:
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD, json.dumps(self.config)],
             stdout=subprocess.PIPE,
-            text=True,
             env=env,
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
-        if line.strip() != "ready":
+        if line.strip() != b"ready":
             self._proc.kill()
             raise SystemExit(f"the sensor did not start: {line!r}")
         time.sleep(0.5)  # its own start-up events drain first
@@ -83,10 +82,13 @@ class SensorChild:
         assert self._proc is not None and self._proc.stdout is not None
         quiet_since = time.monotonic()
         while time.monotonic() - quiet_since < quiet_s:
-            chunk = self._proc.stdout.read()
+            try:
+                chunk = os.read(self._proc.stdout.fileno(), 1 << 16)
+            except BlockingIOError:
+                chunk = b""
             if chunk:
                 quiet_since = time.monotonic()
-                self.seen = int(chunk.strip().rsplit("busy ", 1)[-1])
+                self.seen = int(chunk.strip().rsplit(b"busy ", 1)[-1].split()[0])
             time.sleep(0.1)
 
     def __exit__(
@@ -99,7 +101,7 @@ class SensorChild:
         self._proc.send_signal(signal.SIGTERM)
         os.set_blocking(self._proc.stdout.fileno(), True)
         for line in self._proc.stdout:
-            if line.startswith("{"):
+            if line.startswith(b"{"):
                 self.result = json.loads(line)
         self._proc.wait(timeout=30)
 

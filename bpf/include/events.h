@@ -195,8 +195,16 @@ struct bpf_event {
 #define WATCH_PATTERN_MAX 128
 #define WATCH_F_EXEC_ONLY 1
 
-/* The read watch list (read_rules in file.bpf.c) holds the same rules, without flags. */
+/* The read watch list (read_rules in file.bpf.c) holds the same rules, without flags. Its
+ * anchors (read_anchors) are, per rule, the last path component without '*': a path that has
+ * none of them as a component cannot match, which a walk up the dentries tells before any string
+ * is built. */
 #define READ_RULES_MAX 32
+#define ANCHOR_MAX 32
+
+struct read_anchor {
+	char name[ANCHOR_MAX];
+};
 
 struct watch_rule {
 	__u32 len;

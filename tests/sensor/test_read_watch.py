@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from tests.sensor.conftest import Event, LiveSensor
 
 from aurora.config.sensor import DEFAULT_WATCH_READ_PATHS, SensorConfig
-from aurora.sensor.linux.watch import build_read_rules
+from aurora.sensor.linux.libbpf import BpfError
+from aurora.sensor.linux.watch import build_read_rules, read_anchor
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel]
 ME = os.getpid()
@@ -121,6 +122,16 @@ def test_read_rules_are_validated() -> None:
         b"/home/*/.ssh",
     ]
     assert len(DEFAULT_WATCH_READ_PATHS) <= 32
+    # the component every matching path holds, which the kernel looks for first
+    assert read_anchor("/home/*/.mozilla/firefox/*/logins.json") == b"logins.json"
+    assert read_anchor("/root/.ssh/id_*") == b".ssh"
+    assert {read_anchor(p) for p in DEFAULT_WATCH_READ_PATHS} >= {b"shadow", b".ssh", b"keyrings"}
+    with pytest.raises(BpfError, match="needs a component without"):
+        read_anchor("/*/*")
+    with pytest.raises(ValidationError, match="needs a component without"):
+        SensorConfig(watch_read_paths=["/*/*"])
+    with pytest.raises(ValidationError, match="needs a component without"):
+        SensorConfig(watch_read_paths=["/srv/" + "x" * 40])
     with pytest.raises(ValidationError, match="must end one"):
         SensorConfig(watch_read_paths=["/home/*.json"])
     with pytest.raises(ValidationError, match="absolute path"):
@@ -168,3 +179,20 @@ def test_default_write_watch_covers_account_databases_and_shell_files(
                 and e["actor"]["process"]["pid"] == ME
             )
         )
+
+
+def test_a_directory_renamed_under_a_watched_path_is_seen_at_once(sensor: LiveSensor) -> None:
+    """The kernel remembers directories that hold nothing watched; a rename retires that memory,
+    so a directory read from, then moved under a watched path, is reported on the next read."""
+    staging = sensor.watched / f"staging-{os.urandom(3).hex()}"
+    staging.mkdir()
+    loot = staging / "loot.txt"
+    loot.write_text("x")
+    for _ in range(3):
+        loot.read_text()  # its directory is now known to hold nothing watched
+    (sensor.watched / "reads").mkdir(exist_ok=True)
+    moved = sensor.watched / "reads" / staging.name
+    staging.rename(moved)
+    (moved / "loot.txt").read_text()
+    sensor.wait_for(_is_read(moved / "loot.txt", ME))
+    assert not [e for e in sensor.drain(0.2) if _is_read(loot)(e)]

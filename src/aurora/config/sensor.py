@@ -134,8 +134,15 @@ class SensorConfig(Section):
     @classmethod
     def _star_ends_component(cls, v: list[str]) -> list[str]:
         for p in v:
-            if any("*" in part[:-1] for part in p.split("/")):
+            parts = [part for part in p.split("/") if part]
+            if any("*" in part[:-1] for part in parts):
                 raise ValueError(
                     f"{p!r}: '*' matches the rest of a path component, so it must end one"
+                )
+            literal = [part for part in parts if "*" not in part]
+            if not literal or len(literal[-1].encode()) >= 32:
+                raise ValueError(
+                    f"{p!r} needs a component without '*' shorter than 32 bytes: the kernel "
+                    "looks for it before matching"
                 )
         return v

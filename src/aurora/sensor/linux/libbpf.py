@@ -135,7 +135,9 @@ class BpfObject:
 
 
 def map_update(
-    fd: int, key: ctypes.Array[ctypes.c_char] | ctypes._SimpleCData[int], value: object
+    fd: int,
+    key: ctypes.Array[ctypes.c_char] | ctypes._SimpleCData[int] | ctypes.Structure,
+    value: object,
 ) -> None:
     rc = lib().bpf_map_update_elem(fd, ctypes.byref(key), ctypes.byref(value), 0)  # type: ignore[arg-type]
     if rc:

@@ -20,6 +20,7 @@ MODULE_ARGS_MAX = 128
 WATCH_RULES_MAX = 32
 WATCH_PATTERN_MAX = 128
 READ_RULES_MAX = 32
+ANCHOR_MAX = 32
 
 EV_EXEC, EV_FORK, EV_EXIT, EV_SETID, EV_PTRACE = 1, 2, 3, 4, 5
 EV_NET, EV_DNS, EV_FILE, EV_KMOD, EV_BPF = 10, 20, 30, 40, 41
@@ -175,6 +176,10 @@ class BpfEvent(C.Structure):
     ]
 
 
+class ReadAnchor(C.Structure):
+    _fields_ = [("name", C.c_char * ANCHOR_MAX)]
+
+
 class WatchRule(C.Structure):
     _fields_ = [("len", u32), ("flags", u32), ("pattern", C.c_char * WATCH_PATTERN_MAX)]
 
@@ -193,6 +198,7 @@ RECORDS: dict[str, type[C.Structure]] = {
     "kmod_event": KmodEvent,
     "bpf_event": BpfEvent,
     "watch_rule": WatchRule,
+    "read_anchor": ReadAnchor,
 }
 
 KIND_RECORD: dict[int, type[C.Structure]] = {

@@ -151,7 +151,9 @@ class LinuxSensor:
         load_watch_rules(
             obj.map_fd("watch_rules"), self.config.watch_paths, self.config.watch_exec_paths
         )
-        load_read_rules(obj.map_fd("read_rules"), self.config.watch_read_paths)
+        load_read_rules(
+            obj.map_fd("read_rules"), obj.map_fd("read_anchors"), self.config.watch_read_paths
+        )
 
     def capabilities(self) -> list[Capability]:
         return list(self._caps)

@@ -3,7 +3,9 @@
 A pattern matches the path itself and everything below it; ``*`` matches the rest of one path
 component (``/home/*/.ssh``, ``/root/.ssh/id_*``). Exec-only rules (``/tmp``...) report a file
 only when it carries an execute bit, so ordinary temp files never leave the kernel. The read list
-(``read_rules``) reports read-only opens of what it matches.
+(``read_rules``) reports read-only opens of what it matches; its anchors (``read_anchors``: per
+rule, the last component without ``*``) let the kernel turn away a path that cannot match before
+building it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import ctypes
 
 from aurora.sensor.linux import libbpf
 from aurora.sensor.linux.records import (
+    ANCHOR_MAX,
     READ_RULES_MAX,
     WATCH_F_EXEC_ONLY,
     WATCH_RULES_MAX,
+    ReadAnchor,
     WatchRule,
 )
 
@@ -28,6 +32,17 @@ def build_rules(paths: list[str], exec_paths: list[str]) -> list[WatchRule]:
     if len(rules) > WATCH_RULES_MAX:
         raise libbpf.BpfError(f"at most {WATCH_RULES_MAX} watched paths are supported")
     return rules
+
+
+def read_anchor(path: str) -> bytes:
+    """The last component of ``path`` without ``*``: every path the rule matches has it."""
+    literal = [part for part in path.split("/") if part and "*" not in part]
+    if not literal or len(literal[-1].encode()) >= ANCHOR_MAX:
+        raise libbpf.BpfError(
+            f"{path!r}: a read-watched path needs a component without '*' shorter than "
+            f"{ANCHOR_MAX} bytes"
+        )
+    return literal[-1].encode()
 
 
 def build_read_rules(paths: list[str]) -> list[WatchRule]:
@@ -48,5 +63,8 @@ def load_watch_rules(fd: int, paths: list[str], exec_paths: list[str]) -> None:
         libbpf.map_update(fd, ctypes.c_uint32(i), rule)
 
 
-def load_read_rules(fd: int, paths: list[str]) -> None:
-    _write(fd, build_read_rules(paths), READ_RULES_MAX)
+def load_read_rules(rules_fd: int, anchors_fd: int, paths: list[str]) -> None:
+    rules = build_read_rules(paths)
+    for anchor in {read_anchor(p) for p in paths}:
+        libbpf.map_update(anchors_fd, ReadAnchor(name=anchor), ctypes.c_uint32(1))
+    _write(rules_fd, rules, READ_RULES_MAX)
