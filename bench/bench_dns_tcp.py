@@ -7,8 +7,9 @@ Two workloads, each timed without the sensor and with the dns family loaded:
     family's socket check in the kernel, and nothing leaves it;
   * DNS exchanges with a local server on port 53: varied names and types, over TCP (length
     prefix and message) and over UDP, each question and answer a record: sensor CPU per event.
-Prints workload time and slowdown, events seen against expected, sensor CPU per event and the
-drop counters. Needs root (port 53 and the BPF objects, `make -C bpf`).
+Prints workload time and slowdown, events seen against expected, sensor CPU per event, the drop
+counters, and the kernel's own nanoseconds per run of each program (bench/bpf_cost.py).
+Needs root (port 53 and the BPF objects, `make -C bpf`).
 
     PYTHONPATH=src .venv/bin/python bench/bench_dns_tcp.py [--exchanges 3000 --io 100000]
 """
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.sensor.test_dns_wire import SERVER, Servers
 
+from bpf_cost import in_sensor, print_costs
 from sensor_child import SensorChild
 
 NOT_DNS = """
@@ -102,6 +105,10 @@ def main() -> int:
                 child.settle()
                 measured[name] = (elapsed, child.cpu_seconds() - cpu0, child.seen - seen0)
         after = {name: timed(argv) for name, (argv, _) in workloads.items()}
+        costs = in_sensor(
+            {"linux_families": ["dns"]},
+            {name: partial(timed, argv) for name, (argv, _) in workloads.items()},
+        )
     finally:
         servers.close()
 
@@ -110,6 +117,8 @@ def main() -> int:
         f"answers {child.count('4003/2')}"
     )
     print(f"kernel drops                  : {child.result.get('drops')}")
+    print("in-kernel cost per run (BPF run statistics, not moved by the machine's load):")
+    print_costs(costs)
     for name, (elapsed, cpu, events) in measured.items():
         base = (baseline[name] + after[name]) / 2  # shared machine: before and after averaged
         per = f"{cpu * 1e6 / events:.1f} us/event" if events else "no event"

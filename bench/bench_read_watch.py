@@ -7,7 +7,9 @@ Three workloads, each timed without the sensor and with the file family loaded (
   * readers: many short processes, each reading a few varied watched files: sensor CPU per event;
   * re-reads: one process reading one watched file many times: the in-kernel de-duplication
     (events expected: 1).
-Prints workload time and slowdown, sensor CPU per event, events seen and the drop counters.
+Prints workload time and slowdown, sensor CPU per event, events seen, the drop counters, and the
+kernel's own nanoseconds per run of each program (bench/bpf_cost.py), which the machine's load
+does not move.
 Needs root and the BPF objects (`make -C bpf`).
 
     PYTHONPATH=src .venv/bin/python bench/bench_read_watch.py [--opens 200000 --readers 2000]
@@ -29,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from aurora.config.sensor import DEFAULT_WATCH_READ_PATHS
+from bpf_cost import in_sensor, print_costs
 from sensor_child import SensorChild
 
 OPENER = """
@@ -136,6 +139,10 @@ def main() -> int:
                 child.settle()
                 measured[name] = (elapsed, child.cpu_seconds() - cpu0, child.seen - seen0)
         after = {name: timed(fn, RUNS[name]) for name, fn in workloads.items()}
+        # the same short workloads once more, timed by the kernel: ns per program run
+        costs = in_sensor(
+            config, {k: v for k, v in workloads.items() if not k.startswith("readers")}
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -146,6 +153,8 @@ def main() -> int:
     }
     print(f"read events (all)          : {child.count('1001/2')} of {child.total()} events")
     print(f"kernel drops               : {child.result.get('drops')}")
+    print("in-kernel cost per run (BPF run statistics, not moved by the machine's load):")
+    print_costs(costs)
     for name, (elapsed, cpu, events) in measured.items():
         base = min(baseline[name], after[name])  # shared machine: the best before and after
         per = f"{cpu * 1e6 / events:.1f} us/event" if events else "no event"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -49,3 +50,35 @@ def measure(objects: dict[str, Any], workload: Callable[[], None]) -> dict[str, 
         if runs:
             out[name] = (runs, (after[name][0] - before[name][0]) / runs)
     return out
+
+
+def in_sensor(
+    sensor_config: dict[str, Any], workloads: dict[str, Callable[[], None]]
+) -> dict[str, dict[str, tuple[int, float]]]:
+    """Start a LinuxSensor in this process and measure each workload's programs in turn."""
+    from aurora.config.sensor import SensorConfig
+    from aurora.sensor.linux import LinuxSensor
+
+    sensor = LinuxSensor(SensorConfig.model_validate(sensor_config))
+    sensor.start()
+    done = threading.Event()
+
+    def drain() -> None:  # the rings must not fill while the workload runs
+        while not done.is_set():
+            sensor.poll(50)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        return {name: measure(sensor.bpf_objects(), fn) for name, fn in workloads.items()}
+    finally:
+        done.set()
+        reader.join()
+        sensor.stop()
+
+
+def print_costs(costs: dict[str, dict[str, tuple[int, float]]], min_runs: int = 1000) -> None:
+    for workload, programs in costs.items():
+        busy = {p: v for p, v in programs.items() if v[0] >= min_runs}
+        shown = ", ".join(f"{p} {ns:.0f} ns x {runs}" for p, (runs, ns) in sorted(busy.items()))
+        print(f"  in-kernel, {workload}: {shown or 'no program ran often'}")
