@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "bench")]
 from aurora.collector.server import Collector  # noqa: E402
 from aurora.collector.tokens import create_token  # noqa: E402
 from aurora.config import AuroraConfig  # noqa: E402
-from aurora.config.sensor import DEFAULT_WATCH_PATHS  # noqa: E402
+from aurora.config.sensor import DEFAULT_WATCH_PATHS, DEFAULT_WATCH_READ_PATHS  # noqa: E402
 from aurora.sensor.agent import Agent  # noqa: E402
 from aurora.sensor.enrollment import enroll  # noqa: E402
 from efficacy_corpus import ATTACKS, BENIGN, Action  # noqa: E402
@@ -61,6 +61,9 @@ def _pids(finding: dict[str, Any]) -> set[int]:
             chain = [proc, proc.get("parent_process") or {}, *(proc.get("ancestry") or ())]
             pids.update(p["pid"] for p in chain if isinstance(p, dict) and "pid" in p)
     return pids
+
+
+READ_IN_HOME = (".ssh", ".aws", ".mozilla/firefox/*/logins.json")
 
 
 class Pipeline:
@@ -90,6 +93,11 @@ class Pipeline:
                 "sensor": {
                     "state_dir": str(work / "s"),
                     "watch_paths": [*DEFAULT_WATCH_PATHS, str(self.home)],
+                    # the per-user read patterns the corpus uses, for the stand-in home
+                    "watch_read_paths": [
+                        *DEFAULT_WATCH_READ_PATHS,
+                        *(f"{self.home}/*/{p}" for p in READ_IN_HOME),
+                    ],
                     "heartbeat_interval_s": 1.0,
                     "batch_max_delay_ms": 50,
                     "spool_fsync": False,

@@ -73,6 +73,21 @@ ATTACKS = [
     Action("T1222.002", "defense-evasion", "immutable attribute removed",
            "touch {keep}/i && chattr -i {keep}/i; rm -f {keep}/i"),
     Action("T1003.008", "credential-access", "shadow file read", "cat /etc/shadow > /dev/null"),
+    Action("T1552.004", "credential-access", "SSH private key copied",
+           "mkdir -p {home}/u/.ssh && echo k > {home}/u/.ssh/id_rsa && "
+           "cp {home}/u/.ssh/id_rsa {keep}/loot"),
+    Action("T1552.001", "credential-access", "AWS credentials read",
+           "mkdir -p {home}/u/.aws && echo k > {home}/u/.aws/credentials && "
+           "cat {home}/u/.aws/credentials > /dev/null"),
+    Action("T1555.003", "credential-access", "Firefox password store copied",
+           "mkdir -p {home}/u/.mozilla/firefox/p.default && "
+           "echo x > {home}/u/.mozilla/firefox/p.default/logins.json && "
+           "cp {home}/u/.mozilla/firefox/p.default/logins.json {keep}/l"),
+    Action("T1071.004", "command-and-control", "DNS question over TCP",
+           "{py} -c 'import socket,struct;a=(\"127.0.0.86\",53);s=socket.create_server(a);"
+           "c=socket.create_connection(a);"
+           "q=struct.pack(\"!6H\",1,256,1,0,0,0)+b\"\\x04aGVs\\x01t\\x07example\\x00\\x00\\x10\\x00\\x01\";"
+           "c.sendall(struct.pack(\"!H\",len(q))+q)'"),
     Action("T1082", "discovery", "system information", "uname -a > /dev/null"),
     Action("T1033", "discovery", "current user", "whoami > /dev/null; id > /dev/null"),
 ]  # fmt: skip
@@ -98,4 +113,9 @@ BENIGN = [
     Action("-", "benign", "ssh version", "ssh -V 2> /dev/null"),
     Action("-", "benign", "touch a file", "touch {keep}/stamp"),
     Action("-", "benign", "base64 to a file", "echo aGk= | base64 -d > {keep}/hi"),
+    Action("-", "benign", "password ageing check", "chage -l root > /dev/null; passwd -S root"),
+    Action("-", "benign", "SSH key made and shown",
+           "mkdir -p {home}/v/.ssh && rm -f {home}/v/.ssh/id_ed25519* && "
+           "ssh-keygen -q -t ed25519 -N '' -f {home}/v/.ssh/id_ed25519 && "
+           "ssh-keygen -y -f {home}/v/.ssh/id_ed25519 > /dev/null"),
 ]  # fmt: skip

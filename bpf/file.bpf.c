@@ -1,9 +1,11 @@
-/* File family: create, open for write, delete, rename, chmod and chown inside watched paths.
+/* File family: create, open for write, delete, rename, chmod and chown inside watched paths, and
+ * read-only opens of the paths on the read watch list (credential stores, keys, browser secrets).
  *
  * Filtering happens here, in the kernel: the absolute path is rebuilt from the dentry tree (for
  * opens, from the file actually opened) or from the caller's string joined to its cwd/dirfd, and
  * compared with the watch_rules map user space fills before attach. Calls are matched at entry,
- * parked per thread, and reported at exit only when they succeeded. */
+ * parked per thread, and reported at exit only when they succeeded. A read is reported once per
+ * (process image, file) every READ_REPEAT_NS: see read_seen. */
 #include "aurora.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -13,12 +15,8 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, WATCH_RULES_MAX);
-	__type(key, __u32);
-	__type(value, struct watch_rule);
-} watch_rules SEC(".maps");
+#include "watch_match.h"
+#include "read_watch.h"
 
 struct scratch {
 	struct file_event ev;
@@ -51,8 +49,10 @@ struct {
 	__type(value, struct file_event);
 } pending_op SEC(".maps");
 
-enum { SLOT_OPEN, SLOT_OP };
+enum { SLOT_OPEN, SLOT_OP, SLOT_READ };
 
+#define O_ACCMODE 03
+#define O_PATH 010000000
 #define O_WRONLY 01
 #define O_RDWR 02
 #define O_CREAT 0100
@@ -62,64 +62,6 @@ enum { SLOT_OPEN, SLOT_OP };
 
 struct file_event _file_event = {};
 struct watch_rule _watch_rule = {};
-
-struct match_ctx {
-	const char *path;
-	__u32 exec;
-	__u32 matched;
-	__u32 rule;
-	__u32 pi;
-	__u32 si;
-};
-
-static __always_inline long next_rule(struct match_ctx *c)
-{
-	c->rule++;
-	c->pi = 0;
-	c->si = 0;
-	return 0;
-}
-
-/* One step of matching ctx->path against the rules, one rule after the other. A single flat
- * bpf_loop keeps the verifier's work constant whatever the rules hold. '*' stands for one path
- * component; a rule matches the path itself and everything below it. */
-static long match_step(__u64 i, struct match_ctx *c)
-{
-	__u32 key = c->rule;
-	struct watch_rule *r = bpf_map_lookup_elem(&watch_rules, &key);
-	if (!r || r->len == 0)
-		return 1;
-	if ((r->flags & WATCH_F_EXEC_ONLY) && !c->exec)
-		return next_rule(c);
-	char ch = c->path[c->si & 2047];
-	if (c->pi >= r->len || c->pi >= WATCH_PATTERN_MAX) {
-		if (ch == 0 || ch == '/') {
-			c->matched = 1;
-			return 1;
-		}
-		return next_rule(c);
-	}
-	char pc = r->pattern[c->pi & (WATCH_PATTERN_MAX - 1)];
-	if (pc == '*') {
-		if (ch == '/' || ch == 0)
-			c->pi++;
-		else
-			c->si++;
-		return 0;
-	}
-	if (ch != pc)
-		return next_rule(c);
-	c->pi++;
-	c->si++;
-	return 0;
-}
-
-static __always_inline int watched(const char *path, __u32 exec)
-{
-	struct match_ctx c = {.path = path, .exec = exec};
-	bpf_loop(WATCH_RULES_MAX * (WATCH_PATTERN_MAX + 256), match_step, &c, 0);
-	return c.matched;
-}
 
 static __always_inline struct scratch *get_scratch(void)
 {
@@ -208,12 +150,56 @@ static __always_inline int open_enter(__u32 flags, __u32 mode)
 	return 0;
 }
 
+static __always_inline void fill_open(struct scratch *s, __u32 op, __u32 flags, umode_t imode,
+				      int n)
+{
+	fill_hdr(&s->ev.hdr, EV_FILE);
+	s->ev.op = op;
+	s->ev.open_flags = flags;
+	s->ev.mode = imode;
+	s->ev.owner_uid = (__u32)-1;
+	s->ev.owner_gid = (__u32)-1;
+	s->ev.path_len = n < 0 ? -n : n;
+	s->ev.path2_len = 0;
+	s->ev.path2[0] = 0;
+}
+
+/* A read-only open (no pending write-open for this thread): report it when the file is on the
+ * read watch list and new for this process image. */
+static __always_inline int read_open_exit(long ret)
+{
+	if (ret < 0)
+		return 0;
+	struct file *f = fd_file(ret);
+	if (!f)
+		return 0;
+	__u32 flags = BPF_CORE_READ(f, f_flags);
+	umode_t imode = BPF_CORE_READ(f, f_inode, i_mode);
+	/* reads of regular files only; O_PATH handles cannot read */
+	if ((flags & (O_ACCMODE | O_PATH)) != 0 || (imode & 00170000) != 0100000)
+		return 0;
+	if (!may_be_read_watched(f))
+		return 0;
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	int n = write_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+			   (struct path_out *)s->ev.path, FILE_PATH_MAX, &s->walk);
+	if (!read_watched(s->ev.path))
+		return 0;
+	if (!read_is_new(f, bpf_ktime_get_boot_ns()))
+		return 0;
+	fill_open(s, FILE_OP_OPEN_READ, flags, imode, n);
+	EMIT(events, SLOT_READ, &s->ev, sizeof(s->ev));
+	return 0;
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct open_args *a = bpf_map_lookup_elem(&pending_open, &tid);
 	if (!a)
-		return 0;
+		return read_open_exit(ctx->ret);
 	struct open_args args = *a;
 	bpf_map_delete_elem(&pending_open, &tid);
 	if (ctx->ret < 0)
@@ -232,15 +218,8 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!watched(s->ev.path, imode & S_IXUGO))
 		return 0;
 	__u32 fmode = BPF_CORE_READ(f, f_mode);
-	fill_hdr(&s->ev.hdr, EV_FILE);
-	s->ev.op = (fmode & FMODE_CREATED) ? FILE_OP_CREATE : FILE_OP_OPEN_WRITE;
-	s->ev.open_flags = args.flags;
-	s->ev.mode = imode;
-	s->ev.owner_uid = (__u32)-1;
-	s->ev.owner_gid = (__u32)-1;
-	s->ev.path_len = n < 0 ? -n : n;
-	s->ev.path2_len = 0;
-	s->ev.path2[0] = 0;
+	fill_open(s, (fmode & FMODE_CREATED) ? FILE_OP_CREATE : FILE_OP_OPEN_WRITE, args.flags, imode,
+		  n);
 	EMIT(events, SLOT_OPEN, &s->ev, sizeof(s->ev));
 	return 0;
 }
@@ -336,6 +315,10 @@ int enter_rmdir(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline int rename_op(int odfd, const char *oname, int ndfd, const char *nname)
 {
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&dir_gen, &zero);
+	if (gen)
+		__sync_fetch_and_add(gen, 1); /* every directory verdict is retired */
 	struct scratch *s = op_start(FILE_OP_RENAME);
 	if (!s)
 		return 0;

@@ -24,6 +24,9 @@ enum event_kind {
 	EV_PTRACE = 5,
 	EV_NET = 10,
 	EV_DNS = 20,
+	EV_DNS_TCP = 21,        /* a question sent over TCP (dns.bpf.c) */
+	EV_DNS_ANSWER = 22,     /* an answer received over UDP (dns.bpf.c) */
+	EV_DNS_TCP_ANSWER = 23, /* an answer received over TCP (dns.bpf.c) */
 	EV_FILE = 30,
 	EV_KMOD = 40,
 	EV_BPF = 41,
@@ -128,6 +131,9 @@ struct net_event {
 	__u8 daddr[16];
 };
 
+/* EV_DNS and EV_DNS_TCP: daddr/dport are the server asked. EV_DNS_ANSWER and
+ * EV_DNS_TCP_ANSWER: the same fields name the server that answered (the packet's source). A TCP
+ * payload is the stream's bytes as sent or received, 2-byte length prefix included. */
 struct dns_event {
 	struct ev_hdr hdr;
 	__u16 family;
@@ -144,6 +150,7 @@ struct dns_event {
 #define FILE_OP_RENAME 4
 #define FILE_OP_CHMOD 5
 #define FILE_OP_CHOWN 6
+#define FILE_OP_OPEN_READ 7 /* a read-only open of a path on the read watch list */
 
 struct file_event {
 	struct ev_hdr hdr;
@@ -182,10 +189,22 @@ struct bpf_event {
 };
 
 /* One watched-path rule, filled from user space before attach. pattern is a path prefix; '*'
- * matches one path component. */
+ * matches the rest of one path component: "/home/STAR/.ssh", "/root/.ssh/id_STAR" with STAR a
+ * literal asterisk. */
 #define WATCH_RULES_MAX 32
 #define WATCH_PATTERN_MAX 128
 #define WATCH_F_EXEC_ONLY 1
+
+/* The read watch list (read_rules in file.bpf.c) holds the same rules, without flags. Its
+ * anchors (read_anchors) are, per rule, the last path component without '*': a path that has
+ * none of them as a component cannot match, which a walk up the dentries tells before any string
+ * is built. */
+#define READ_RULES_MAX 32
+#define ANCHOR_MAX 32
+
+struct read_anchor {
+	char name[ANCHOR_MAX];
+};
 
 struct watch_rule {
 	__u32 len;

@@ -687,8 +687,11 @@ def _case_id(case: Case) -> str:
 
 def test_every_rule_of_the_pack_has_a_live_case() -> None:
     # Rules over the authentication bridge's events are proven live with a real sshd and sudo.
+    from tests.integration.test_credential_read_live import LIVE_RULES as READ_RULES
     from tests.plugins.test_ssh_e2e import LIVE_RULES
 
+    # The file-read and DNS-over-TCP rules run live with a read watch list of their own.
+    LIVE_RULES = LIVE_RULES | READ_RULES
     covered = {c.rule for c in CASES} | {"driver_load_lnx_aurora_kernel_module"} | LIVE_RULES
     assert covered == set(PACK)
     # Module loads cannot be made here (no module support); the golden negative covers it. The

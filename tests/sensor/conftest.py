@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from aurora.config.sensor import DEFAULT_WATCH_PATHS, SensorConfig
+from aurora.config.sensor import DEFAULT_WATCH_PATHS, DEFAULT_WATCH_READ_PATHS, SensorConfig
 from aurora.ocsf.schema import OcsfSchema, load_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +94,12 @@ def live(
 
     watched = tmp_path_factory.mktemp("watched")
     config = SensorConfig(
-        watch_paths=[*DEFAULT_WATCH_PATHS, str(watched / "dir"), str(watched / "*" / ".ssh")]
+        watch_paths=[*DEFAULT_WATCH_PATHS, str(watched / "dir"), str(watched / "*" / ".ssh")],
+        watch_read_paths=[
+            *DEFAULT_WATCH_READ_PATHS,
+            str(watched / "reads"),
+            str(watched / "*" / ".ssh" / "id_*"),
+        ],
     )
     sensor = LinuxSensor(config, objects_dir=bpf_objects)
     sensor.start()

@@ -28,13 +28,46 @@ DEFAULT_WATCH_PATHS = (
     "/home/*/.config/systemd/user",
     "/etc/ld.so.preload",
     # Shell start-up files, a common persistence spot (/etc/profile and /etc/profile.d are
-    # under /etc). Four entries, not every shell's: the kernel filter holds 32 patterns.
+    # under /etc, as are the account databases). Six entries, not every shell's: the kernel
+    # filter holds 32 patterns.
     "/root/.bashrc",
     "/root/.profile",
+    "/root/.bash_profile",
     "/home/*/.bashrc",
     "/home/*/.profile",
+    "/home/*/.bash_profile",
 )
 DEFAULT_WATCH_EXEC_PATHS = ("/tmp", "/var/tmp", "/dev/shm")
+# Read-only opens of these are reported (once per process image and file a minute): credential
+# stores, SSH keys, cloud and cluster credentials, browser and keyring secrets. A home directory
+# is matched per user with "/home/*/" plus root's own; "*" also ends a component ("*/logins.json"
+# under any Firefox profile). Their own kernel list: 32 patterns, apart from watch_paths.
+DEFAULT_WATCH_READ_PATHS = (
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/root/.ssh",
+    "/home/*/.ssh",
+    "/root/.aws",
+    "/home/*/.aws",
+    "/root/.config/gcloud",
+    "/home/*/.config/gcloud",
+    "/root/.kube/config",
+    "/home/*/.kube/config",
+    "/root/.azure",
+    "/home/*/.azure",
+    "/root/.mozilla/firefox/*/logins.json",
+    "/home/*/.mozilla/firefox/*/logins.json",
+    "/root/.mozilla/firefox/*/key4.db",
+    "/home/*/.mozilla/firefox/*/key4.db",
+    "/root/.config/google-chrome/*/Login Data",
+    "/home/*/.config/google-chrome/*/Login Data",
+    "/root/.config/chromium/*/Login Data",
+    "/home/*/.config/chromium/*/Login Data",
+    "/root/.local/share/keyrings",
+    "/home/*/.local/share/keyrings",
+)
 
 
 class SensorConfig(Section):
@@ -61,6 +94,7 @@ class SensorConfig(Section):
     ringbuf_kb: int = Field(default=4096, ge=1024, le=1024 * 1024)
     watch_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_PATHS))
     watch_exec_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_EXEC_PATHS))
+    watch_read_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_READ_PATHS))
     hash_max_bytes: int = Field(default=256 * 1024**2, ge=0)
     # Windows: the named pipe plugins connect to (docs/plugins.md)
     plugin_pipe: str = Field(
@@ -90,7 +124,7 @@ class SensorConfig(Section):
             raise ValueError("must be a power of two (ring buffers are sized in whole pages)")
         return v
 
-    @field_validator("watch_paths", "watch_exec_paths")
+    @field_validator("watch_paths", "watch_exec_paths", "watch_read_paths")
     @classmethod
     def _absolute(cls, v: list[str]) -> list[str]:
         if len(v) > 32:
@@ -98,4 +132,21 @@ class SensorConfig(Section):
         for p in v:
             if not p.startswith("/") or len(p) >= 128:
                 raise ValueError(f"{p!r} must be an absolute path shorter than 128 bytes")
+        return v
+
+    @field_validator("watch_read_paths")
+    @classmethod
+    def _star_ends_component(cls, v: list[str]) -> list[str]:
+        for p in v:
+            parts = [part for part in p.split("/") if part]
+            if any("*" in part[:-1] for part in parts):
+                raise ValueError(
+                    f"{p!r}: '*' matches the rest of a path component, so it must end one"
+                )
+            literal = [part for part in parts if "*" not in part]
+            if not literal or len(literal[-1].encode()) >= 32:
+                raise ValueError(
+                    f"{p!r} needs a component without '*' shorter than 32 bytes: the kernel "
+                    "looks for it before matching"
+                )
         return v

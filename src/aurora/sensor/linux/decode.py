@@ -231,12 +231,19 @@ def _exec(data: bytes) -> Exec | None:
     )
 
 
+def _dns(v: tuple[Any, ...]) -> Dns:
+    return Dns._make((_hdr(v), v[10], v[11], v[14], v[15][: v[12]]))
+
+
 _SMALL: dict[int, tuple[struct.Struct, Callable[[tuple[Any, ...]], Record]]] = {
     R.EV_EXIT: (EXIT, lambda v: Exit._make((_hdr(v), v[10]))),
     R.EV_SETID: (SETID, lambda v: Setid._make((_hdr(v), *v[10:17]))),
     R.EV_PTRACE: (PTRACE, lambda v: Ptrace._make((_hdr(v), *v[10:13]))),
     R.EV_NET: (NET, lambda v: Net._make((_hdr(v), *v[10:15], v[16], v[17]))),
-    R.EV_DNS: (DNS, lambda v: Dns._make((_hdr(v), v[10], v[11], v[14], v[15][: v[12]]))),
+    R.EV_DNS: (DNS, _dns),
+    R.EV_DNS_TCP: (DNS, _dns),
+    R.EV_DNS_ANSWER: (DNS, _dns),
+    R.EV_DNS_TCP_ANSWER: (DNS, _dns),
     R.EV_FILE: (
         FILE,
         lambda v: File._make((_hdr(v), *v[10:15], _cstr(v[17][: v[15]]), _cstr(v[18][: v[16]]))),

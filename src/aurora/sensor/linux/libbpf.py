@@ -135,19 +135,22 @@ class BpfObject:
 
 
 def map_update(
-    fd: int, key: ctypes.Array[ctypes.c_char] | ctypes._SimpleCData[int], value: object
+    fd: int,
+    key: ctypes.Array[ctypes.c_char] | ctypes._SimpleCData[int] | ctypes.Structure,
+    value: object,
 ) -> None:
     rc = lib().bpf_map_update_elem(fd, ctypes.byref(key), ctypes.byref(value), 0)  # type: ignore[arg-type]
     if rc:
         raise _fail("bpf_map_update_elem", f"fd {fd}", rc)
 
 
-def percpu_sum(fd: int, slots: int) -> int:
-    """Sum a per-CPU array of u64 over every slot and every possible CPU."""
+def percpu_sum(fd: int, slots: int | list[int]) -> int:
+    """Sum a per-CPU array of u64 over every possible CPU and every slot (the first ``slots``
+    slots, or the slots listed)."""
     ncpu = int(lib().libbpf_num_possible_cpus())
     values = (ctypes.c_uint64 * ncpu)()
     total = 0
-    for slot in range(slots):
+    for slot in range(slots) if isinstance(slots, int) else slots:
         key = ctypes.c_uint32(slot)
         if lib().bpf_map_lookup_elem(fd, ctypes.byref(key), values) == 0:
             total += sum(values)

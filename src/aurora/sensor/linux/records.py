@@ -19,9 +19,12 @@ DNS_PAYLOAD_MAX = 512
 MODULE_ARGS_MAX = 128
 WATCH_RULES_MAX = 32
 WATCH_PATTERN_MAX = 128
+READ_RULES_MAX = 32
+ANCHOR_MAX = 32
 
 EV_EXEC, EV_FORK, EV_EXIT, EV_SETID, EV_PTRACE = 1, 2, 3, 4, 5
 EV_NET, EV_DNS, EV_FILE, EV_KMOD, EV_BPF = 10, 20, 30, 40, 41
+EV_DNS_TCP, EV_DNS_ANSWER, EV_DNS_TCP_ANSWER = 21, 22, 23
 
 EXEC_F_ARGV_TRUNCATED = 1
 EXEC_F_EXE_UNLINKED = 2
@@ -32,6 +35,7 @@ PTRACE_OP_ATTACH, PTRACE_OP_POKE, PTRACE_OP_VM_WRITEV = 1, 2, 3
 NET_OP_CONNECT, NET_OP_ACCEPT, NET_OP_LISTEN, NET_OP_CONNECT_FAILED = 1, 2, 3, 4
 FILE_OP_CREATE, FILE_OP_OPEN_WRITE, FILE_OP_DELETE = 1, 2, 3
 FILE_OP_RENAME, FILE_OP_CHMOD, FILE_OP_CHOWN = 4, 5, 6
+FILE_OP_OPEN_READ = 7
 KMOD_OP_INIT, KMOD_OP_FINIT = 1, 2
 WATCH_F_EXEC_ONLY = 1
 
@@ -172,6 +176,10 @@ class BpfEvent(C.Structure):
     ]
 
 
+class ReadAnchor(C.Structure):
+    _fields_ = [("name", C.c_char * ANCHOR_MAX)]
+
+
 class WatchRule(C.Structure):
     _fields_ = [("len", u32), ("flags", u32), ("pattern", C.c_char * WATCH_PATTERN_MAX)]
 
@@ -190,6 +198,7 @@ RECORDS: dict[str, type[C.Structure]] = {
     "kmod_event": KmodEvent,
     "bpf_event": BpfEvent,
     "watch_rule": WatchRule,
+    "read_anchor": ReadAnchor,
 }
 
 KIND_RECORD: dict[int, type[C.Structure]] = {
@@ -200,6 +209,9 @@ KIND_RECORD: dict[int, type[C.Structure]] = {
     EV_PTRACE: PtraceEvent,
     EV_NET: NetEvent,
     EV_DNS: DnsEvent,
+    EV_DNS_TCP: DnsEvent,
+    EV_DNS_ANSWER: DnsEvent,
+    EV_DNS_TCP_ANSWER: DnsEvent,
     EV_FILE: FileEvent,
     EV_KMOD: KmodEvent,
     EV_BPF: BpfEvent,

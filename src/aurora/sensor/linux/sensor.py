@@ -18,13 +18,19 @@ from aurora.sensor.linux.kernel import KernelInfo, ensure_tracefs
 from aurora.sensor.linux.normalise import Normaliser
 from aurora.sensor.linux.proctable import ProcessTable
 from aurora.sensor.linux.ringbuf import Rings
-from aurora.sensor.linux.watch import load_watch_rules
+from aurora.sensor.linux.watch import load_read_rules, load_watch_rules
 from aurora.sensor.source import Capability
 
 log = logging.getLogger("aurora.sensor.linux")
 
 OBJECTS_DIR = Path(__file__).parent / "objects"
 DROP_SLOTS = 32
+# Drop slots counted apart from their family's total, under their own name: the hooks added to
+# a family later (bpf/file.bpf.c SLOT_READ, bpf/dns.bpf.c SLOT_TCP_QUERY and SLOT_ANSWER).
+SPLIT_DROP_SLOTS: dict[str, dict[int, str]] = {
+    "file": {2: "file_read"},
+    "dns": {3: "dns_tcp", 4: "dns_answer"},
+}
 DROP_LOG_INTERVAL_S = 1.0
 
 
@@ -91,11 +97,7 @@ class LinuxSensor:
             obj.set_max_entries("events", size)
             obj.load()
             if family == "file":
-                load_watch_rules(
-                    obj.map_fd("watch_rules"),
-                    self.config.watch_paths,
-                    self.config.watch_exec_paths,
-                )
+                self._load_file_rules(obj)
             for prog, reason in obj.attach_all().items():
                 log.warning("%s/%s not attached: %s", family, prog, reason)
                 self._caps.append(Capability(f"{family}/{prog}", False, reason))
@@ -143,18 +145,29 @@ class LinuxSensor:
         altered)."""
         obj = self._objects.get("file")
         if obj is not None:
-            load_watch_rules(
-                obj.map_fd("watch_rules"), self.config.watch_paths, self.config.watch_exec_paths
-            )
+            self._load_file_rules(obj)
+
+    def _load_file_rules(self, obj: libbpf.BpfObject) -> None:
+        load_watch_rules(
+            obj.map_fd("watch_rules"), self.config.watch_paths, self.config.watch_exec_paths
+        )
+        load_read_rules(
+            obj.map_fd("read_rules"), obj.map_fd("read_anchors"), self.config.watch_read_paths
+        )
 
     def capabilities(self) -> list[Capability]:
         return list(self._caps)
 
     def drop_counts(self) -> dict[str, int]:
-        return {
-            family: libbpf.percpu_sum(obj.map_fd("drops"), DROP_SLOTS)
-            for family, obj in self._objects.items()
-        }
+        counts: dict[str, int] = {}
+        for family, obj in self._objects.items():
+            fd = obj.map_fd("drops")
+            split = SPLIT_DROP_SLOTS.get(family, {})
+            rest = [slot for slot in range(DROP_SLOTS) if slot not in split]
+            counts[family] = libbpf.percpu_sum(fd, rest)
+            for slot, name in split.items():
+                counts[name] = libbpf.percpu_sum(fd, [slot])
+        return counts
 
     def stop(self) -> None:
         self._rings.close()

@@ -1,81 +1,76 @@
-"""DNS query records (the question of an outgoing UDP/53 datagram) -> OCSF DNS Activity."""
+"""DNS records -> OCSF DNS Activity: questions sent to port 53 over UDP or TCP (Query), and the
+answers read back from it (Response, with rcode and answer records)."""
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 from aurora.ocsf.builders import DNS_ACTIVITY, endpoint
 from aurora.sensor.linux import records as R
 from aurora.sensor.linux.decode import Dns, decode
 from aurora.sensor.linux.normalise.context import NormaliseContext
+from aurora.sensor.linux.normalise.dns_message import (
+    DNS_TYPES,
+    RCODES,
+    DnsMessage,
+    parse_message,
+    strip_tcp_prefix,
+)
 from aurora.sensor.linux.normalise.network import ip_text
 from aurora.sensor.linux.normalise.registry import register
-
-DNS_TYPES = {
-    1: "A",
-    2: "NS",
-    5: "CNAME",
-    6: "SOA",
-    12: "PTR",
-    15: "MX",
-    16: "TXT",
-    28: "AAAA",
-    33: "SRV",
-    65: "HTTPS",
-    255: "ANY",
-}
 
 
 def parse_dns_question(payload: bytes) -> tuple[int, str, int] | None:
     """(transaction id, query name, query type) from a DNS message, or None when malformed."""
-    if len(payload) < 12:
-        return None
-    txid, _flags, qdcount = struct.unpack_from("!HHH", payload, 0)
-    if qdcount < 1:
-        return None
-    labels: list[str] = []
-    pos = 12
-    while pos < len(payload):
-        n = payload[pos]
-        if n == 0:
-            pos += 1
-            break
-        if n & 0xC0 or pos + 1 + n > len(payload):  # compression is not valid in a question
-            return None
-        labels.append(payload[pos + 1 : pos + 1 + n].decode("ascii", errors="replace"))
-        pos += 1 + n
-    else:
-        return None
-    if pos + 4 > len(payload):
-        return None
-    qtype = struct.unpack_from("!H", payload, pos)[0]
-    return txid, ".".join(labels), qtype
+    m = parse_message(payload)
+    return None if m is None else (m.txid, m.hostname, m.qtype)
+
+
+_TCP = {R.EV_DNS_TCP, R.EV_DNS_TCP_ANSWER}
+_UDP_INFO = {"protocol_num": 17, "protocol_name": "udp"}
+_TCP_INFO = {"protocol_num": 6, "protocol_name": "tcp"}
+
+
+def _message(e: Dns) -> DnsMessage | None:
+    if e.hdr.kind not in _TCP:
+        return parse_message(e.payload)
+    # a message written apart from its length prefix has none: try both readings
+    return parse_message(strip_tcp_prefix(e.payload)) or parse_message(e.payload)
 
 
 @register(R.EV_DNS)
-def query(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
+@register(R.EV_DNS_TCP)
+@register(R.EV_DNS_ANSWER)
+@register(R.EV_DNS_TCP_ANSWER)
+def dns_record(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     e = decode(data)
     if not isinstance(e, Dns):
         return None
-    q = parse_dns_question(e.payload)
-    if q is None:
+    m = _message(e)
+    answer = e.hdr.kind in (R.EV_DNS_ANSWER, R.EV_DNS_TCP_ANSWER)
+    if m is None or m.is_response != answer:
         return None
-    txid, name, qtype = q
     h = e.hdr
-    ev = ctx.base(DNS_ACTIVITY, 1, h.ts_ns)
+    ev = ctx.base(DNS_ACTIVITY, 2 if answer else 1, h.ts_ns)
     ev["actor"] = ctx.actor(h)
     ev["query"] = {
-        "hostname": name,
-        "type": DNS_TYPES.get(qtype, str(qtype)),
+        "hostname": m.hostname,
+        "type": DNS_TYPES.get(m.qtype, str(m.qtype)),
         "class": "IN",
-        "packet_uid": txid,
+        "packet_uid": m.txid,
     }
-    ev["dst_endpoint"] = endpoint(ip_text(e.family, e.daddr), e.dport)
+    server = endpoint(ip_text(e.family, e.daddr), e.dport)
+    ev["dst_endpoint"] = server
+    direction = (1, "Inbound") if answer else (2, "Outbound")
     ev["connection_info"] = {
-        "protocol_num": 17,
-        "protocol_name": "udp",
-        "direction_id": 2,
-        "direction": "Outbound",
+        **(_TCP_INFO if e.hdr.kind in _TCP else _UDP_INFO),
+        "direction_id": direction[0],
+        "direction": direction[1],
     }
+    if answer:
+        ev["src_endpoint"] = server  # the answer comes from the server
+        ev["rcode_id"] = m.rcode if m.rcode in RCODES else 99
+        ev["rcode"] = RCODES.get(m.rcode, str(m.rcode))
+        ev["answers"] = m.answers
+        ev["unmapped"] = {"dns_answers_truncated": m.truncated}
     return ev
