@@ -7,6 +7,7 @@
  * clone without a CLONE_NEW* flag, thread renames, propagation-only mounts, repeated io_uring
  * opcodes and opens of anything but a release_agent for writing never reach the ring. */
 #include "aurora.h"
+#include "escape.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,11 +35,6 @@ struct {
 
 /* (ring, opcode) pairs already reported: a busy ring submits millions of requests, and which
  * operations it runs is what matters. LRU, so a long-lived ring is at worst reported again. */
-struct ring_op {
-	__u64 ring;
-	__u32 opcode;
-	__u32 _pad;
-};
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -76,19 +72,6 @@ struct ns_event _ns_event = {};
 struct capset_event _capset_event = {};
 struct rename_event _rename_event = {};
 struct iouring_event _iouring_event = {};
-
-#define CLONE_NEWTIME 0x00000080
-#define CLONE_NEWNS 0x00020000
-#define CLONE_NEWCGROUP 0x02000000
-#define CLONE_NEWUTS 0x04000000
-#define CLONE_NEWIPC 0x08000000
-#define CLONE_NEWUSER 0x10000000
-#define CLONE_NEWPID 0x20000000
-#define CLONE_NEWNET 0x40000000
-/* clone(2) keeps the exit signal in the low byte, so CLONE_NEWTIME is not one of its flags. */
-#define CLONE_NEW_MASK                                                                    \
-	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |     \
-	 CLONE_NEWPID | CLONE_NEWNET)
 
 static __always_inline void ns_emit(__u32 op, __u64 flags)
 {
@@ -131,11 +114,6 @@ int handle_clone3(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* Kernels before 6.18 kept a namespace's type in its operations. */
-struct proc_ns_operations___old {
-	int type;
-};
-
 static __always_inline __u32 ns_type_of(struct ns_common *ns)
 {
 	if (bpf_core_field_exists(ns->ns_type))
@@ -170,9 +148,6 @@ static __always_inline __u32 own_ns_inum(__u32 type)
 	return 0;
 }
 
-#define NSFS_MAGIC 0x6e736673
-#define PIDFS_MAGIC 0x50494446
-
 SEC("tp/syscalls/sys_enter_setns")
 int handle_setns(struct trace_event_raw_sys_enter *ctx)
 {
@@ -200,14 +175,6 @@ int handle_setns(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-#define MS_REMOUNT 32
-#define MS_BIND 4096
-#define MS_UNBINDABLE (1 << 17)
-#define MS_PRIVATE (1 << 18)
-#define MS_SLAVE (1 << 19)
-#define MS_SHARED (1 << 20)
-#define MS_PROPAGATION (MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED)
-
 static __always_inline void pending_mount(__u32 op, __u64 flags, const char *fstype,
 					  const char *source, const char *target)
 {
@@ -223,15 +190,10 @@ static __always_inline void pending_mount(__u32 op, __u64 flags, const char *fst
 	e->ret = 0;
 	e->_pad = 0;
 	e->mnt_ns = own_ns_inum(CLONE_NEWNS);
-	e->fstype[0] = 0;
-	e->source[0] = 0;
-	e->target[0] = 0;
-	if (fstype)
-		bpf_probe_read_user_str(e->fstype, sizeof(e->fstype), fstype);
-	if (source)
-		bpf_probe_read_user_str(e->source, sizeof(e->source), source);
-	if (target)
-		bpf_probe_read_user_str(e->target, sizeof(e->target), target);
+	/* A failed read (a NULL argument) leaves the field zeroed: the helper clears it. */
+	bpf_probe_read_user_str(e->fstype, sizeof(e->fstype), fstype);
+	bpf_probe_read_user_str(e->source, sizeof(e->source), source);
+	bpf_probe_read_user_str(e->target, sizeof(e->target), target);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&pending_mounts, &tid, e, BPF_ANY))
 		count_drop(SLOT_PENDING_FULL);
@@ -300,8 +262,6 @@ int handle_capset_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-#define PR_SET_NAME 15
-
 /* Threads name themselves all the time (pthread_setname_np); only the main thread's name is
  * the process's name in ps and in our events, and only a change of it is a rename. */
 SEC("tp/syscalls/sys_enter_prctl")
@@ -335,7 +295,6 @@ int handle_memfd_create(struct trace_event_raw_sys_enter *ctx)
 	fill_hdr(&e->hdr, EV_MEMFD);
 	e->flags = ctx->args[1];
 	e->_pad = 0;
-	e->name[0] = 0;
 	bpf_probe_read_user_str(e->name, sizeof(e->name), (void *)ctx->args[0]);
 	EMIT(events, SLOT_MEMFD, e, sizeof(*e));
 	return 0;
@@ -377,10 +336,6 @@ int handle_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 	EMIT(events, SLOT_IOURING, &e, sizeof(e));
 	return 0;
 }
-
-#define O_ACCMODE 3
-#define RELEASE_AGENT "release_agent"
-#define RELEASE_AGENT_LEN 13
 
 /* Only opens for writing read the file name, and only a name ending in release_agent waits for
  * its descriptor: every other open costs a flag test. */
