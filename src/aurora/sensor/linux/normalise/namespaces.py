@@ -83,9 +83,9 @@ def _setns(ctx: NormaliseContext, e: Ns) -> dict[str, Any]:
         name = f"pidfd:{e.target_pid}" if e.target_pid else "unknown"
         unmapped |= {"namespaces": names, "target_pid": e.target_pid}
         unmapped["target_is_host_namespace"] = e.target_pid == 1
-        if e.target_pid:
-            target = ctx.table.get(e.target_pid)
-            ev["process"] = ctx.proc_obj(target) if target else {"pid": e.target_pid}
+        target = ctx.table.get(e.target_pid) if e.target_pid else None
+        if target is not None:
+            unmapped["target_process_name"] = target.name
     ev["kernel"] = {"name": name, "type_id": 99, "type": "namespace", "system_call": "setns"}
     ev["unmapped"] = unmapped
     return ev
