@@ -17,9 +17,10 @@ struct {
 } events SEC(".maps");
 
 /* mount and pivot_root are sent on return, with their result: the arguments wait here, by
- * thread, between the entry and the exit of the call. */
+ * thread, between the entry and the exit of the call. LRU: an entry whose exit never came (the
+ * thread was killed in the call) is evicted instead of filling the map. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct mount_event);
@@ -27,7 +28,7 @@ struct {
 
 /* A release_agent open in flight, by thread: its flags, until the descriptor exists. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -258,6 +259,7 @@ int handle_capset_exit(struct trace_event_raw_sys_exit *ctx)
 	bpf_probe_read_kernel(&e.permitted, sizeof(e.permitted), &c->cap_permitted);
 	bpf_probe_read_kernel(&e.inheritable, sizeof(e.inheritable), &c->cap_inheritable);
 	e.euid = BPF_CORE_READ(c, euid.val);
+	e.user_ns = BPF_CORE_READ(c, user_ns, ns.inum);
 	EMIT(events, SLOT_CAPSET, &e, sizeof(e));
 	return 0;
 }

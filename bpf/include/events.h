@@ -261,7 +261,7 @@ struct capset_event {
 	__u64 permitted;
 	__u64 inheritable;
 	__u32 euid;
-	__u32 _pad;
+	__u32 user_ns; /* inode of the task's user namespace: capabilities count only inside it */
 };
 
 /* prctl(PR_SET_NAME) of a process's main thread to a different name: hdr.comm is the old name. */

@@ -34,6 +34,17 @@ assert libc.capset(ctypes.byref(hdr), data) == 0, ctypes.get_errno()
 """
 )
 
+# capset of the sets already held (capget, then capset of the same): a no-op change.
+CAPSET_KEEP = (
+    _LIBC
+    + """
+hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)
+data = (ctypes.c_uint32 * 6)()
+assert libc.capget(hdr, data) == 0, ctypes.get_errno()
+assert libc.capset(hdr, data) == 0, ctypes.get_errno()
+"""
+)
+
 # prctl(PR_SET_NAME) of the main thread to argv[1], then of a second thread (left out in the
 # kernel: threads name themselves all the time).
 RENAME = (

@@ -98,7 +98,7 @@ def test_mount_reports_source_target_type_flags_and_result(sensor: LiveSensor) -
     assert u["result"] == 0 and u["mnt_ns_is_host"] is False
     assert ev["actor"]["process"]["pid"] == pid
     # unshare made / private first: a propagation-only mount, filtered in the kernel.
-    assert not [e for e in sensor.drain(0.3) if e["class_uid"] == 1001 and e["activity_id"] == 12]
+    assert not [e for e in sensor.drain(0.3) if of(pid, 1001, 12)(e)]  # type: ignore[operator]
 
 
 def test_failed_mount_is_reported_with_its_error(sensor: LiveSensor, tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_capset_reports_the_new_sets(sensor: LiveSensor) -> None:
     (ev,) = evs
     u = ev["unmapped"]
     assert u["syscall"] == "capset" and u["uid"] == 65534 and u["euid"] == 65534
-    assert u["cap_effective"] == ["cap_sys_admin"]
+    assert u["cap_effective"] == ["cap_sys_admin"] and u["user_ns_is_host"] is True
     assert "cap_sys_admin" in u["cap_permitted"] and "cap_sys_module" in u["cap_permitted"]
 
 
@@ -176,6 +176,26 @@ def test_setfsuid_is_reported_only_when_it_changes(sensor: LiveSensor) -> None:
     same = spawn([sys.executable, "-c", A.SETFSUID.replace("65534", "0")])
     sensor.wait_for(lambda e: e["class_uid"] == 1007 and e["process"]["pid"] == same)
     assert not [e for e in sensor.drain(0.3) if of(same, 1007, 5)(e)]  # type: ignore[operator]
+
+
+def test_capset_inside_an_own_user_namespace_says_so(sensor: LiveSensor) -> None:
+    # unshare -r as nobody: root of a new user namespace, every capability there and none here
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # The system's Python: nobody may not reach the test's own interpreter (under /root).
+    pid = spawn([*argv, "unshare", "-r", "/usr/bin/python3", "-c", A.CAPSET_KEEP])
+    (ev,) = sensor.wait_for(
+        lambda e: of(pid, 1007, 5)(e) and e["unmapped"].get("comm") == "python3"
+    )
+    u = ev["unmapped"]
+    assert u["uid"] == 65534 and "cap_sys_admin" in u["cap_effective"]
+    assert u["user_ns_is_host"] is False
+    # setpriv set its sets in the host's namespace, under its own name, before it exec'd unshare.
+    setpriv = [
+        e
+        for e in sensor.drain(0.3)
+        if of(pid, 1007, 5)(e) and e["unmapped"].get("comm") == "setpriv"
+    ]
+    assert setpriv and all(e["unmapped"]["user_ns_is_host"] for e in setpriv)
 
 
 def test_rename_of_the_main_thread_carries_old_and_new_names(sensor: LiveSensor) -> None:

@@ -45,6 +45,7 @@ class Capset(NamedTuple):
     permitted: int
     inheritable: int
     euid: int
+    user_ns: int
 
 
 class Rename(NamedTuple):
@@ -93,7 +94,7 @@ _DECODERS: dict[int, tuple[struct.Struct, Callable[[tuple[Any, ...]], EscapeReco
         _fmt(R.MountEvent),
         lambda v: Mount._make((_hdr(v), *v[10:14], *(_cstr(s) for s in v[15:18]))),
     ),
-    R.EV_CAPSET: (_fmt(R.CapsetEvent), lambda v: Capset._make((_hdr(v), *v[10:14]))),
+    R.EV_CAPSET: (_fmt(R.CapsetEvent), lambda v: Capset._make((_hdr(v), *v[10:15]))),
     R.EV_RENAME: (_fmt(R.RenameEvent), lambda v: Rename._make((_hdr(v), _cstr(v[10])))),
     R.EV_MEMFD: (_fmt(R.MemfdEvent), lambda v: Memfd._make((_hdr(v), v[10], _cstr(v[12])))),
     R.EV_IOURING: (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+from functools import cache
 
 # CLONE_NEW* bit -> the name /proc/PID/ns uses for that namespace.
 NAMESPACES = {
@@ -109,6 +110,12 @@ def capability_names(bits: int) -> list[str]:
 def errno_name(ret: int) -> str:
     """A syscall's negative return as its errno name (``EPERM``), or the number."""
     return errno.errorcode.get(-ret, str(ret))
+
+
+@cache
+def host_namespaces_cached() -> dict[str, int]:
+    """:func:`host_namespaces`, read once per process (the host's namespaces do not change)."""
+    return host_namespaces()
 
 
 def host_namespaces() -> dict[str, int]:

@@ -270,7 +270,7 @@ class CapsetEvent(C.Structure):
         ("permitted", u64),
         ("inheritable", u64),
         ("euid", u32),
-        ("_pad", u32),
+        ("user_ns", u32),
     ]
 
 

@@ -25,16 +25,22 @@ def capset(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
         return None
     h = e.hdr
     ev = ctx.base(PROCESS_ACTIVITY, SET_USER_ID, h.ts_ns)
-    proc = ctx.proc_obj(ctx.actor_proc(h))
+    proc = ctx.process_with_ancestry(ctx.actor_proc(h))
     ev["actor"] = {"process": proc}
     ev["process"] = proc
     ev["unmapped"] = {
         "syscall": "capset",
         "uid": h.uid,
+        # The name at the call: a privilege-dropping tool sets its sets just before it execs
+        # the program it runs, whose exec the process table may already show.
+        "comm": comm_text(h.comm),
         "euid": e.euid,
         "cap_effective": N.capability_names(e.effective),
         "cap_permitted": N.capability_names(e.permitted),
         "cap_inheritable": N.capability_names(e.inheritable),
+        # Capabilities held in a user namespace of one's own give no power over the host.
+        "user_ns": e.user_ns,
+        "user_ns_is_host": e.user_ns == N.host_namespaces_cached().get("user"),
     }
     return ev
 
@@ -52,7 +58,7 @@ def rename(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     new_name = comm_text(e.new_name)
     p.name = new_name
     p.changed()
-    ev["process"] = ctx.proc_obj(p)
+    ev["process"] = ctx.process_with_ancestry(p)
     ev["unmapped"] = {"syscall": "prctl", "old_name": comm_text(h.comm), "new_name": new_name}
     return ev
 
@@ -64,7 +70,7 @@ def memfd(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
         return None
     h = e.hdr
     ev = ctx.base(MEMORY_ACTIVITY, ALLOCATE_PAGE, h.ts_ns)
-    proc = ctx.proc_obj(ctx.actor_proc(h))
+    proc = ctx.process_with_ancestry(ctx.actor_proc(h))
     ev["actor"] = {"process": proc}
     ev["process"] = proc
     ev["unmapped"] = {

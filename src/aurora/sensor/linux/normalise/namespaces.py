@@ -5,7 +5,6 @@ release_agent opened for writing (File System Activity, Open, like the file fami
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aurora.ocsf.builders import FILE_ACTIVITY, KERNEL_ACTIVITY
@@ -24,11 +23,6 @@ _NS_SYSCALLS = {
 ACTIVITY_CREATE, ACTIVITY_OTHER, ACTIVITY_MOUNT, ACTIVITY_OPEN = 1, 99, 12, 14
 
 
-@cache
-def _host_ns() -> dict[str, int]:
-    return N.host_namespaces()
-
-
 @register(R.EV_NS)
 def namespace(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     e = decode(data)
@@ -40,7 +34,7 @@ def namespace(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     mask = N.CLONE_NAMESPACE_BITS if e.op == R.NS_OP_CLONE else 0xFFFFFFFF
     names = N.namespace_names(e.flags, mask)
     ev = ctx.base(KERNEL_ACTIVITY, ACTIVITY_CREATE, e.hdr.ts_ns)
-    ev["actor"] = ctx.actor(e.hdr)
+    ev["actor"] = {"process": ctx.process_with_ancestry(ctx.actor_proc(e.hdr))}
     ev["kernel"] = {
         "name": ",".join(names),
         "type_id": 99,
@@ -61,7 +55,7 @@ def namespace(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
 def _setns(ctx: NormaliseContext, e: Ns) -> dict[str, Any]:
     ev = ctx.base(KERNEL_ACTIVITY, ACTIVITY_OTHER, e.hdr.ts_ns)
     ev["activity_name"] = "Join"
-    ev["actor"] = ctx.actor(e.hdr)
+    ev["actor"] = {"process": ctx.process_with_ancestry(ctx.actor_proc(e.hdr))}
     ns_name = N.NAMESPACES.get(e.ns_type, "")
     unmapped: dict[str, Any] = {"syscall": "setns", "fd": e.fd, "uid": e.hdr.uid}
     # The comm at the call: a short-lived caller may have exec'd something else by the time its
@@ -69,7 +63,7 @@ def _setns(ctx: NormaliseContext, e: Ns) -> dict[str, Any]:
     unmapped["comm"] = comm_text(e.hdr.comm)
     if e.target_inum:
         name = f"{ns_name or 'ns'}:[{e.target_inum}]"
-        host = _host_ns().get(ns_name)
+        host = N.host_namespaces_cached().get(ns_name)
         unmapped |= {
             "namespaces": [ns_name] if ns_name else [],
             "ns_inum": e.target_inum,
@@ -98,7 +92,7 @@ def mount(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
         return None
     h = e.hdr
     ev = ctx.base(FILE_ACTIVITY, ACTIVITY_MOUNT, h.ts_ns)
-    ev["actor"] = ctx.actor(h)
+    ev["actor"] = {"process": ctx.process_with_ancestry(ctx.actor_proc(h))}
     ev["status_id"], ev["status"] = (1, "Success") if e.ret == 0 else (2, "Failure")
     if e.ret:
         ev["status_code"] = N.errno_name(e.ret)
@@ -112,7 +106,7 @@ def mount(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
         "comm": comm_text(h.comm),
         "result": e.ret,
         "mnt_ns": e.mnt_ns,
-        "mnt_ns_is_host": e.mnt_ns == _host_ns().get("mnt"),
+        "mnt_ns_is_host": e.mnt_ns == N.host_namespaces_cached().get("mnt"),
     }
     if pivot:
         unmapped["put_old"] = text(e.target)
@@ -133,7 +127,7 @@ def release_agent(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     if not isinstance(e, ReleaseAgent):
         return None
     ev = ctx.base(FILE_ACTIVITY, ACTIVITY_OPEN, e.hdr.ts_ns)
-    ev["actor"] = ctx.actor(e.hdr)
+    ev["actor"] = {"process": ctx.process_with_ancestry(ctx.actor_proc(e.hdr))}
     ev["file"] = ctx.file_obj(text(e.path))
     ev["unmapped"] = {"open_flags": e.open_flags, "cgroup_release_agent": True}
     return ev
