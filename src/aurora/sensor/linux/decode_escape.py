@@ -11,10 +11,7 @@ from typing import Any, NamedTuple
 
 from aurora.sensor.linux import records as R
 from aurora.sensor.linux.decode import Hdr, struct_format
-
-
-def _cstr(raw: bytes) -> bytes:
-    return raw.split(b"\0", 1)[0]
+from aurora.sensor.linux.decode import _cstr as _cstr  # one C-string rule for every decoder
 
 
 class Ns(NamedTuple):
