@@ -90,6 +90,27 @@ ATTACKS = [
            "c.sendall(struct.pack(\"!H\",len(q))+q)'"),
     Action("T1082", "discovery", "system information", "uname -a > /dev/null"),
     Action("T1033", "discovery", "current user", "whoami > /dev/null; id > /dev/null"),
+    # the escape family (docs/visibility-linux.md)
+    Action("T1611", "privilege-escalation", "cgroup release_agent written",
+           "unshare -m sh -c 'mkdir -p {tmp}/cg && "
+           "mount -t cgroup -o none,name=aurora-eff cgroup {tmp}/cg && "
+           "echo /bin/true > {tmp}/cg/release_agent'"),
+    Action("T1611", "privilege-escalation", "host root bind-mounted",
+           "unshare -m sh -c 'mkdir -p {tmp}/host && mount --bind / {tmp}/host'"),
+    Action("T1611", "privilege-escalation", "nsenter into the host namespace",
+           "unshare -m nsenter --mount=/proc/$$/ns/mnt true"),
+    Action("T1068", "privilege-escalation", "unshare -r then mount",
+           "setpriv --reuid=65534 --regid=65534 --clear-groups "
+           "unshare -r -m mount -t tmpfs none /mnt"),
+    Action("T1036.004", "defense-evasion", "renamed to a kernel thread",
+           "{py} -c 'import ctypes;ctypes.CDLL(None).prctl(15,b\"kworker/0:2\",0,0,0)'"),
+    Action("T1548.001", "privilege-escalation", "setuid to root by a non-root process",
+           "{py} -c 'import os;os.setresuid(1000,0,0);os.setuid(0)'"),
+    Action("T1548", "privilege-escalation", "capset raising CAP_SYS_ADMIN",
+           "{py} -c 'import ctypes,os;l=ctypes.CDLL(None);l.prctl(8,1,0,0,0);"
+           "os.setresgid(65534,65534,65534);os.setresuid(65534,65534,65534);"
+           "h=(ctypes.c_uint32*2)(0x20080522,0);d=(ctypes.c_uint32*6)();"
+           "l.capget(h,d);d[0]|=1<<21;l.capset(h,d)'"),
 ]  # fmt: skip
 
 BENIGN = [
@@ -118,4 +139,14 @@ BENIGN = [
            "mkdir -p {home}/v/.ssh && rm -f {home}/v/.ssh/id_ed25519* && "
            "ssh-keygen -q -t ed25519 -N '' -f {home}/v/.ssh/id_ed25519 && "
            "ssh-keygen -y -f {home}/v/.ssh/id_ed25519 > /dev/null"),
+    Action("-", "benign", "container runtime mounts",
+           "unshare -m -p -f --mount-proc sh -c 'mount -t tmpfs none /mnt && "
+           "mkdir -p /mnt/a /mnt/b && mount --bind /mnt/a /mnt/b'"),
+    Action("-", "benign", "threads and process named",
+           "{py} -c 'import ctypes,threading;l=ctypes.CDLL(None);"
+           "t=threading.Thread(target=lambda:l.prctl(15,b\"worker-1\",0,0,0));"
+           "t.start();t.join();l.prctl(15,b\"myapp\",0,0,0)'"),
+    Action("-", "benign", "root drops to nobody",
+           "setpriv --reuid=65534 --regid=65534 --clear-groups true"),
+    Action("-", "benign", "sealed memfd buffer", "{py} -c 'import os;os.memfd_create(\"buf\",9)'"),
 ]  # fmt: skip

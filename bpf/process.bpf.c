@@ -214,6 +214,22 @@ SETID_PROG(setgid)
 SETID_PROG(setregid)
 SETID_PROG(setresgid)
 
+/* setfsuid/setfsgid return the previous id whether or not they changed it: sent only when the
+ * id now in the credentials differs from the one returned. */
+#define SETFSID_PROG(name, field)                                         \
+	SEC("tp/syscalls/sys_exit_" #name)                                \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)      \
+	{                                                                 \
+		const struct cred *c = BPF_CORE_READ(current_task(), cred); \
+		if (BPF_CORE_READ(c, field.val) == (__u32)ctx->ret)       \
+			return 0;                                         \
+		struct trace_event_raw_sys_exit ok = {.id = ctx->id};     \
+		return setid_exit(&ok);                                   \
+	}
+
+SETFSID_PROG(setfsuid, fsuid)
+SETFSID_PROG(setfsgid, fsgid)
+
 #define PTRACE_POKETEXT 4
 #define PTRACE_POKEDATA 5
 #define PTRACE_ATTACH 16

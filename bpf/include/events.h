@@ -31,6 +31,14 @@ enum event_kind {
 	EV_KMOD = 40,
 	EV_BPF = 41,
 	EV_GUARD = 50,
+	/* escape family (escape.bpf.c): 60-79 */
+	EV_NS = 60,
+	EV_MOUNT = 61,
+	EV_CAPSET = 62,
+	EV_RENAME = 63,
+	EV_MEMFD = 64,
+	EV_IOURING = 65,
+	EV_RELEASE_AGENT = 66,
 };
 
 /* Common to every record: who did it and when. ts_ns and start_ns are CLOCK_BOOTTIME. */
@@ -223,4 +231,98 @@ struct guard_event {
 	__u64 arg;
 	__u32 target_pid;
 	__u32 op;
+};
+
+/* ---- escape family (escape.bpf.c): namespaces, mounts, capabilities, renames, memfd, io_uring */
+
+#define NS_OP_UNSHARE 1
+#define NS_OP_SETNS 2
+#define NS_OP_CLONE 3
+#define NS_OP_CLONE3 4
+
+/* A new namespace asked for (unshare, clone, clone3 with CLONE_NEW* flags) or one joined (setns).
+ * For setns the namespace behind the descriptor is read in the kernel: its type and inode number,
+ * and the caller's own namespace of that type before it joins. */
+struct ns_event {
+	struct ev_hdr hdr;
+	__u64 flags;
+	__u32 op;
+	__u32 ns_type;
+	__u32 target_inum;
+	__u32 own_inum;
+	__u32 target_pid;
+	__s32 fd;
+};
+
+#define MOUNT_OP_MOUNT 1
+#define MOUNT_OP_PIVOT_ROOT 2
+#define MOUNT_STR_MAX 256
+#define FSTYPE_MAX 32
+
+/* mount(2) and pivot_root(2), sent when the call returns (ret is its result). Strings are the
+ * caller's arguments as given; pivot_root's new_root is in source, put_old in target. */
+struct mount_event {
+	struct ev_hdr hdr;
+	__u64 flags;
+	__s32 ret;
+	__u32 op;
+	__u32 mnt_ns;
+	__u32 _pad;
+	char fstype[FSTYPE_MAX];
+	char source[MOUNT_STR_MAX];
+	char target[MOUNT_STR_MAX];
+};
+
+/* A successful capset: the task's capability sets afterwards; hdr.uid is the real uid. */
+struct capset_event {
+	struct ev_hdr hdr;
+	__u64 effective;
+	__u64 permitted;
+	__u64 inheritable;
+	__u32 euid;
+	__u32 user_ns; /* inode of the task's user namespace: capabilities count only inside it */
+};
+
+/* prctl(PR_SET_NAME) of a process's main thread to a different name: hdr.comm is the old name. */
+struct rename_event {
+	struct ev_hdr hdr;
+	char new_name[COMM_LEN];
+};
+
+#define MEMFD_NAME_MAX 256
+
+struct memfd_event {
+	struct ev_hdr hdr;
+	__u32 flags;
+	__u32 _pad;
+	char name[MEMFD_NAME_MAX];
+};
+
+#define IOURING_OP_SETUP 1
+#define IOURING_OP_SUBMIT 2
+#define IOURING_OPNAME_MAX 24
+
+/* io_uring: a ring created (fd, sizes, setup flags) or the first submission of one opcode on a
+ * ring (later ones of the same opcode on the same ring are not sent). */
+struct iouring_event {
+	struct ev_hdr hdr;
+	__u32 op;
+	__s32 fd;
+	__u32 sq_entries;
+	__u32 cq_entries;
+	__u32 setup_flags;
+	__u32 opcode;
+	__u32 sq_thread;
+	__u32 _pad;
+	char op_name[IOURING_OPNAME_MAX];
+};
+
+/* A cgroup v1 release_agent opened for writing (the classic container escape); path resolved from
+ * the new descriptor. */
+struct release_agent_event {
+	struct ev_hdr hdr;
+	__u32 open_flags;
+	__u16 path_len;
+	__u16 _pad;
+	char path[FILE_PATH_MAX];
 };

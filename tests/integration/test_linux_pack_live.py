@@ -688,15 +688,18 @@ def _case_id(case: Case) -> str:
 def test_every_rule_of_the_pack_has_a_live_case() -> None:
     # Rules over the authentication bridge's events are proven live with a real sshd and sudo.
     from tests.integration.test_credential_read_live import LIVE_RULES as READ_RULES
+    from tests.integration.test_escape_rules_live import ESCAPE_CASES, ESCAPE_LOOK_ALIKES
     from tests.plugins.test_ssh_e2e import LIVE_RULES
 
     # The file-read and DNS-over-TCP rules run live with a read watch list of their own.
     LIVE_RULES = LIVE_RULES | READ_RULES
-    covered = {c.rule for c in CASES} | {"driver_load_lnx_aurora_kernel_module"} | LIVE_RULES
+    covered = {c.rule for c in [*CASES, *ESCAPE_CASES]} | {"driver_load_lnx_aurora_kernel_module"}
+    covered |= LIVE_RULES
     assert covered == set(PACK)
     # Module loads cannot be made here (no module support); the golden negative covers it. The
     # sshd/sudo test runs the authentication rules' look-alikes (good logins, a benign sudo).
-    quiet = {c.rule for c in LOOK_ALIKES} | {"driver_load_lnx_aurora_kernel_module"} | LIVE_RULES
+    quiet = {c.rule for c in [*LOOK_ALIKES, *ESCAPE_LOOK_ALIKES]} | LIVE_RULES
+    quiet |= {"driver_load_lnx_aurora_kernel_module"}
     assert quiet == set(PACK)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from aurora.sensor.linux.records import RECORDS
 
-FAMILIES = ("process", "network", "dns", "file", "kernel")
+FAMILIES = ("process", "network", "dns", "file", "kernel", "escape")
 
 
 def btf_types(obj: Path) -> dict[int, dict[str, Any]]:

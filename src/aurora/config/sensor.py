@@ -7,7 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from aurora.config.base import Section
 
-LINUX_FAMILIES = ("process", "network", "dns", "file", "kernel")
+LINUX_FAMILIES = ("process", "network", "dns", "file", "kernel", "escape")
 
 DEFAULT_WATCH_PATHS = (
     "/etc",

@@ -60,11 +60,20 @@ class Route:
     categories: tuple[str, ...]
     services: tuple[str, ...]
     primary: Category | None
+    # Linux: the route's other categories (one OCSF class and activity can carry several, e.g.
+    # Kernel Activity Create: BPF loads, namespaces, io_uring rings); a field the primary does
+    # not name is looked up in them, in file order.
+    others: tuple[Category, ...] = ()
 
     def path(self, sigma_field: str) -> str:
         if self.primary is None:
             return "unmapped." + sigma_field
-        return self.primary.path(sigma_field)
+        if sigma_field in self.primary.fields or not self.others:
+            return self.primary.path(sigma_field)
+        for other in self.others:
+            if sigma_field in other.fields:
+                return other.path(sigma_field)
+        return "unmapped." + sigma_field
 
     def accepts(self, logsource: dict[str, str | None]) -> bool:
         """Does a rule with this Sigma logsource apply to events of this route?"""
@@ -132,6 +141,7 @@ class FieldMapping:
                 categories=tuple(c.name for c in cats),
                 services=(),
                 primary=cats[0] if cats else None,
+                others=tuple(cats[1:]),
             )
             self._routes[key] = route
         return route

@@ -19,6 +19,7 @@ _CODES = {
     ctypes.c_uint16: "H",
     ctypes.c_uint32: "I",
     ctypes.c_uint64: "Q",
+    ctypes.c_int32: "i",
 }
 
 

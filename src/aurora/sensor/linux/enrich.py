@@ -26,6 +26,7 @@ class HashCache:
         self.max_entries = max_entries
         self._cache: dict[tuple[int, int, int], str | None] = {}
         self._pending: set[tuple[int, int, int]] = set()
+        self._queued: dict[tuple[int, int, int], BinaryIO] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     def cached(self, key: tuple[int, int, int]) -> str | object | None:
@@ -57,10 +58,12 @@ class HashCache:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aurora-hash")
         self._pending.add(key)
+        self._queued[key] = fh
         self._pool.submit(self._background, key, fh)
         return None
 
     def _background(self, key: tuple[int, int, int], fh: BinaryIO) -> None:
+        self._queued.pop(key, None)
         with fh:
             digest = _digest(fh)
         self._store(key, digest)
@@ -75,6 +78,10 @@ class HashCache:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        # Hashes cancelled before they started still hold their file open.
+        for fh in self._queued.values():
+            fh.close()
+        self._queued.clear()
 
 
 def _open_first(paths: tuple[str, ...]) -> BinaryIO | None:

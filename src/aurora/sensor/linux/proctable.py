@@ -38,6 +38,7 @@ class Proc:
     ocsf: dict[str, Any] | None = None
     entity: dict[str, Any] | None = None
     lineage: list[dict[str, Any]] | None = None
+    session: str = ""  # audit session id from the exec record ("" when unset)
 
     def changed(self) -> None:
         self.ocsf = None

@@ -233,3 +233,107 @@ def decode(data: bytes) -> C.Structure | None:
     if len(data) < size:
         data = data.ljust(size, b"\0")
     return rec.from_buffer_copy(data)
+
+
+# ---- escape family (bpf/escape.bpf.c): namespaces, mounts, capabilities, renames, memfd,
+# io_uring, release_agent writes. Kinds 60-79.
+EV_NS, EV_MOUNT, EV_CAPSET, EV_RENAME = 60, 61, 62, 63
+EV_MEMFD, EV_IOURING, EV_RELEASE_AGENT = 64, 65, 66
+NS_OP_UNSHARE, NS_OP_SETNS, NS_OP_CLONE, NS_OP_CLONE3 = 1, 2, 3, 4
+MOUNT_OP_MOUNT, MOUNT_OP_PIVOT_ROOT = 1, 2
+IOURING_OP_SETUP, IOURING_OP_SUBMIT = 1, 2
+MOUNT_STR_MAX = 256
+FSTYPE_MAX = 32
+MEMFD_NAME_MAX = 256
+IOURING_OPNAME_MAX = 24
+
+
+class NsEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("flags", u64),
+        ("op", u32),
+        ("ns_type", u32),
+        ("target_inum", u32),
+        ("own_inum", u32),
+        ("target_pid", u32),
+        ("fd", C.c_int32),
+    ]
+
+
+class MountEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("flags", u64),
+        ("ret", C.c_int32),
+        ("op", u32),
+        ("mnt_ns", u32),
+        ("_pad", u32),
+        ("fstype", C.c_char * FSTYPE_MAX),
+        ("source", C.c_char * MOUNT_STR_MAX),
+        ("target", C.c_char * MOUNT_STR_MAX),
+    ]
+
+
+class CapsetEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("effective", u64),
+        ("permitted", u64),
+        ("inheritable", u64),
+        ("euid", u32),
+        ("user_ns", u32),
+    ]
+
+
+class RenameEvent(C.Structure):
+    _fields_ = [("hdr", EvHdr), ("new_name", C.c_char * COMM_LEN)]
+
+
+class MemfdEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("flags", u32),
+        ("_pad", u32),
+        ("name", C.c_char * MEMFD_NAME_MAX),
+    ]
+
+
+class IouringEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("op", u32),
+        ("fd", C.c_int32),
+        ("sq_entries", u32),
+        ("cq_entries", u32),
+        ("setup_flags", u32),
+        ("opcode", u32),
+        ("sq_thread", u32),
+        ("_pad", u32),
+        ("op_name", C.c_char * IOURING_OPNAME_MAX),
+    ]
+
+
+class ReleaseAgentEvent(C.Structure):
+    _fields_ = [
+        ("hdr", EvHdr),
+        ("open_flags", u32),
+        ("path_len", u16),
+        ("_pad", u16),
+        ("path", C.c_char * FILE_PATH_MAX),
+    ]
+
+
+_ESCAPE_RECORDS: dict[int, tuple[str, type[C.Structure]]] = {
+    EV_NS: ("ns_event", NsEvent),
+    EV_MOUNT: ("mount_event", MountEvent),
+    EV_CAPSET: ("capset_event", CapsetEvent),
+    EV_RENAME: ("rename_event", RenameEvent),
+    EV_MEMFD: ("memfd_event", MemfdEvent),
+    EV_IOURING: ("iouring_event", IouringEvent),
+    EV_RELEASE_AGENT: ("release_agent_event", ReleaseAgentEvent),
+}
+for _kind, (_name, _rec) in _ESCAPE_RECORDS.items():
+    RECORDS[_name] = _rec
+    KIND_RECORD[_kind] = _rec
+    _SIZES[_kind] = C.sizeof(_rec)

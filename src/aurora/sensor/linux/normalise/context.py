@@ -186,3 +186,14 @@ class NormaliseContext:
 
     def actor(self, hdr: Hdr) -> dict[str, Any]:
         return {"process": self.proc_obj(self.actor_proc(hdr))}
+
+    def process_with_ancestry(self, p: Proc) -> dict[str, Any]:
+        """``p``'s process object with its parent, its parent's ancestry and its login session:
+        for events worth tracing to the process tree they came from (the escape family's)."""
+        obj = self.proc_obj(p)
+        if p.session:
+            obj["session"] = {"uid": p.session}
+        parent = self.table.procs.get(p.ppid)
+        if parent is not None:
+            obj["ancestry"] = self.lineage(parent)
+        return obj

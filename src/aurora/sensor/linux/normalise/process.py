@@ -82,6 +82,7 @@ def execve(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     proc = ctx.proc_obj(p)
     proc["tid"] = tid
     tty = cfield(data, _TTY, R.TTY_NAME_MAX) if data[_TTY] else b""
+    p.session = str(sessionid) if sessionid != 0xFFFFFFFF else ""
     if sessionid != 0xFFFFFFFF or tty:
         session = proc["session"] = {}
         if sessionid != 0xFFFFFFFF:

@@ -13,7 +13,7 @@ from aurora.sensor.linux.normalise.context import NormaliseContext
 from aurora.sensor.linux.normalise.registry import register
 
 _SETID_SYSCALLS = {105: "setuid", 113: "setreuid", 117: "setresuid", 106: "setgid"}
-_SETID_SYSCALLS |= {114: "setregid", 119: "setresgid"}
+_SETID_SYSCALLS |= {114: "setregid", 119: "setresgid", 122: "setfsuid", 123: "setfsgid"}
 _PTRACE_OPS = {1: "ptrace_attach", 2: "ptrace_poke", 3: "process_vm_writev"}
 
 
