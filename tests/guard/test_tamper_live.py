@@ -70,11 +70,12 @@ def _prog_name(prog_id: int) -> str:
     return str(json.loads(out)["name"])
 
 
-def test_overwriting_the_watched_path_map_raises_a_critical_alert_naming_it(
-    live_sensor: LiveSensor,
+@pytest.mark.parametrize("map_name", ["watch_rules", "read_rules"])
+def test_overwriting_a_watched_path_map_raises_a_critical_alert_naming_it(
+    live_sensor: LiveSensor, map_name: str
 ) -> None:
     sensor = live_sensor.start()
-    map_id = _map_id(sensor.pid, "watch_rules")
+    map_id = _map_id(sensor.pid, map_name)
     zeros = ["0"] * 136  # one empty rule: len, flags, pattern
     update = ["bpftool", "map", "update", "id", str(map_id), "key", "0", "0", "0", "0"]
     subprocess.run([*update, "value", *zeros], check=True)
@@ -82,7 +83,7 @@ def test_overwriting_the_watched_path_map_raises_a_critical_alert_naming_it(
     assert alert.severity_id == 5
     assert "T1562" in json.dumps(alert.finding["attacks"])
     ev = _evidence(alert)
-    assert "file/watch_rules" in str(ev["message"])
+    assert f"file/{map_name}" in str(ev["message"])
     assert "written back" in str(ev["message"])
 
 

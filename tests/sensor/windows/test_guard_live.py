@@ -132,6 +132,7 @@ def test_sysmon_driver_stopped_and_amsi_patched_raise_critical_alerts(
         scm.states["SysmonDrv"] = 1  # sc stop SysmonDrv
         wait_until(lambda: bool(alerts()), 30, "the critical tamper alert")
         assert alerts()[0].severity_id == 5 and "T1562" in str(alerts()[0].finding["attacks"])
+        assert alerts()[0].finding["device"]["os"]["name"] == "Windows"
         assert message() == "sysmon.driver: detached (SysmonDrv driver not loaded)"
         wait_until(lambda: hooks().get("sysmon.driver") == "detached", 10, "hook health")
         assert health()["loaded"] is False

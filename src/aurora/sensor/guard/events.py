@@ -29,6 +29,13 @@ def _this_device() -> dict[str, Any]:
     return _device
 
 
+def use_device(device: dict[str, Any]) -> None:
+    """Name the host as its event source does: the guard of a Windows sensor reports a Windows
+    device, not the Linux one :func:`device_info` describes."""
+    global _device
+    _device = device
+
+
 def signal_name(sig: int) -> str:
     try:
         return signal.Signals(sig).name

@@ -124,7 +124,11 @@ class Guard:
     def _start_windows_parts(self) -> bool:
         """The Windows checks when the source is the Windows sensor; whether it is."""
         try:
-            from aurora.sensor.windows.guard_checks import WindowsGuardChecks, windows_source
+            from aurora.sensor.windows.guard_checks import (
+                WindowsGuardChecks,
+                windows_device,
+                windows_source,
+            )
         except ImportError as exc:  # pragma: no cover - a build without the Windows sensor
             self.caps.append(Capability("guard/windows", False, str(exc)))
             return False
@@ -132,6 +136,7 @@ class Guard:
         if sensor is None:
             return False
         self._windows = WindowsGuardChecks(sensor, self.config.canary_timeout_s)
+        tev.use_device(windows_device())
         self.caps.append(Capability("guard/windows", True))
         return True
 

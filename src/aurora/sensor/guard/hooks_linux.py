@@ -6,8 +6,8 @@ descriptor was closed (an attacker with a debugger inside the sensor) or now nam
 is *detached*; a link running another program, or a program with another tag, is *replaced*, and
 so is a gone link whose program's name now runs, alone of its object, in a new link of the same
 kind (a look-alike attached in its place, found among the links created since it was last seen).
-The file family's watched-path map is hashed too: a write from outside (``bpftool map update``)
-makes it *altered*, and the sensor writes its rules back at once.
+The file family's watched-path maps (writes and reads) are hashed too: a write from outside
+(``bpftool map update``) makes one *altered*, and the sensor writes its rules back at once.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from aurora.errors import AuroraError
 from aurora.sensor.guard import bpfinfo
 from aurora.sensor.guard.status import OK, Observation
-from aurora.sensor.linux.records import WATCH_RULES_MAX, WatchRule
+from aurora.sensor.linux.records import READ_RULES_MAX, WATCH_RULES_MAX, WatchRule
 from aurora.sensor.linux.sensor import LinuxSensor
+
+# The file family's rule maps the guard hashes, with their sizes.
+_RULE_MAPS = {"watch_rules": WATCH_RULES_MAX, "read_rules": READ_RULES_MAX}
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,6 @@ class LinuxHooks:
     def __init__(self, sensor: LinuxSensor) -> None:
         self.sensor = sensor
         self.hooks: list[AttachedHook] = []
-        self._watch_digest = ""
         for family, obj in sorted(sensor.bpf_objects().items()):
             for prog_name, (prog, link) in sorted(obj.attached.items()):
                 lfd, pfd = bpfinfo.link_fd(link), bpfinfo.program_fd(prog)
@@ -61,7 +63,7 @@ class LinuxHooks:
                         linfo.link_type,
                     )
                 )
-        self._watch_digest = self._digest_watch_rules() or ""
+        self._watch_digests = {m: self._digest_rules(m) for m in _RULE_MAPS}
         self._positions = sensor.ring_positions()
         # Links found gone: their descriptor number is no longer ours to ask about or close.
         self._gone: dict[str, Observation] = {}
@@ -71,20 +73,18 @@ class LinuxHooks:
         self._newest_link = bpfinfo.newest_link_id()
         self._gone_after: dict[str, int] = {}
 
-    def _watch_fd(self) -> int | None:
+    def _digest_rules(self, map_name: str) -> str:
         obj = self.sensor.bpf_objects().get("file")
-        return obj.map_fd("watch_rules") if obj is not None else None
-
-    def _digest_watch_rules(self) -> str | None:
-        fd = self._watch_fd()
-        if fd is None:
-            return None
-        return bpfinfo.array_digest(fd, WATCH_RULES_MAX, ctypes.sizeof(WatchRule))
+        if obj is None:
+            return ""
+        return bpfinfo.array_digest(
+            obj.map_fd(map_name), _RULE_MAPS[map_name], ctypes.sizeof(WatchRule)
+        )
 
     def check(self) -> list[Observation]:
         previous, self._newest_link = self._newest_link, bpfinfo.newest_link_id(self._newest_link)
         seen = [self._check_hook(h, previous) for h in self.hooks]
-        seen.extend(self._check_watch_rules())
+        seen.extend(self._check_rules(m) for m in _RULE_MAPS if self._watch_digests[m])
         return seen
 
     def _check_hook(self, hook: AttachedHook, newest_before: int) -> Observation:
@@ -155,25 +155,23 @@ class LinuxHooks:
             )
         return Observation(hook.name, OK)
 
-    def _check_watch_rules(self) -> list[Observation]:
-        if not self._watch_digest:
-            return []
-        name = "file/watch_rules"
+    def _check_rules(self, map_name: str) -> Observation:
+        name = f"file/{map_name}"
         try:
-            now = self._digest_watch_rules()
+            now = self._digest_rules(map_name)
         except AuroraError as exc:
-            return [Observation(name, "altered", f"map cannot be read: {exc}")]
-        if now == self._watch_digest:
-            return [Observation(name, OK)]
+            return Observation(name, "altered", f"map cannot be read: {exc}")
+        if now == self._watch_digests[map_name]:
+            return Observation(name, OK)
         try:
             self.sensor.reload_watch_rules()
-            restored = self._digest_watch_rules() == self._watch_digest
+            restored = self._digest_rules(map_name) == self._watch_digests[map_name]
         except AuroraError:
             restored = False
         detail = "watched-path map was overwritten from outside; " + (
             "rules written back" if restored else "rules could NOT be written back"
         )
-        return [Observation(name, "altered", detail)]
+        return Observation(name, "altered", detail)
 
     def check_pipeline(self, expect_fed: Collection[str]) -> list[Observation]:
         """Rings still fed: a family sent a marker since the last check must have had at least

@@ -13,6 +13,7 @@ the heartbeat only.
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -42,6 +43,12 @@ _STATE_OF_CHECK = {
     "service.recovery": "misconfigured",
 }
 CREATE_NO_WINDOW = 0x08000000
+
+
+def windows_device() -> dict[str, Any]:
+    """This host as the OCSF ``device`` of the guard's findings."""
+    os_facts = {"name": "Windows", "type_id": 100, "type": "Windows"}
+    return {"hostname": socket.gethostname(), "type_id": 0, "os": os_facts}
 
 
 def windows_source(source: Any) -> WindowsSensor | None:
