@@ -111,3 +111,46 @@ def test_sensors_take_turns_and_each_keeps_its_order() -> None:
     later = threading.Timer(0.05, q.put, ("x", "late"))
     later.start()
     assert q.get() == "late"
+
+
+class _FlakyStore(SQLiteStore):
+    """A real store that fails every commit holding sensor a's first batch while ``down``: a
+    database restarting just as that batch is written, and back for the others."""
+
+    down = True
+
+    def ingest(
+        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
+    ) -> list[IngestResult]:
+        if self.down and any(b.sensor_id == "a" and b.first_seq == 1 for b in batches):
+            raise OSError("server closed the connection unexpectedly")
+        return super().ingest(batches, alerts)
+
+
+def test_batches_after_a_failed_one_wait_for_its_resend(tmp_path: Path) -> None:
+    """Stored ahead of a failed batch, a later one would raise the high-water mark past it, and
+    the failed batch, sent again, would be discarded as a duplicate. Later batches of that sensor
+    fail too, until the failed one comes again; then all are stored, with no gap."""
+    from aurora.collector.ingest import StoreBehind
+
+    store = _FlakyStore(tmp_path / "aurora.db")
+    store.register_host(HostRecord("a", hostname="a"))
+    writer = IngestWriter(store, max_uncompressed=1 << 20)
+    batches = [encode_batch("a", seq, [_event(seq)]) for seq in range(1, 6)]
+    first = [writer.submit("a", b) for b in batches]
+    writer.start()
+    try:
+        with pytest.raises(OSError):
+            first[0].result(timeout=30)
+        for fut in first[1:]:
+            with pytest.raises(StoreBehind):
+                fut.result(timeout=30)
+        assert store.count_events("a") == 0
+        store.down = False
+        again = [writer.submit("a", b) for b in batches]  # the sensor resends from the oldest
+        assert all(f.result(timeout=30).accepted for f in again)
+    finally:
+        writer.stop()
+    assert store.count_events("a") == 5
+    assert store.gaps("a") == []
+    store.close()

@@ -86,6 +86,19 @@ def test_oom_kill_is_reported_at_the_next_start_and_nothing_is_lost(
     shutil.copy("/bin/true", marker)
     subprocess.run([str(marker)], check=True)
 
+    def marker_stored() -> bool:
+        query = EventQuery(sensor_ids=[sensor.sensor_id], process_name=marker.name)
+        return bool(store.search_events(query))
+
+    def marker_spooled() -> bool:
+        # An event still in the kernel's ring when the sensor dies is lost with it; what the
+        # sensor promises is that one it has spooled is not. So the squeeze waits for the spool
+        # (segments are plain JSON; an acknowledged one may already be gone, hence the store).
+        segments = [p for p in (sensor.state_dir / "spool").rglob("*") if p.is_file()]
+        return any(marker.name.encode() in p.read_bytes() for p in segments) or marker_stored()
+
+    wait_until(marker_spooled, 30, "the marker exec in the sensor's spool")
+
     assert sensor.proc is not None
     # Squeezed again after each round of work: what the kernel could reclaim a moment ago (the
     # page cache of the interpreter's own files) may be back, and goes again.
@@ -113,9 +126,5 @@ def test_oom_kill_is_reported_at_the_next_start_and_nothing_is_lost(
     assert "OOM killer" in report["previous_run"]
 
     # Nothing spooled before the kill is lost: the marker is stored and no sequence is missing.
-    def marker_stored() -> bool:
-        query = EventQuery(sensor_ids=[sensor.sensor_id], process_name=marker.name)
-        return bool(store.search_events(query))
-
     wait_until(marker_stored, 30, "the marker exec, sent before the OOM kill")
     assert store.gaps(sensor.sensor_id) == []

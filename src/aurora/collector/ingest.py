@@ -50,6 +50,9 @@ _MAX_GROUP_EVENTS = 20_000
 # 64 bits): the batch's fault, so it is refused. Anything else (a full disk, a locked database)
 # is the store's, and the batch is left for the sensor to resend.
 _BATCH_FAULTS = (OverflowError, ValueError, TypeError)
+# How long a sensor's later batches are held back after one of its batches failed to store:
+# its resend comes at once (a new stream, or the worker's consumer started afresh).
+_HOLD_BACK_S = 30.0
 _CLAMP_LOG_EVERY_S = 60.0
 
 
@@ -85,6 +88,10 @@ _STOP = object()
 _STOP_KEY = "\0stop"  # no sensor id: those are UUIDs
 
 
+class StoreBehind(Exception):
+    """A batch not stored because an earlier one of its sensor was not: send both again."""
+
+
 class IngestWriter:
     """Owns all event writes of one collector process."""
 
@@ -106,6 +113,9 @@ class IngestWriter:
         self._decode_q: FairQueue[_Job | object] = FairQueue()
         self._write_q: queue.SimpleQueue[_Decoded | object] = queue.SimpleQueue()
         self._hwm: dict[str, int] = {}
+        # Per sensor, the first sequence number of a batch the store failed to take and when:
+        # its later batches are failed too until that one comes again (see _held_back).
+        self._failed_from: dict[str, tuple[int, float]] = {}
         self._clamp_logged: dict[str, float] = {}  # sensor -> when a clamp was last logged
         self._reader = BatchReader(rules=detection.rules if detection else None)
         # Two stages so that parsing (holds the GIL) overlaps with SQLite's own work (which
@@ -229,6 +239,9 @@ class IngestWriter:
     def _store_group(self, items: list[_Decoded]) -> None:
         """Store a group in one commit; if that fails, store each batch alone, so one bad batch
         never fails the others (nor, as they would be resent, the next groups)."""
+        items = [item for item in items if not self._held_back(item)]
+        if not items:
+            return
         try:
             self._process(items)
             return
@@ -242,13 +255,34 @@ class IngestWriter:
                 exc,
             )
         for item in items:
+            if self._held_back(item):
+                continue
             try:
                 self._process([item])
             except Exception as exc:
                 self._settle_failure(item, exc)
 
-    @staticmethod
-    def _settle_failure(item: _Decoded, exc: Exception) -> None:
+    def _held_back(self, item: _Decoded) -> bool:
+        """Whether ``item`` follows a batch of its sensor the store failed to take, and is failed
+        in turn. Stored ahead of that batch, it would raise the high-water mark past it, and the
+        failed batch, sent again, would be discarded as a duplicate: lost. The resend (a batch
+        starting at or before the failed one) lifts the hold, and so does time: a sensor whose
+        spool evicted the failed batch can never send it again."""
+        job = item[0]
+        held = self._failed_from.get(job.sensor_id)
+        if held is None:
+            return False
+        failed, since = held
+        if job.batch.first_seq <= failed or time.monotonic() - since > _HOLD_BACK_S:
+            del self._failed_from[job.sensor_id]
+            return False
+        if not job.future.done():
+            job.future.set_exception(
+                StoreBehind(f"an earlier batch ({failed}) of this sensor was not stored")
+            )
+        return True
+
+    def _settle_failure(self, item: _Decoded, exc: Exception) -> None:
         job = item[0]
         if job.future.done():
             return
@@ -259,6 +293,8 @@ class IngestWriter:
             job.future.set_result(Outcome(False, reason))
         else:
             log.exception("storing a batch from %s failed", job.sensor_id)
+            failed, _ = self._failed_from.get(job.sensor_id, (job.batch.first_seq, 0.0))
+            self._failed_from[job.sensor_id] = (min(failed, job.batch.first_seq), time.monotonic())
             job.future.set_exception(exc)
 
     def _process(self, accepted: list[_Decoded]) -> None:
