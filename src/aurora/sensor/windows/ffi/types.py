@@ -59,12 +59,15 @@ def wide(text: str) -> ctypes.Array[ctypes.c_char]:
 
 
 def read_wide(address: int, max_chars: int = 32768) -> str:
-    """The UTF-16LE string at ``address`` up to its NUL (bounded: a damaged pointer ends it)."""
-    raw = ctypes.string_at(address, max_chars * 2)
-    for i in range(0, len(raw), 2):
-        if raw[i] == 0 and raw[i + 1] == 0:
-            return raw[:i].decode("utf-16-le", "replace")
-    return raw.decode("utf-16-le", "replace")
+    """The UTF-16LE string at ``address`` up to its NUL (bounded: a damaged pointer ends it).
+    Read one character at a time: reading ahead of the NUL could run off the buffer's page."""
+    units = (ctypes.c_uint16 * max_chars).from_address(address)
+    out = []
+    for unit in units:
+        if unit == 0:
+            break
+        out.append(unit)
+    return b"".join(u.to_bytes(2, "little") for u in out).decode("utf-16-le", "replace")
 
 
 def callback_type(restype: Any, *argtypes: Any) -> Any:
