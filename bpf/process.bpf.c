@@ -10,10 +10,19 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-/* One exec record is ~7 KiB: far too big for the 512-byte BPF stack. */
+/* Where exe, cwd and argv are built before they are packed into the record's strings[]: each in
+ * a field of its own, followed by room for write_path's last component and argv's masked read. */
+struct exec_parts {
+	char exe[EXEC_PATH_MAX];
+	char cwd[EXEC_PATH_MAX];
+	char argv[ARGV_MAX];
+	char slack[ARGV_MAX + 2 * EXEC_PATH_MAX + NAME_CHUNK];
+};
+
+/* An exec record and its parts are far too big for the 512-byte BPF stack. */
 struct scratch {
 	struct exec_event ev;
-	char slack[ARGV_MAX + 2 * EXEC_PATH_MAX + NAME_CHUNK];
+	struct exec_parts parts;
 	struct path_walk walk;
 };
 struct {
@@ -83,12 +92,15 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (cg)
 		bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup), cg);
 
+	/* The filename goes straight to the front of strings[]; the rest follow it once built. */
 	unsigned int loc = ctx->__data_loc_filename & 0xFFFF;
-	long fl = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
+	long fl = bpf_probe_read_kernel_str(e->strings, FILENAME_MAX, (void *)ctx + loc);
 	e->filename_len = fl > 0 ? fl - 1 : 0;
 
+	struct exec_parts *parts = &s->parts;
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
 	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	e->exe_len = 0;
 	if (exe) {
 		struct inode *ino = BPF_CORE_READ(exe, f_inode);
 		struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
@@ -99,20 +111,17 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
 			e->flags |= EXEC_F_EXE_UNLINKED;
 		int n = write_path(d, BPF_CORE_READ(exe, f_path.mnt),
-				   (struct path_out *)e->exe, EXEC_PATH_MAX, &s->walk);
+				   (struct path_out *)parts->exe, EXEC_PATH_MAX, &s->walk);
 		if (n < 0) {
 			n = -n;
 			e->flags |= EXEC_F_EXE_TRUNCATED;
 		}
 		e->exe_len = n;
-	} else {
-		e->exe_len = 0;
-		e->exe[0] = 0;
 	}
 
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
 	int c = write_path(BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt),
-			   (struct path_out *)e->cwd, EXEC_PATH_MAX, &s->walk);
+			   (struct path_out *)parts->cwd, EXEC_PATH_MAX, &s->walk);
 	if (c < 0) {
 		c = -c;
 		e->flags |= EXEC_F_CWD_TRUNCATED;
@@ -127,11 +136,21 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = ARGV_MAX;
 		e->flags |= EXEC_F_ARGV_TRUNCATED;
 	}
-	if (len && bpf_probe_read_user(e->argv, MASK(len, 8191), (void *)start))
+	if (len && bpf_probe_read_user(parts->argv, MASK(len, 8191), (void *)start))
 		len = 0;
 	e->argv_len = len;
 
-	__u32 size = offsetof(struct exec_event, argv) + MASK(len, 8191);
+	/* Pack exe, cwd and argv behind the filename. Every offset stays below FILENAME_MAX +
+	 * 2 * EXEC_PATH_MAX; the masks only show the verifier the bounds of strings[]. */
+	__u32 off = e->filename_len;
+	bpf_probe_read_kernel(&e->strings[MASK(off, 4095)], MASK(e->exe_len, 2047), parts->exe);
+	off += e->exe_len;
+	bpf_probe_read_kernel(&e->strings[MASK(off, 4095)], MASK(e->cwd_len, 2047), parts->cwd);
+	off += e->cwd_len;
+	bpf_probe_read_kernel(&e->strings[MASK(off, 4095)], MASK(len, 8191), parts->argv);
+	off += len;
+
+	__u32 size = offsetof(struct exec_event, strings) + MASK(off, 16383);
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	EMIT(events, SLOT_EXEC, e, size);

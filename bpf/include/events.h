@@ -60,7 +60,12 @@ struct ev_hdr {
 #define EXEC_F_EXE_TRUNCATED 4
 #define EXEC_F_CWD_TRUNCATED 8
 
-/* argv is last so the record is sent only up to the bytes it uses. */
+/* The four strings travel back to back in strings[] (filename, exe, cwd, argv; their lengths
+ * above, no NUL between them), so a record is as long as what it says: a few hundred bytes for
+ * most execs, not the 6 KiB of fixed fields, which the process ring then holds six times more of.
+ * EXEC_STRINGS_MAX is the verifier's bound (an offset masked to 4095 plus a length masked to
+ * 8191), not the most a record carries (FILENAME_MAX + 2 * EXEC_PATH_MAX + ARGV_MAX). */
+#define EXEC_STRINGS_MAX (4096 + 8192)
 struct exec_event {
 	struct ev_hdr hdr;
 	__u64 exe_ino;
@@ -81,10 +86,7 @@ struct exec_event {
 	__u32 args_size;
 	char tty[TTY_NAME_MAX];
 	char cgroup[CGROUP_NAME_MAX];
-	char filename[FILENAME_MAX];
-	char exe[EXEC_PATH_MAX];
-	char cwd[EXEC_PATH_MAX];
-	char argv[ARGV_MAX];
+	char strings[EXEC_STRINGS_MAX];
 };
 
 /* hdr describes the new child; hdr.ppid is the parent's tgid. */

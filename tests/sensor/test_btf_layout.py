@@ -92,7 +92,7 @@ def test_struct_decoders_cover_the_mirrors_byte_for_byte() -> None:
     from aurora.sensor.linux import records as R
 
     assert D.HDR.size == ctypes.sizeof(R.EvHdr)
-    assert D.EXEC.size == R.ExecEvent.tty.offset  # the strings after it are sliced by offset
+    assert D.EXEC.size == R.ExecEvent.tty.offset  # what follows is sliced by offset and length
     pairs = [
         (D.EXIT, R.ExitEvent),
         (D.SETID, R.SetidEvent),

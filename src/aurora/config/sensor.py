@@ -91,7 +91,7 @@ class SensorConfig(Section):
     cert_renew_fraction: float = Field(default=0.67, ge=0, lt=1)
     # Linux eBPF sensor
     linux_families: list[str] = Field(default_factory=lambda: list(LINUX_FAMILIES))
-    ringbuf_kb: int = Field(default=4096, ge=1024, le=1024 * 1024)
+    ringbuf_kb: int = Field(default=2048, ge=1024, le=1024 * 1024)
     watch_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_PATHS))
     watch_exec_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_EXEC_PATHS))
     watch_read_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_READ_PATHS))

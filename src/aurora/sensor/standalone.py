@@ -58,9 +58,9 @@ def run_standalone(source: EventSource, out: BinaryIO | None = None) -> int:
             if events:
                 write_all(out, b"".join(dumps(ev, option=newline) for ev in events))
                 out.flush()
-        # Flush: whatever the kernel already handed over is written before we detach.
-        events = source.poll(0)
-        if events:
+        # Flush: whatever the kernel already handed over is written before we detach (a poll
+        # takes a bounded batch, so until one comes back empty).
+        while events := source.poll(0):
             write_all(out, b"".join(dumps(ev, option=newline) for ev in events))
         out.flush()
         log.info("sensor stopped; kernel drops per family: %s", source.drop_counts())

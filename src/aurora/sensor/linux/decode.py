@@ -182,9 +182,8 @@ _S, _P, _PP = R.EvHdr.start_ns.offset, R.EvHdr.pid.offset, R.EvHdr.ppid.offset
 FORK = struct.Struct(f"<{_S}xQ{_P - _S - 8}xI{_PP - _P - 4}xI")
 _N_HDR = 10
 _KIND = R.EvHdr.kind.offset
-_TTY, _CGROUP, _FILENAME = R.ExecEvent.tty.offset, R.ExecEvent.cgroup.offset, R.ExecEvent.filename
-_EXE, _CWD, _ARGV = R.ExecEvent.exe.offset, R.ExecEvent.cwd.offset, R.ExecEvent.argv.offset
-_FILENAME_OFF = _FILENAME.offset
+_TTY, _CGROUP, _STRINGS = R.ExecEvent.tty.offset, R.ExecEvent.cgroup.offset, R.ExecEvent.strings
+_STR = _STRINGS.offset
 
 
 _new = tuple.__new__
@@ -212,11 +211,15 @@ def decode(data: bytes) -> Record | None:
 
 
 def _exec(data: bytes) -> Exec | None:
-    if len(data) < _ARGV:
+    if len(data) < _STR:
         return None
     v = EXEC.unpack_from(data)
     h = _hdr(v)
     exe_len, cwd_len, argv_len, filename_len = v[21:25]
+    # The strings are packed back to back: filename, exe, cwd, argv.
+    exe = _STR + filename_len
+    cwd = exe + exe_len
+    argv = cwd + cwd_len
     return Exec._make(
         (
             h,
@@ -224,10 +227,10 @@ def _exec(data: bytes) -> Exec | None:
             v[25],
             _cstr(data[_TTY : _TTY + R.TTY_NAME_MAX]),
             _cstr(data[_CGROUP : _CGROUP + R.CGROUP_NAME_MAX]),
-            data[_FILENAME_OFF : _FILENAME_OFF + filename_len],
-            data[_EXE : _EXE + exe_len],
-            data[_CWD : _CWD + cwd_len],
-            data[_ARGV : _ARGV + argv_len],
+            data[_STR:exe],
+            data[exe:cwd],
+            data[cwd:argv],
+            data[argv : argv + argv_len],
         )
     )
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ctypes as C
 
 COMM_LEN = 16
-EXEC_PATH_MAX = 1024
-ARGV_MAX = 4096
 FILENAME_MAX = 256
+# The verifier's bound on an exec record's packed strings (bpf/include/events.h).
+EXEC_STRINGS_MAX = 4096 + 8192
 CGROUP_NAME_MAX = 128
 TTY_NAME_MAX = 32
 FILE_PATH_MAX = 1024
@@ -78,10 +78,8 @@ class ExecEvent(C.Structure):
         ("args_size", u32),
         ("tty", C.c_char * TTY_NAME_MAX),
         ("cgroup", C.c_char * CGROUP_NAME_MAX),
-        ("filename", C.c_char * FILENAME_MAX),
-        ("exe", C.c_char * EXEC_PATH_MAX),
-        ("cwd", C.c_char * EXEC_PATH_MAX),
-        ("argv", C.c_char * ARGV_MAX),
+        # filename, exe, cwd and argv back to back, as long as their lengths above say.
+        ("strings", C.c_char * EXEC_STRINGS_MAX),
     ]
 
 

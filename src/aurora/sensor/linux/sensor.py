@@ -35,9 +35,9 @@ DROP_LOG_INTERVAL_S = 1.0
 
 
 def ring_bytes(family: str, ringbuf_kb: int) -> int:
-    """The process ring gets the configured size; the quieter families a quarter of it. Each
-    ring is mapped twice into the sensor, so its size counts double in RSS."""
-    kb = ringbuf_kb if family == "process" else max(ringbuf_kb // 4, 256)
+    """The process ring gets the configured size; the quieter families half of it. Each ring is
+    mapped twice into the sensor, so its size counts double in RSS."""
+    kb = ringbuf_kb if family == "process" else max(ringbuf_kb // 2, 256)
     return kb * 1024
 
 

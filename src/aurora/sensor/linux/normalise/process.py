@@ -18,8 +18,7 @@ from aurora.sensor.linux.normalise.registry import register
 
 _CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
 _TTY, _CGROUP = R.ExecEvent.tty.offset, R.ExecEvent.cgroup.offset
-_FILENAME, _EXE = R.ExecEvent.filename.offset, R.ExecEvent.exe.offset
-_CWD, _ARGV = R.ExecEvent.cwd.offset, R.ExecEvent.argv.offset
+_STR = R.ExecEvent.strings.offset  # filename, exe, cwd, argv: back to back
 
 
 @register(R.EV_FORK)
@@ -31,7 +30,7 @@ def fork(ctx: NormaliseContext, data: bytes) -> None:
 
 @register(R.EV_EXEC)
 def execve(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
-    if len(data) < _ARGV:
+    if len(data) < _STR:
         return None
     (
         ts_ns,
@@ -63,12 +62,15 @@ def execve(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
     ) = EXEC.unpack_from(data)
     table = ctx.table
     p = table.exec(pid, ppid, start_ns)
-    argv = data[_ARGV : _ARGV + argv_len].rstrip(b"\0")
+    exe_at = _STR + filename_len
+    cwd_at = exe_at + exe_len
+    argv_at = cwd_at + cwd_len
+    argv = data[argv_at : argv_at + argv_len].rstrip(b"\0")
     # One decode for the whole vector: NUL is ASCII, so no UTF-8 sequence spans a split.
     args = argv.decode(errors="replace").split("\0") if argv_len else []
-    exe = data[_EXE : _EXE + exe_len].decode(errors="replace")
+    exe = data[exe_at:cwd_at].decode(errors="replace")
     p.name, p.path, p.uid = comm_text(comm), exe, uid
-    p.cwd = data[_CWD : _CWD + cwd_len].decode(errors="replace")
+    p.cwd = data[cwd_at:argv_at].decode(errors="replace")
     p.cmd_line = " ".join(args)
     p.exited = False
     memfd = exe.rsplit("/", 1)[-1].startswith("memfd:")
@@ -116,7 +118,7 @@ def execve(ctx: NormaliseContext, data: bytes) -> dict[str, Any] | None:
         "args_size": args_size,
         "exe_memfd": memfd,
         "exe_deleted": unlinked and not memfd,
-        "exec_filename": data[_FILENAME : _FILENAME + filename_len].decode(errors="replace"),
+        "exec_filename": data[_STR:exe_at].decode(errors="replace"),
         "cgroup_id": cgroup_id,
         "cgroup": cgroup,
     }
