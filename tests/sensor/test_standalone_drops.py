@@ -92,3 +92,49 @@ def test_overloaded_ring_counts_drops_and_logs_them(
         )
     finally:
         sensor.stop()
+
+
+def test_a_backlog_is_read_in_bounded_batches_in_order_without_loss(
+    bpf_objects: Path, tmp_path: Path
+) -> None:
+    """Packed exec records of varied lengths, more than one poll takes: each poll returns at most
+    POLL_BATCH, and every launch comes back whole and in order."""
+    from aurora.sensor.linux import LinuxSensor
+    from aurora.sensor.linux.ringbuf import POLL_BATCH
+
+    sensor = LinuxSensor(SensorConfig(linux_families=["process"]), bpf_objects)
+    sensor.start()
+    try:
+        deep = tmp_path / ("d" * 200) / ("e" * 200)
+        deep.mkdir(parents=True)
+        sent = []
+        for i in range(3 * POLL_BATCH // 2):  # exec + exit each: three polls' worth at least
+            argv = ["/bin/true", f"n{i}", "x" * (1 + i * 7 % 3000)]
+            pid = os.posix_spawn("/bin/true", argv, {}) if i % 2 else _spawn_in(deep, argv)
+            os.waitpid(pid, 0)
+            sent.append(argv)
+        batches, seen = [], []
+        while batch := sensor.poll(0):
+            batches.append(len(batch))
+            seen += [e for e in batch if e["class_uid"] == 1007 and e["activity_id"] == 1]
+        assert max(batches) <= POLL_BATCH and len(batches) >= 3
+        ours = [e for e in seen if e["unmapped"]["argv"][:1] == ["/bin/true"]]
+        assert [e["unmapped"]["argv"] for e in ours] == sent
+        for i, e in enumerate(ours):
+            assert e["process"]["working_directory"] == (str(deep) if i % 2 == 0 else os.getcwd())
+            assert e["process"]["file"]["path"] == os.path.realpath("/bin/true")
+            assert e["unmapped"]["exec_filename"] == "/bin/true"
+        assert sensor.drop_counts()["process"] == 0
+    finally:
+        sensor.stop()
+
+
+def _spawn_in(cwd: Path, argv: list[str]) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child execs or exits
+        try:
+            os.chdir(cwd)
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    return pid
