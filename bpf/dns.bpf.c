@@ -6,7 +6,14 @@
  * call has said how many bytes it filled. The filter is port 53, from the call's address or the
  * connected socket, so nothing else leaves the kernel. glibc's resolver connects, then uses
  * sendmmsg and recvfrom; a TCP stream may be written with write/writev/send and read with read/
- * recv. Payloads are copied raw (a TCP one with its 2-byte length prefix); user space parses. */
+ * recv. Payloads are copied raw (a TCP one with its 2-byte length prefix); user space parses.
+ *
+ * read and write are the host's busiest calls, and telling a DNS stream among them means walking
+ * from the descriptor to its socket. So they are looked at only in processes that connected a TCP
+ * socket to port 53 themselves (marked at connect), and the receive exits look up their pending
+ * entry only while one exists: every other read and write costs a map lookup. A stream inherited
+ * across fork or passed over a Unix socket is seen by send/recv, not by read/write
+ * (docs/visibility-linux.md). */
 #include "aurora.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -38,6 +45,35 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pending_recv);
 } pending_recv SEC(".maps");
+
+/* Processes (tgid) that connected a TCP socket to port 53: only theirs are read/write checked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} tcp_dns_tasks SEC(".maps");
+
+/* How many pending_recv entries there are, roughly: the exits skip their lookup at zero. An entry
+ * lost without its exit (LRU eviction) leaves it above zero, which costs lookups, never events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} pending_n SEC(".maps");
+
+static __always_inline __s64 *pending_count(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&pending_n, &zero);
+}
+
+static __always_inline int tcp_dns_task(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&tcp_dns_tasks, &tgid) != NULL;
+}
 
 /* Drop slots: the UDP questions by syscall as before, then one slot per new kind of record. */
 enum { SLOT_SENDTO, SLOT_SENDMSG, SLOT_SENDMMSG, SLOT_TCP_QUERY, SLOT_ANSWER };
@@ -168,16 +204,39 @@ int handle_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* write and writev reach only connected sockets: TCP streams (and connected UDP) to port 53. */
+/* A TCP socket connected to port 53 marks its process for the read/write checks below. Family
+ * and port sit at the same offsets in sockaddr_in and sockaddr_in6. */
+SEC("tp/syscalls/sys_enter_connect")
+int handle_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u16 head[2] = {};
+	if (bpf_probe_read_user(head, sizeof(head), (void *)ctx->args[1]))
+		return 0;
+	if ((head[0] != AF_INET && head[0] != AF_INET6) || bpf_ntohs(head[1]) != DNS_PORT)
+		return 0;
+	struct sock *sk = fd_sock(ctx->args[0]);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+	bpf_map_update_elem(&tcp_dns_tasks, &tgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* write and writev: TCP streams to port 53, in the processes that connected one. */
 SEC("tp/syscalls/sys_enter_write")
 int handle_write(struct trace_event_raw_sys_enter *ctx)
 {
+	if (!tcp_dns_task())
+		return 0;
 	return send_dns(ctx->args[0], NULL, (void *)ctx->args[1], ctx->args[2], SLOT_SENDTO);
 }
 
 SEC("tp/syscalls/sys_enter_writev")
 int handle_writev(struct trace_event_raw_sys_enter *ctx)
 {
+	if (!tcp_dns_task())
+		return 0;
 	return send_iovecs(ctx->args[0], NULL, (struct iovec *)ctx->args[1], ctx->args[2],
 			   SLOT_SENDMSG);
 }
@@ -209,18 +268,25 @@ static __always_inline int recv_enter(int fd, __u64 buf, __u64 uaddr)
 	}
 	p.uaddr = uaddr;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__s64 *n = pending_count();
+	if (n && !bpf_map_lookup_elem(&pending_recv, &tid))
+		__sync_fetch_and_add(n, 1);
 	bpf_map_update_elem(&pending_recv, &tid, &p, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int recv_exit(long ret)
 {
+	__s64 *pending = pending_count();
+	if (!pending || *pending <= 0)
+		return 0;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_recv *pp = bpf_map_lookup_elem(&pending_recv, &tid);
 	if (!pp)
 		return 0;
 	struct pending_recv p = *pp;
-	bpf_map_delete_elem(&pending_recv, &tid);
+	if (!bpf_map_delete_elem(&pending_recv, &tid))
+		__sync_fetch_and_add(pending, -1);
 	if (ret < DNS_HEADER_LEN)
 		return 0;
 	__u32 zero = 0;
@@ -256,6 +322,8 @@ int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_read")
 int enter_read(struct trace_event_raw_sys_enter *ctx)
 {
+	if (!tcp_dns_task())
+		return 0;
 	return recv_enter(ctx->args[0], ctx->args[1], 0);
 }
 
