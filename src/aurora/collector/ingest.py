@@ -346,12 +346,14 @@ class IngestWriter:
         if self.detection is not None:
             self.detection.committed(self.store, self.bus, stored=True)
         if self.bus is not None:
-            for res in results:
-                self.bus.publish(
+            self.bus.publish_many(
+                [
                     BatchCommitted(
                         res.sensor_id, res.first_seq, res.count, res.stored, res.high_water
                     )
-                )
+                    for res in results
+                ]
+            )
 
     def _new_hits(
         self, b: IncomingBatch, hits: list[Hit]

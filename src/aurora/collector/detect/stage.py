@@ -284,9 +284,8 @@ class DetectionStage:
             for old in [g for g in self._engines if g < self._evaluated_generation]:
                 del self._engines[old]
         raised, self._raised = self._raised, []
-        if bus is not None:
-            for message in raised:
-                bus.publish(message)
+        if bus is not None and raised:
+            bus.publish_many(raised)  # one wait for the bus, not one per match
 
     def abandoned(self) -> None:
         """The group's commit failed; its batches come again and are evaluated again then, so
