@@ -11,7 +11,6 @@ import collections
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from client import Stream
@@ -83,19 +82,6 @@ def test_a_front_end_killed_mid_stream_its_sensors_move_and_nothing_is_stored_tw
         sensor.stop()
 
 
-def _attacks(
-    todo: list[tuple[int, list[dict[str, Any]]]], trees: int, every: int
-) -> list[tuple[int, list[dict[str, Any]]]]:
-    """One event of every ``every``-th batch matches RULE, each in one of ``trees`` process
-    trees (sessions) in turn: the matches of one tree are one alert and its repeats."""
-    for b, (_, events) in enumerate(todo):
-        if b % every == 0:
-            process = events[0]["process"]
-            process["file"] = {"path": f"/tmp/x{b}/evil", "name": "evil"}
-            process["session"] = {"uid": f"tree-{(b // every) % trees}"}
-    return todo
-
-
 def _kill_once_acked(cluster: Cluster, consumer: str, batches_: int, worker: AuroraNode) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -123,7 +109,7 @@ def test_a_worker_killed_mid_stream_its_batches_are_redelivered_once(cluster: Cl
             break
     else:
         raise AssertionError("no sensor landed on the victim's partitions")
-    todo = _attacks(batches(150, 40), trees=3, every=2)
+    todo = batches(150, 40, evil_every=2, trees=3)
     consumer = f"batches-p{partition_of(ident.sensor_id)}"
     killer = threading.Thread(target=_kill_once_acked, args=(cluster, consumer, 10, victim))
     killer.start()
