@@ -130,8 +130,9 @@ def running_cluster(pg_server: PgServer, root: Path) -> Iterator[Cluster]:
                     "enabled": True,
                     "rule_dirs": [str(rules)],
                     "sigma_auto_install": False,
-                    # Every match its own alert (see test_a_worker_killed_mid_stream...).
-                    "suppression_window_s": 0,
+                    # The product's default suppression window: a worker that takes a dead
+                    # one's sensors folds repeats into the alerts it raised (see
+                    # test_a_worker_killed_mid_stream...).
                 },
             },
         )

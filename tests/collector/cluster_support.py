@@ -100,9 +100,13 @@ class NodeProcess:
         self.proc.stdout.close()
 
 
-def batches(count: int, size: int, evil_every: int = 0) -> list[tuple[int, list[dict[str, Any]]]]:
+def batches(
+    count: int, size: int, evil_every: int = 0, trees: int = 0
+) -> list[tuple[int, list[dict[str, Any]]]]:
     """Varied events; with ``evil_every``, one event of every such batch matches RULE, each with
-    its own process, so each match is an alert of its own."""
+    its own process. With ``trees``, those processes belong to that many process trees
+    (sessions) in turn: a tree's matches are one alert and its repeats inside the suppression
+    window."""
     out = []
     for b in range(count):
         first = b * size + 1
@@ -110,6 +114,8 @@ def batches(count: int, size: int, evil_every: int = 0) -> list[tuple[int, list[
         if evil_every and b % evil_every == 0:
             events[0] = make_event(first)
             events[0]["process"]["file"]["path"] = f"/tmp/x{b}/evil"
+            if trees:
+                events[0]["process"]["session"] = {"uid": f"tree-{(b // evil_every) % trees}"}
         out.append((first, events))
     return out
 

@@ -69,6 +69,21 @@ class BusSuite:
                 m for m in sent if m.sensor_id == sensor
             ]
 
+    def test_publish_many_delivers_all_in_order_per_subject(self, bus: Bus) -> None:
+        got: list[Message] = []
+        bus.subscribe([BatchCommitted, AlertRaised], got.append)
+        bus.publish_many([])
+        sent: list[Message] = [BatchCommitted(f"s{i % 3}", i, 1, 1, i) for i in range(1, 300)]
+        sent += [SAMPLES[1]]
+        bus.publish_many(sent)
+        bus.publish_many(sent[:1])
+        assert bus.drain()
+        assert len(got) == len(sent) + 1
+        for sensor in ("s0", "s1", "s2"):
+            assert [m for m in got if m.sensor_id == sensor] == [
+                m for m in [*sent, sent[0]] if m.sensor_id == sensor
+            ]
+
     def test_a_durable_consumer_shares_its_messages(self, bus: Bus) -> None:
         one: list[Message] = []
         two: list[Message] = []

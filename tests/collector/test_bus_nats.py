@@ -113,6 +113,8 @@ def test_publish_while_the_server_is_down_fails_clearly(tmp_path: Path) -> None:
         server.stop()
         with pytest.raises(BusUnavailable, match=r"JetStream did not take a host\.state message"):
             bus.publish(HostChanged("lost-view"))
+        with pytest.raises(BusUnavailable, match=r"JetStream did not take 2 messages"):
+            bus.publish_many([HostChanged("lost-1"), HostChanged("lost-2")])
     finally:
         bus.close()
 

@@ -132,13 +132,11 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
 ) -> None:
     rules = rules_dir(tmp_path)
     front = start_node(node_config(tmp_path / "front", nats_server.url, "frontend"))
+    # The default suppression window: repeats fold into their alert in the transaction storing
+    # their events, and the restarted worker looks up the alerts raised before the kill.
     worker_cfg = node_config(tmp_path / "worker", nats_server.url, "worker", rules=rules)
-    # Every match its own alert: a repeat folded into an alert is counted after the commit
-    # (detect.stage), so a SIGKILL can lose a repeat's count; what must hold is that no match
-    # raises an alert twice, or none.
-    worker_cfg["detection"]["suppression_window_s"] = 0
     worker = NodeProcess(worker_cfg)
-    todo = batches(150, 40, evil_every=10)
+    todo = batches(150, 40, evil_every=2, trees=3)
     try:
         ident = enroll_at(front)
         sensor = ResendingSensor(addr(front), ident)
@@ -161,12 +159,16 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
             alerts = store.list_alerts(limit=1000)
         finally:
             store.close()
-        # Each of the 15 evil events raised one alert per rule it matches (ours and the pack's
-        # rule on executables in /tmp): none lost, none raised twice across the kill.
-        per_rule: collections.Counter[str] = collections.Counter(a.rule_uid for a in alerts)
-        assert per_rule["5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0002"] == 15
-        assert set(per_rule.values()) == {15}, per_rule
-        assert {a.count for a in alerts} == {1}
+        # The 75 evil events, 25 in each of 3 process trees, raised one alert per tree and rule
+        # they match (ours and the pack's rule on executables in /tmp), raised once across the
+        # kill and counting each of its tree's matches once: none lost, none counted twice.
+        raised = collections.Counter((a.rule_uid, a.dedup_key) for a in alerts)
+        assert set(raised.values()) == {1}, raised
+        counts: dict[str, list[int]] = collections.defaultdict(list)
+        for a in alerts:
+            counts[a.rule_uid].append(a.count)
+        assert "5b0f6c1e-6c55-4a43-9d0e-3f1f4a7a0002" in counts
+        assert all(sorted(c) == [25, 25, 25] for c in counts.values()), counts
     finally:
         worker.stop()
         front.stop()

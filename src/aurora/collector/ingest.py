@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
@@ -37,7 +37,15 @@ from aurora.collector.bus import BatchCommitted, Bus
 from aurora.collector.detect import BatchReader, DetectionStage, Hit
 from aurora.collector.fair_queue import FairQueue
 from aurora.collector.store import packed_batch
-from aurora.collector.store.base import DropDelta, IncomingBatch, IngestResult, NewAlert, Store
+from aurora.collector.store.base import (
+    AlertRepeat,
+    DropDelta,
+    HighWaterMoved,
+    IncomingBatch,
+    IngestResult,
+    NewAlert,
+    Store,
+)
 from aurora.v1 import stream_pb2
 from aurora.wire.codec import BatchDecodeError, saturate
 
@@ -298,14 +306,26 @@ class IngestWriter:
             job.future.set_exception(exc)
 
     def _process(self, accepted: list[_Decoded]) -> None:
-        alerts: list[NewAlert] = []
-        if self.detection is not None:
-            for job, incoming, hits in accepted:
-                new = self._new_hits(incoming, hits)
-                if new:
-                    alerts.extend(self._safe_evaluate(job.sensor_id, new))
         try:
-            results = self.store.ingest([inc for _, inc, _ in accepted], alerts)
+            self._commit(accepted)
+        except HighWaterMoved as exc:
+            # Another worker stored some of these events since this one cached the marks (it
+            # held the sensor's partition before): evaluate again from the store's marks.
+            log.info("%s; evaluating the group again", exc)
+            self._commit(accepted)
+
+    def _commit(self, accepted: list[_Decoded]) -> None:
+        batches = [inc for _, inc, _ in accepted]
+        alerts: list[NewAlert | AlertRepeat] = []
+        if self.detection is not None:
+            for n, (job, incoming, hits) in enumerate(accepted):
+                batches[n], new = self._new_hits(incoming, hits)
+                if new:
+                    self._safe_evaluate(job.sensor_id, new)
+            # Alerts, and repeats folded into alerts stored before, go in with their events.
+            alerts = self.detection.group_alerts()
+        try:
+            results = self.store.ingest(batches, alerts)
         except Exception:
             # The cached marks may now be ahead of what was committed.
             self._hwm.clear()
@@ -324,36 +344,39 @@ class IngestWriter:
 
     def _announce(self, results: list[IngestResult]) -> None:
         if self.detection is not None:
-            self.detection.committed(self.store, self.bus)
+            self.detection.committed(self.store, self.bus, stored=True)
         if self.bus is not None:
-            for res in results:
-                self.bus.publish(
+            self.bus.publish_many(
+                [
                     BatchCommitted(
                         res.sensor_id, res.first_seq, res.count, res.stored, res.high_water
                     )
-                )
+                    for res in results
+                ]
+            )
 
     def _new_hits(
         self, b: IncomingBatch, hits: list[Hit]
-    ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    ) -> tuple[IncomingBatch, list[tuple[dict[str, Any], tuple[str, ...]]]]:
         """The matched events above the high-water mark (duplicates are not evaluated twice),
-        parsed: the one parse of a matched event in this process."""
+        parsed: the one parse of a matched event in this process. The batch comes back saying
+        how many of its events were taken for duplicates, which the store checks."""
         hwm = self._hwm.get(b.sensor_id)
         if hwm is None:
             hwm = self.store.high_water(b.sensor_id)
-        skip = max(0, hwm - b.first_seq + 1)
+        skip = min(b.count, max(0, hwm - b.first_seq + 1))
         self._hwm[b.sensor_id] = max(hwm, b.first_seq + b.count - 1)
-        return [(orjson.loads(raw), rule_ids) for i, raw, rule_ids in hits if i >= skip]
+        new = [(orjson.loads(raw), rule_ids) for i, raw, rule_ids in hits if i >= skip]
+        return replace(b, evaluated_skip=skip), new
 
     def _safe_evaluate(
         self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
-    ) -> list[NewAlert]:
+    ) -> None:
         assert self.detection is not None
         try:
-            return self.detection.evaluate(sensor_id, events)
+            self.detection.evaluate(sensor_id, events, self.store)
         except Exception:
             # A detection bug must not stop ingest: the events are still stored and acked.
             log.exception(
                 "detection failed on a batch from %s; events stored without it", sensor_id
             )
-            return []

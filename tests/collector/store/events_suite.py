@@ -7,6 +7,7 @@ runs against a whole :class:`~aurora.collector.store.Store`.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from client import make_event
@@ -19,6 +20,7 @@ from aurora.collector.store import (
     NewAlert,
     Store,
 )
+from aurora.collector.store.base import AlertRepeat, HighWaterMoved
 from store.records import batch, heartbeat
 
 
@@ -70,6 +72,43 @@ class EventsSuite:
         assert store.count_events("s1") == 1
         got = [(a.rule_uid, a.status, a.count, a.first_seen_ms) for a in store.list_alerts()]
         assert got == [("r2", "new", 1, 200)]
+
+    def test_ingest_folds_repeats_with_the_batch_in_order(self, store: Store) -> None:
+        """Repeats of an alert stored before go to it, before the group's own alerts of the same
+        key are inserted; a group that fails folds nothing."""
+        store.ingest([batch("s1", 1, 1)], [NewAlert("r", "s1", "k", 2, "t", 100, {"n": 1})])
+        [old] = store.list_alerts()
+        store.ingest(
+            [batch("s1", 2, 2)],
+            [
+                AlertRepeat("r", "s1", "k", 4, 150, {"n": 2}),
+                NewAlert("r", "s1", "k", 2, "t", 500, {"n": 3}, count=2, last_ms=510),
+            ],
+        )
+        bad = IncomingBatch("s1", 4, [make_event(4, extra={1, 2})], received_ms=1)
+        with pytest.raises(TypeError):
+            store.ingest([bad], [AlertRepeat("r", "s1", "k", 7, 600, None)])
+        got = sorted(
+            (a.first_seen_ms, a.last_seen_ms, a.count, a.finding) for a in store.list_alerts()
+        )
+        assert got == [(100, 150, 5, {"n": 2}), (500, 510, 2, {"n": 3})]
+        assert old.alert_id == min(a.alert_id for a in store.list_alerts())
+
+    def test_alerts_evaluated_on_duplicates_store_nothing(self, store: Store) -> None:
+        """A batch detection evaluated against a stale high-water mark (it took events another
+        worker stored for new) fails its group: no event, no alert, no repeat stored."""
+        store.ingest([batch("s1", 1, 5)], [NewAlert("r", "s1", "k", 2, "t", 100, {})])
+        stale = replace(batch("s1", 3, 5), evaluated_skip=0)  # 3..5 are stored already
+        with pytest.raises(HighWaterMoved):
+            store.ingest(
+                [batch("s2", 1, 2), stale],
+                [AlertRepeat("r", "s1", "k", 5, 200, None), NewAlert("r", "s2", "", 1, "t", 1, {})],
+            )
+        assert store.count_events("s2") == 0 and store.high_water("s1") == 5
+        assert [(a.sensor_id, a.count) for a in store.list_alerts()] == [("s1", 1)]
+        # Evaluated from the store's mark, it goes in.
+        [res] = store.ingest([replace(batch("s1", 3, 5), evaluated_skip=3)])
+        assert (res.duplicates, res.stored) == (3, 2)
 
     def test_batch_drops_add_up_on_the_host(self, store: Store) -> None:
         store.register_host(HostRecord("s1", hostname="alpha", os_name="linux", enrolled_ms=1))

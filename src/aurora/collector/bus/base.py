@@ -7,7 +7,9 @@ The contract is the one a replicating bus (NATS JetStream) can keep, so an in-pr
 distributed one are interchangeable (model: Velociraptor's journal service):
 
 * ``publish`` returns once the bus has accepted the message (JetStream: once the stream has
-  acknowledged it); it never waits for subscribers.
+  acknowledged it); it never waits for subscribers. ``publish_many`` does the same for several
+  messages, in order, waiting for the bus once for all of them (JetStream: one wait for every
+  acknowledgement, not a round trip each).
 * Delivery is at least once. A handler that returns acknowledges the message; one that raises
   has it delivered again, up to ``max_deliver`` times, after which it is dropped and counted.
   Handlers must therefore be idempotent.
@@ -19,7 +21,7 @@ distributed one are interchangeable (model: Velociraptor's journal service):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from aurora.collector.bus.messages import Message
@@ -37,6 +39,11 @@ class Subscription(Protocol):
 @runtime_checkable
 class Bus(Protocol):
     def publish(self, message: Message) -> None: ...
+
+    def publish_many(self, messages: Sequence[Message]) -> None:
+        """Publish ``messages`` in order; returns once the bus has accepted every one (raises if
+        it did not take them all: those before the one refused may have been)."""
+        ...
 
     def subscribe(
         self,

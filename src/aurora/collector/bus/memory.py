@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aurora.collector.bus.base import Handler
 from aurora.collector.bus.messages import Message, decode, encode
@@ -138,6 +138,10 @@ class MemoryBus:
             data = encode(message)
             for consumer in targets:
                 consumer.put(data)
+
+    def publish_many(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            self.publish(message)
 
     def subscribe(
         self,

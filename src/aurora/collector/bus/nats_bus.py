@@ -17,7 +17,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -222,6 +223,36 @@ class JetStreamBus:
                 f"JetStream did not take a {message.topic} message: {exc}"
             ) from None
         self.published += 1
+
+    def publish_many(self, messages: Sequence[Message]) -> None:
+        """Every message sent at once, in order (so per subject order holds), then one wait for
+        all of JetStream's acknowledgements: a group commit's matches cost one round trip, not
+        one each."""
+        if len(messages) <= 1:
+            for message in messages:
+                self.publish(message)
+            return
+        if self._closed:
+            raise RuntimeError("the bus is closed")
+        items = [(bus_subject(m), encode(m)) for m in messages]
+        try:
+            self.link.call(self._publish_all(items), REQUEST_TIMEOUT_S + 1)
+        except Exception as exc:
+            raise BusUnavailable(
+                f"JetStream did not take {len(items)} messages: {type(exc).__name__} {exc}"
+            ) from None
+        self.published += len(items)
+
+    async def _publish_all(self, items: list[tuple[str, bytes]]) -> None:
+        js = self.link.js
+        acks: list[asyncio.Future[Any]] = []
+        try:
+            for subject, data in items:
+                acks.append(await js.publish_async(subject, data, wait_stall=REQUEST_TIMEOUT_S))
+            await asyncio.wait_for(asyncio.gather(*acks), REQUEST_TIMEOUT_S)
+        finally:
+            for ack in acks:  # on failure: no future left waiting in the client
+                ack.cancel()
 
     def subscribe(
         self,

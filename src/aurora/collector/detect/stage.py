@@ -3,14 +3,17 @@ their evidence, and are announced on the bus once committed.
 
 The batch reader process (:mod:`.batch_reader`) has already run the rules' matchers and handed
 over each matched event once, as a dict, with the ids of the rules it matched. Before the ingest
-writer commits a group of batches it calls :meth:`DetectionStage.evaluate`; what needs state
-stays here (correlation inside the engine, suppression), so alerts are stored in the same
-transaction as their events and a crash loses neither without the other. Repeats of the same
-(rule, sensor, key) inside the suppression window are not new alerts: after the commit
-(:meth:`DetectionStage.committed`) they bump the count of the alert already stored. Every match,
-new or suppressed, is then published as :class:`~aurora.collector.bus.AlertRaised`, which is
-where the console and rule-driven response pick it up; nothing is announced for a group whose
-commit failed (:meth:`DetectionStage.abandoned`).
+writer commits a group of batches it calls :meth:`DetectionStage.evaluate` on each, then takes
+what the group decided (:meth:`DetectionStage.group_alerts`) into the store's transaction with the
+events: new alerts, and repeats of the same (rule, sensor, key) inside the suppression window
+folded into their alert. A crash therefore loses neither without the other, and a batch whose
+events were all stored before (a redelivery) adds nothing. Suppression state lives in memory, but
+a key this process has not seen since it started is looked up in the store once: an alert of it
+raised inside the window (by a worker that died, or before a restart) takes its matches, as it
+would have in the process that raised it. Every match, new or suppressed, is then published as
+:class:`~aurora.collector.bus.AlertRaised`, which is where the console and rule-driven response
+pick it up; nothing is announced for a group whose commit failed
+(:meth:`DetectionStage.abandoned`).
 
 :meth:`DetectionStage.reload` loads the rules again (upload, enable/disable, SIGHUP). Batches the
 batch reader matched with the previous rules may still wait for the writer, so the stage keeps
@@ -26,12 +29,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aurora.collector.bus import AlertRaised, Bus
 from aurora.collector.detect.batch_reader import RuleSet, RuleSource
-from aurora.collector.store.base import NewAlert, Store
+from aurora.collector.store.base import AlertRepeat, AlertStore, NewAlert
 from aurora.config.detection import DetectionConfig
 from aurora.detection.default_tuning import with_default
 from aurora.detection.tuning import TUNING_FILE, load_tuning
@@ -44,10 +48,8 @@ log = logging.getLogger("aurora.collector.detect")
 # Engines of older generations kept for batches still on their way to the writer; past this many,
 # the oldest goes (its hits, if any still come, are evaluated with the current rules).
 _KEEP_OLD_ENGINES = 4
-# How many of a sensor's newest alerts are searched for a repeated key's alert: a few first,
-# then many (once per key: what is found is kept).
-_REPEAT_LOOKBACK = (200, 20_000)
-_MAX_KNOWN_ALERTS = 100_000
+# Keys remembered as looked up in the store; past this many they are looked up again.
+_MAX_KNOWN_KEYS = 100_000
 
 
 class DetectionStage:
@@ -73,13 +75,18 @@ class DetectionStage:
         self._reload_lock = threading.Lock()  # one reload at a time (held while loading)
         self._engines_lock = threading.Lock()  # the swap only: the writer waits on it briefly
         self.suppressor = Suppressor(window_s)
-        # (rule, sensor, key) -> (repeats, last time, the latest repeat's match and event), waiting
-        # to be added to the stored alert.
+        # The group being evaluated (until committed or abandoned): its new alerts; per key,
+        # the index of its open alert there; per index, the repeats folded into it; and the
+        # repeats of alerts stored before, per key. Repeats are (how many, last time, the
+        # latest repeat's match and event): a finding is built once per group, not per repeat.
+        self._new: list[NewAlert] = []
+        self._open: dict[tuple[str, str, str], int] = {}
+        self._folds: dict[int, tuple[int, int, tuple[Any, Any] | None]] = {}
         self._repeats: dict[tuple[str, str, str], tuple[int, int, tuple[Any, Any] | None]] = {}
-        # (rule, sensor, key) -> the stored alert its repeats fold into, looked up once per key.
-        # Reading the sensor's newest alerts for every key on every commit made ingest slow down
-        # as alerts accumulated (one replay fell from 1,250 to 400 events/s).
-        self._alert_ids: dict[tuple[str, str, str], int] = {}
+        # Keys looked up in the store since the stage started (see _recall), and those of them
+        # the group being evaluated looked up (forgotten if it is abandoned).
+        self._recalled: set[tuple[str, str, str]] = set()
+        self._recalled_now: list[tuple[str, str, str]] = []
         # Every match of the group being committed, announced once it is.
         self._raised: list[AlertRaised] = []
         #: Exceptions of the tuning file (reloaded with the rules) and the matches they tuned
@@ -146,13 +153,19 @@ class DetectionStage:
         return self._engines.get(generation, self.engine)
 
     def evaluate(
-        self, sensor_id: str, events: Sequence[tuple[dict[str, Any], Sequence[str]]]
+        self,
+        sensor_id: str,
+        events: Sequence[tuple[dict[str, Any], Sequence[str]]],
+        store: AlertStore | None = None,
     ) -> list[NewAlert]:
-        """Alerts for new events, each given with the ids of the rules it matched."""
+        """Alerts for new events, each given with the ids of the rules it matched: those this
+        call raised, with the repeats it saw of them folded in. Repeats of alerts raised by
+        earlier calls of the group wait in :meth:`group_alerts`. With ``store``, a key not seen
+        since the stage started is first looked up there (see :meth:`_recall`)."""
         from aurora.detection.findings import SEVERITY
         from aurora.detection.process_tree import tree_root
 
-        alerts: list[NewAlert] = []
+        first_new = len(self._new)
         for event, rule_ids in events:
             engine = self._engine_of(rule_ids)
             loaded = engine.rules_by_id
@@ -173,20 +186,21 @@ class DetectionStage:
                 if root is None:
                     root = tree_root(event)
                 key = f"{match.key}|{root}" if match.key and root else match.key or root
+                k = (rule_id, sensor_id, key)
+                if store is not None and k not in self._recalled:
+                    self._recall(store, k, t_ms)
                 admitted = self.suppressor.admit(rule_id, sensor_id, key, now=t_ms / 1000)
-                if not admitted:
-                    k = (rule_id, sensor_id, key)
-                    n, last, _ = self._repeats.get(k, (0, 0, None))
-                    # The latest repeat's evidence replaces the alert's when folded in.
-                    latest = (match, event) if t_ms >= last else self._repeats[k][2]
-                    self._repeats[k] = (n + 1, max(last, t_ms), latest)
-                    severity = SEVERITY.get(match.rule.level, 3)
-                else:
-                    # A new alert: later repeats of this key fold into it, not an older one.
-                    self._alert_ids.pop((rule_id, sensor_id, key), None)
+                if admitted:
                     finding = _finding(match, event, sensor_id)
                     severity = int(finding.get("severity_id", 0))
-                    alerts.append(NewAlert(rule_id, sensor_id, key, severity, title, t_ms, finding))
+                    # Later repeats of this key in the group fold into this alert.
+                    self._open[k] = len(self._new)
+                    self._new.append(
+                        NewAlert(rule_id, sensor_id, key, severity, title, t_ms, finding)
+                    )
+                else:
+                    severity = SEVERITY.get(match.rule.level, 3)
+                    self._repeat(k, match, event, t_ms)
                 self._raised.append(
                     AlertRaised(
                         sensor_id=sensor_id,
@@ -199,59 +213,95 @@ class DetectionStage:
                         evidence=event,
                     )
                 )
-        return alerts
+        return [self._alert(i) for i in range(first_new, len(self._new))]
 
-    def committed(self, store: Store, bus: Bus | None) -> None:
-        """The group evaluated last is committed: fold its repeats in and announce its matches."""
+    def _recall(self, store: AlertStore, k: tuple[str, str, str], t_ms: int) -> None:
+        """A key this stage has not seen since it started: if the store holds an alert of it
+        raised inside the window before ``t_ms`` (by another worker that died, or by this
+        collector before a restart), the suppressor takes it as this key's last admitted alert,
+        so the match folds into it instead of raising a second one. Once per key."""
+        if len(self._recalled) >= _MAX_KNOWN_KEYS:
+            self._recalled.clear()  # looked up again when they come
+        self._recalled.add(k)
+        self._recalled_now.append(k)
+        window_ms = self.suppressor.window_s * 1000
+        if window_ms <= 0:
+            return
+        alert = store.latest_alert(*k)
+        # The in-memory suppressor's rule: the window runs from the alert's first sighting.
+        if alert is not None and t_ms - alert.first_seen_ms < window_ms:
+            self.suppressor.admit(k[0], k[1], k[2], now=alert.first_seen_ms / 1000)
+
+    def _repeat(
+        self, k: tuple[str, str, str], match: Any, event: dict[str, Any], t_ms: int
+    ) -> None:
+        """A suppressed match, counted on its alert; the latest repeat's evidence is kept."""
+        i = self._open.get(k)
+        if i is not None:  # raised in this group, not stored yet
+            alert = self._new[i]
+            n, last, held = self._folds.get(i, (0, alert.time_ms, None))
+            latest = (match, event) if t_ms >= last else held
+            self._folds[i] = (n + 1, max(last, t_ms), latest)
+            return
+        n, last, held = self._repeats.get(k, (0, 0, None))
+        latest = (match, event) if t_ms >= last else held
+        self._repeats[k] = (n + 1, max(last, t_ms), latest)
+
+    def _alert(self, i: int) -> NewAlert:
+        """The group's ``i``-th new alert with the repeats folded into it."""
+        alert = self._new[i]
+        fold = self._folds.get(i)
+        if fold is None:
+            return alert
+        n, last, latest = fold
+        finding = _finding(*latest, alert.sensor_id) if latest else alert.finding
+        return replace(alert, count=1 + n, last_ms=last, finding=finding)
+
+    def group_alerts(self) -> list[NewAlert | AlertRepeat]:
+        """What the group evaluated since the last commit decided, in the order the store
+        applies it with the group's events: repeats of alerts stored before (the newest of
+        their key, before this group's alerts are inserted), then the group's new alerts."""
+        repeats: list[NewAlert | AlertRepeat] = [
+            AlertRepeat(*k, n, last, _finding(*latest, k[1]) if latest else None)
+            for k, (n, last, latest) in self._repeats.items()
+        ]
+        return repeats + [self._alert(i) for i in range(len(self._new))]
+
+    def committed(self, store: AlertStore, bus: Bus | None, *, stored: bool = False) -> None:
+        """The group evaluated last is committed: announce its matches. With ``stored`` its
+        alerts and repeats went in with its events (:meth:`group_alerts`); without, the caller
+        stored the alerts :meth:`evaluate` returned, and the repeats are folded in now."""
         self.suppressor.commit()
-        self._flush_repeats(store)
+        if not stored and self._repeats:
+            repeats = [a for a in self.group_alerts() if isinstance(a, AlertRepeat)]
+            found = store.fold_repeats(repeats)
+            if found < len(repeats):
+                log.warning("%d repeated keys have no stored alert", len(repeats) - found)
+        self._end_group()
+        self._recalled_now.clear()
         # Batches are committed in the order they were read: older engines are done with.
         with self._engines_lock:
             for old in [g for g in self._engines if g < self._evaluated_generation]:
                 del self._engines[old]
         raised, self._raised = self._raised, []
-        if bus is not None:
-            for message in raised:
-                bus.publish(message)
+        if bus is not None and raised:
+            bus.publish_many(raised)  # one wait for the bus, not one per match
 
     def abandoned(self) -> None:
         """The group's commit failed; its batches come again and are evaluated again then, so
-        nothing of its evaluation may remain: not its admissions, repeats or announcements."""
+        nothing of its evaluation may remain: not its admissions, repeats, announcements, nor
+        the keys it recalled from the store (the suppressor forgot what they taught it)."""
         self.suppressor.rollback()
-        self._repeats.clear()
+        self._end_group()
         self._raised.clear()
+        self._recalled.difference_update(self._recalled_now)
+        self._recalled_now.clear()
 
-    def _flush_repeats(self, store: Store) -> None:
-        """Add suppressed repeats to the newest stored alert of the same (rule, sensor, key)."""
-        if not self._repeats:
-            return
-        pending, self._repeats = self._repeats, {}
-        if len(self._alert_ids) > _MAX_KNOWN_ALERTS:
-            self._alert_ids.clear()  # looked up again when their keys repeat
-        unknown: dict[str, set[tuple[str, str, str]]] = {}
-        for k in pending:
-            if k not in self._alert_ids:
-                unknown.setdefault(k[1], set()).add(k)
-        for sensor_id, keys in unknown.items():
-            # One read per sensor for all its new keys, newest first (the first found is the
-            # one); a deeper one only for keys whose alert is older than the newest few.
-            for limit in _REPEAT_LOOKBACK:
-                for alert in store.list_alerts(sensor_id=sensor_id, limit=limit):
-                    k = (alert.rule_uid, sensor_id, alert.dedup_key)
-                    if k in keys:
-                        self._alert_ids[k] = alert.alert_id
-                        keys.discard(k)
-                        if not keys:
-                            break
-                if not keys:
-                    break
-        for k, (n, last, latest) in pending.items():
-            alert_id = self._alert_ids.get(k)
-            if alert_id is None:
-                log.warning("%d repeats of %s on %s: its alert is no longer stored", n, k[0], k[1])
-                continue
-            finding = _finding(*latest, k[1]) if latest else None
-            store.bump_alert(alert_id, last, finding, n)
+    def _end_group(self) -> None:
+        self._repeats.clear()
+        self._new.clear()
+        self._open.clear()
+        self._folds.clear()
 
 
 def _finding(match: Any, event: dict[str, Any], sensor_id: str) -> dict[str, Any]:

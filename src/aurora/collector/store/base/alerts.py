@@ -27,6 +27,10 @@ class AlertRecord:
 
 @dataclass(frozen=True)
 class NewAlert:
+    """An alert to store. Detection folds the repeats it sees before the alert is stored into
+    it: ``count`` matches, the last at ``last_ms`` (``finding`` then holds the latest's
+    evidence)."""
+
     rule_uid: str
     sensor_id: str
     dedup_key: str
@@ -34,6 +38,26 @@ class NewAlert:
     title: str
     time_ms: int
     finding: dict[str, Any]
+    count: int = 1
+    last_ms: int | None = None
+
+    @property
+    def last_seen_ms(self) -> int:
+        return self.time_ms if self.last_ms is None else max(self.time_ms, self.last_ms)
+
+
+@dataclass(frozen=True)
+class AlertRepeat:
+    """Suppressed repeats of an alert stored earlier: ``count`` more matches of the same
+    (rule, sensor, key), the last at ``last_ms``; they go to the newest stored alert of that
+    key, whose finding becomes ``finding`` (the latest repeat's evidence) when given."""
+
+    rule_uid: str
+    sensor_id: str
+    dedup_key: str
+    count: int
+    last_ms: int
+    finding: dict[str, Any] | None = None
 
 
 @runtime_checkable
@@ -45,6 +69,16 @@ class AlertStore(Protocol):
         self, alert_id: int, time_ms: int, finding: dict[str, Any] | None, count: int = 1
     ) -> None:
         """Suppressed repeats: add ``count`` and move last_seen (and the finding, when given)."""
+        ...
+
+    def fold_repeats(self, repeats: Sequence[AlertRepeat]) -> int:
+        """Add each repeat to the newest alert of its (rule, sensor, key), in one transaction;
+        return how many found their alert."""
+        ...
+
+    def latest_alert(self, rule_uid: str, sensor_id: str, dedup_key: str) -> AlertRecord | None:
+        """The newest alert of (rule, sensor, key): the one its repeats fold into (an index
+        lookup, so detection can ask once per key it has not seen since it started)."""
         ...
 
     def list_alerts(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from aurora.collector.store.base.alerts import NewAlert
+from aurora.collector.store.base.alerts import AlertRepeat, NewAlert
 from aurora.collector.store.packed_batch import PackedBatch
 
 
@@ -60,10 +60,33 @@ class IncomingBatch:
     packed: PackedBatch | None = None
     drops: DropDelta = DropDelta()
     received_ms: int = 0
+    #: How many of its first events detection took for duplicates (None: it did not look).
+    #: Alerts are raised and counted on new events only, so a store whose high-water mark
+    #: disagrees stores nothing of the group and raises :class:`HighWaterMoved`.
+    evaluated_skip: int | None = None
 
     @property
     def count(self) -> int:
         return self.packed.count if self.packed is not None else len(self.events)
+
+
+class HighWaterMoved(Exception):
+    """A batch's events were evaluated for alerts against a high-water mark the store has
+    since moved past (another worker stored them): nothing of the group was stored. Evaluate
+    the group again from the store's marks."""
+
+    def __init__(self, sensor_id: str, first_seq: int, evaluated: int, actual: int) -> None:
+        super().__init__(
+            f"sensor {sensor_id}: batch {first_seq} was evaluated with {evaluated} duplicate"
+            f" events, the store holds {actual} of them"
+        )
+
+
+def check_evaluated(batch: IncomingBatch, skip: int) -> None:
+    """Raise :class:`HighWaterMoved` when detection took other events of ``batch`` for
+    duplicates than the store does (``skip``)."""
+    if batch.evaluated_skip is not None and batch.evaluated_skip != skip:
+        raise HighWaterMoved(batch.sensor_id, batch.first_seq, batch.evaluated_skip, skip)
 
 
 @dataclass(frozen=True)
@@ -120,12 +143,15 @@ class EventStore(Protocol):
     """Events and their per-sensor sequence high-water marks and gaps."""
 
     def ingest(
-        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
+        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert | AlertRepeat] = ()
     ) -> list[IngestResult]:
         """Store batches (and alerts) in ONE durable transaction, then return.
 
         Per sensor, events with seq <= the high-water mark are duplicates and are discarded; a
         batch starting above hwm + 1 records a gap. Batches of one sensor are applied in order.
+        ``alerts`` are applied in order after the events: a :class:`NewAlert` is inserted, an
+        :class:`AlertRepeat` folded into its stored alert. A batch whose ``evaluated_skip``
+        disagrees with the store's duplicates fails the group with :class:`HighWaterMoved`.
         """
         ...
 

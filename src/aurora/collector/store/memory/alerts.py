@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aurora.collector.store.base import AlertRecord, NewAlert
+from aurora.collector.store.base import AlertRecord, AlertRepeat, NewAlert
 
 
 class MemoryAlerts:
@@ -34,8 +34,8 @@ class MemoryAlerts:
                     title=a.title,
                     status="new",
                     first_seen_ms=a.time_ms,
-                    last_seen_ms=a.time_ms,
-                    count=1,
+                    last_seen_ms=a.last_seen_ms,
+                    count=a.count,
                     finding=copy.deepcopy(a.finding),
                 )
                 ids.append(alert_id)
@@ -54,6 +54,24 @@ class MemoryAlerts:
                 last_seen_ms=max(alert.last_seen_ms, time_ms),
                 finding=alert.finding if finding is None else copy.deepcopy(finding),
             )
+
+    def fold_repeats(self, repeats: Sequence[AlertRepeat]) -> int:
+        found = 0
+        for r in repeats:
+            alert = self.latest_alert(r.rule_uid, r.sensor_id, r.dedup_key)
+            if alert is not None:
+                self.bump_alert(alert.alert_id, r.last_ms, r.finding, r.count)
+                found += 1
+        return found
+
+    def latest_alert(self, rule_uid: str, sensor_id: str, dedup_key: str) -> AlertRecord | None:
+        with self._lock:
+            ids = [
+                i
+                for i, a in self._alerts.items()
+                if (a.rule_uid, a.sensor_id, a.dedup_key) == (rule_uid, sensor_id, dedup_key)
+            ]
+            return copy.deepcopy(self._alerts[max(ids)]) if ids else None
 
     def list_alerts(
         self,

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 import psycopg.errors
 
 from aurora.collector.store.base import (
+    AlertRepeat,
     EventQuery,
     IncomingBatch,
     IngestResult,
     NewAlert,
     StoredEvent,
 )
+from aurora.collector.store.base.events import check_evaluated
 from aurora.collector.store.postgresql.claims import claim
 from aurora.collector.store.postgresql.database import Connection, PostgresDatabase, one_line
 from aurora.collector.store.postgresql.event_search import search
@@ -31,7 +33,7 @@ from aurora.collector.store.postgresql.partitions import (
     partition_key,
 )
 from aurora.collector.store.postgresql.retention import retain
-from aurora.collector.store.sql_alerts import insert_alerts
+from aurora.collector.store.sql_alerts import write_alerts
 from aurora.collector.store.sql_events import SQLEventReads, pack_all
 
 #: Whole-transaction retries for what only concurrency causes (a deadlock between two nodes, a
@@ -68,7 +70,7 @@ class PostgresEvents(SQLEventReads, PostgresDatabase):
         return {s: self._sensor_keys[s] for s in sensor_ids}
 
     def ingest(
-        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
+        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert | AlertRepeat] = ()
     ) -> list[IngestResult]:
         packed = pack_all(batches)
         now = now_ms()
@@ -88,10 +90,11 @@ class PostgresEvents(SQLEventReads, PostgresDatabase):
                             b, pack = batches[i], packed[i]
                             host = hosts[b.sensor_id]
                             got = claim(conn, host, b, pack.count, marks, now)
+                            check_evaluated(b, got.skip)
                             planned[i] = Planned(b, pack, host, parts[i], got)
                         results = write_group(conn, [planned[i] for i in range(len(batches))])
                         if alerts:
-                            insert_alerts(self, conn, alerts)
+                            write_alerts(self, conn, alerts)
                     return results
                 except (psycopg.errors.CheckViolation, psycopg.errors.DeadlockDetected) as exc:
                     if isinstance(exc, psycopg.errors.CheckViolation):

@@ -20,13 +20,15 @@ import orjson
 
 from aurora.collector.store import packed_batch
 from aurora.collector.store.base import (
+    AlertRepeat,
     EventQuery,
     IncomingBatch,
     IngestResult,
     NewAlert,
     StoredEvent,
 )
-from aurora.collector.store.sql_alerts import insert_alerts
+from aurora.collector.store.base.events import check_evaluated
+from aurora.collector.store.sql_alerts import write_alerts
 from aurora.collector.store.sql_dialect import marks
 from aurora.collector.store.sql_events import (
     EVENT_COLUMNS,
@@ -84,7 +86,7 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
             self._checkpointer.stop()
 
     def ingest(
-        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert] = ()
+        self, batches: Sequence[IncomingBatch], alerts: Sequence[NewAlert | AlertRepeat] = ()
     ) -> list[IngestResult]:
         # Packing (serialising, compressing) happens before the lock is taken.
         packed = pack_all(batches)
@@ -97,7 +99,7 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
                     for batch, pack in zip(batches, packed, strict=True):
                         results.append(self._ingest_one(conn, batch, pack))
                     if alerts:
-                        insert_alerts(self, conn, alerts)
+                        write_alerts(self, conn, alerts)
             except BaseException:
                 # Keys created in the rolled-back transaction do not exist.
                 self._sensor_keys.clear()
@@ -124,6 +126,7 @@ class SQLiteEvents(SQLEventReads, SQLiteDatabase):
         n = pack.count
         last = b.first_seq + n - 1
         skip = min(n, max(0, hwm - b.first_seq + 1))
+        check_evaluated(b, skip)
         gap = (hwm + 1, b.first_seq - 1) if b.first_seq > hwm + 1 else None
         if gap is not None:
             conn.execute(
