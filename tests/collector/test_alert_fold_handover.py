@@ -6,10 +6,9 @@ and each alert counts each match once."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from client import make_event
+from evil_rule import RULE, evil
 
 from aurora.collector.detect import DetectionStage
 from aurora.collector.ingest import IngestWriter
@@ -17,23 +16,6 @@ from aurora.collector.store import HostRecord
 from aurora.collector.store.sqlite import SQLiteStore
 from aurora.config.detection import DetectionConfig
 from aurora.wire.codec import encode_batch
-
-RULE_ID = "5b2e8c41-7d3a-4f6e-9c21-0a8b7e6d5c14"
-RULE = (
-    f"title: Evil binary\nid: {RULE_ID}\nstatus: test\nlevel: high\n"
-    "logsource: {product: linux, category: process_creation}\n"
-    "detection:\n  sel: {Image|endswith: '/evil'}\n  condition: sel\n"
-)
-
-
-def evil(seq: int) -> dict[str, Any]:
-    ev = make_event(seq)
-    ev["process"].update(
-        file={"path": "/opt/evil", "name": "evil"},
-        cmd_line=f"/opt/evil --run {seq}",
-        session={"uid": "A"},
-    )
-    return ev
 
 
 def _writer(store: SQLiteStore, rules: Path) -> IngestWriter:

@@ -10,37 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from client import Stream, enroll, make_event
+from client import Stream, enroll
+from evil_rule import RULE, evil
 
 from aurora.collector.server import Collector
 from aurora.collector.tokens import create_token
 from conftest import addr, make_config
 
-RULE_ID = "5b2e8c41-7d3a-4f6e-9c21-0a8b7e6d5c13"
-RULE = f"""
-title: Evil binary
-id: {RULE_ID}
-status: test
-logsource: {{product: linux, category: process_creation}}
-detection:
-  sel:
-    Image|endswith: '/evil'
-  condition: sel
-level: high
-"""
 T0 = 1_700_000_000_000
-
-
-def evil(seq: int, session: str, *, at_ms: int | None = None) -> dict[str, Any]:
-    ev = make_event(seq)
-    ev["process"].update(
-        file={"path": "/opt/evil", "name": "evil"},
-        cmd_line=f"/opt/evil --run {seq}",
-        session={"uid": session},
-    )
-    if at_ms is not None:
-        ev["time"] = at_ms
-    return ev
 
 
 def _start(tmp_path: Path) -> Collector:

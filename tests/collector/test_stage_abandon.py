@@ -7,29 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from client import make_event
+from evil_rule import RULE, RULE_ID, evil
 
 from aurora.collector.detect import DetectionStage
 from aurora.config.detection import DetectionConfig
-
-RULE_ID = "4d3c2b1a-0000-4000-8000-00000000e411"
-RULE = (
-    f"title: Evil binary\nid: {RULE_ID}\nstatus: test\nlevel: high\n"
-    "logsource: {product: linux, category: process_creation}\n"
-    "detection:\n  sel: {Image|endswith: '/evil'}\n  condition: sel\n"
-)
-
-
-def _evil(pid: int) -> dict[str, object]:
-    ev = make_event(pid)
-    ev["process"]["file"]["path"] = "/opt/evil"
-    return ev
 
 
 def test_an_abandoned_group_does_not_suppress_its_own_alert(tmp_path: Path) -> None:
     (tmp_path / "evil.yml").write_text(RULE)
     stage = DetectionStage.from_config(DetectionConfig(rule_dirs=[tmp_path], enabled=True))
-    hit = [(_evil(1), (RULE_ID,))]
+    hit = [(evil(1), (RULE_ID,))]
     first = stage.evaluate("s1", hit)
     assert [a.rule_uid for a in first] == [RULE_ID]
     stage.abandoned()  # the commit failed: nothing of it happened
@@ -40,9 +27,9 @@ def test_an_abandoned_group_does_not_suppress_its_own_alert(tmp_path: Path) -> N
 def test_an_abandoned_group_does_not_count_its_repeats(tmp_path: Path) -> None:
     (tmp_path / "evil.yml").write_text(RULE)
     stage = DetectionStage.from_config(DetectionConfig(rule_dirs=[tmp_path], enabled=True))
-    assert len(stage.evaluate("s1", [(_evil(1), (RULE_ID,))])) == 1
+    assert len(stage.evaluate("s1", [(evil(1), (RULE_ID,))])) == 1
     stage.abandoned()
-    again = stage.evaluate("s1", [(_evil(1), (RULE_ID,)), (_evil(1), (RULE_ID,))])
+    again = stage.evaluate("s1", [(evil(1), (RULE_ID,)), (evil(1), (RULE_ID,))])
     # One alert with its one repeat folded in, not two (the abandoned try added none).
     assert [a.count for a in again] == [2]
     assert [a.count for a in stage.group_alerts()] == [2]

@@ -9,26 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client import make_event
+from evil_rule import RULE, RULE_ID, evil
 
 from aurora.collector.detect import DetectionStage
 from aurora.collector.store import open_store
 from aurora.config.detection import DetectionConfig
-
-RULE_ID = "4d3c2b1a-0000-4000-8000-00000000e613"
-RULE = (
-    f"title: Evil binary\nid: {RULE_ID}\nstatus: test\nlevel: high\n"
-    "logsource: {product: linux, category: process_creation}\n"
-    "detection:\n  sel: {Image|endswith: '/evil'}\n  condition: sel\n"
-)
-
-
-def evil(seq: int, session: str) -> dict[str, Any]:
-    ev = make_event(seq)
-    ev["process"]["file"]["path"] = "/opt/evil"
-    ev["process"]["cmd_line"] = f"/opt/evil --run {seq}"
-    ev["process"]["session"] = {"uid": session}
-    return ev
 
 
 class CountingStore:
