@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from aurora.collector.store.base import StoreError
 from aurora.collector.store.postgresql.events import PostgresEvents
-from aurora.collector.store.postgresql.hosts import PostgresHosts
 from aurora.collector.store.postgresql.migrate import migrate
 from aurora.collector.store.postgresql.tokens import PostgresTokens
 from aurora.collector.store.sql_alerts import SQLAlerts
 from aurora.collector.store.sql_commands import SQLCommands
+from aurora.collector.store.sql_hosts import SQLHosts
 from aurora.collector.store.sql_updates import SQLUpdates
 from aurora.collector.store.sql_uploads import SQLUploads
 
 
 class PostgreSQLStore(
     PostgresEvents,
-    PostgresHosts,
+    SQLHosts,
     PostgresTokens,
     SQLCommands,
     SQLUploads,

@@ -14,17 +14,17 @@ from pathlib import Path
 from aurora.collector.store.base import StoreError
 from aurora.collector.store.sql_alerts import SQLAlerts
 from aurora.collector.store.sql_commands import SQLCommands
+from aurora.collector.store.sql_hosts import SQLHosts
 from aurora.collector.store.sql_updates import SQLUpdates
 from aurora.collector.store.sql_uploads import SQLUploads
 from aurora.collector.store.sqlite.events import SQLiteEvents
-from aurora.collector.store.sqlite.hosts import SQLiteHosts
 from aurora.collector.store.sqlite.migrate import migrate
 from aurora.collector.store.sqlite.tokens import SQLiteTokens
 
 
 class SQLiteStore(
     SQLiteEvents,
-    SQLiteHosts,
+    SQLHosts,
     SQLiteTokens,
     SQLCommands,
     SQLUploads,
