@@ -10,10 +10,6 @@ port 53.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,13 +20,12 @@ from tests.integration.test_linux_pack_live import (
     Event,
     LookAlike,
     _sh,
+    live_capture,
     py,
 )
-from tests.sensor.conftest import BTF, OBJECTS, REPO
 from tests.sensor.test_dns_wire import SERVER, Servers
 
 from aurora.config.sensor import DEFAULT_WATCH_PATHS, DEFAULT_WATCH_READ_PATHS, SensorConfig
-from aurora.detection import DetectionEngine
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel]
 
@@ -51,28 +46,12 @@ def home_read_paths(home: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
-    if os.geteuid() != 0:
-        pytest.skip("the eBPF sensor needs root")
-    if not BTF.is_file():
-        pytest.skip("no kernel BTF at /sys/kernel/btf/vmlinux")
-    res = subprocess.run(["make", "-s", "-C", str(REPO / "bpf")], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    from aurora.sensor.linux import LinuxSensor
-
-    home = tmp_path_factory.mktemp("home")
-    tmp = Path(tempfile.mkdtemp(prefix="aurora-live-", dir="/tmp"))
-    engine = DetectionEngine.load([])
-    assert not engine.errors, [str(e) for e in engine.errors]
-    config = SensorConfig(
-        watch_paths=[*DEFAULT_WATCH_PATHS, str(home)], watch_read_paths=home_read_paths(home)
+    yield from live_capture(
+        tmp_path_factory,
+        lambda home: SensorConfig(
+            watch_paths=[*DEFAULT_WATCH_PATHS, str(home)], watch_read_paths=home_read_paths(home)
+        ),
     )
-    sensor = LinuxSensor(config, objects_dir=OBJECTS)
-    sensor.start()
-    try:
-        yield Capture(sensor, engine, home, tmp)
-    finally:
-        sensor.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture

@@ -150,8 +150,11 @@ class Capture:
         assert not fired, f"{rule} fired on its benign look-alike {argv}: {fired[0]}"
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
+def live_capture(
+    tmp_path_factory: pytest.TempPathFactory, config: Callable[[Path], SensorConfig]
+) -> Iterator[Capture]:
+    """The real sensor with the built-in pack, started with ``config(home)`` where ``home`` is a
+    scratch directory standing for /home; stopped and cleaned up when the generator closes."""
     if os.geteuid() != 0:
         pytest.skip("the eBPF sensor needs root")
     if not BTF.is_file():
@@ -164,15 +167,20 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
     tmp = Path(tempfile.mkdtemp(prefix="aurora-live-", dir="/tmp"))
     engine = DetectionEngine.load([])
     assert not engine.errors, [str(e) for e in engine.errors]
-    sensor = LinuxSensor(
-        SensorConfig(watch_paths=[*DEFAULT_WATCH_PATHS, str(home)]), objects_dir=OBJECTS
-    )
+    sensor = LinuxSensor(config(home), objects_dir=OBJECTS)
     sensor.start()
     try:
         yield Capture(sensor, engine, home, tmp)
     finally:
         sensor.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
+    yield from live_capture(
+        tmp_path_factory, lambda home: SensorConfig(watch_paths=[*DEFAULT_WATCH_PATHS, str(home)])
+    )
 
 
 # --- helpers the actions need -------------------------------------------------------------------
