@@ -190,13 +190,14 @@ static __always_inline int write_path(struct dentry *d, struct vfsmount *vm,
 /* The struct file behind a descriptor of the current task, or NULL. */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *t = current_task();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
-	struct file *f = NULL;
-
-	if (fd < 0 || (unsigned int)fd >= max)
+	if (fd < 0)
 		return NULL;
+	/* The table once, then its bound and its array: each pointer hop is a probe read. */
+	struct fdtable *fdt = BPF_CORE_READ(current_task(), files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
