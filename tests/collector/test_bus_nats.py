@@ -5,6 +5,7 @@ member dies, a restarted server, an unreachable one."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tests.natsserver import NatsServer, nats_server
 
 from aurora.collector.bus import AlertRaised, Bus, HostChanged, Message
 from aurora.collector.bus.nats_bus import JetStreamBus, bus_subject, subject_token
-from aurora.collector.bus.nats_link import BusUnavailable
+from aurora.collector.bus.nats_link import REQUEST_TIMEOUT_S, BusUnavailable
 
 pytestmark = pytest.mark.nats
 __all__ = ["nats_server"]
@@ -131,3 +132,25 @@ def test_a_durable_name_taken_for_other_topics_is_refused_on_every_node(
     finally:
         one.close()
         two.close()
+
+
+def test_a_bus_whose_server_is_gone_closes_at_once(tmp_path: Path) -> None:
+    """A node stopped while NATS is down (SIGTERM during an outage): drain says nothing settled
+    and close returns without waiting out a request timeout per consumer and for the client's
+    own close (10 s in all before, for a front-end)."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    bus = JetStreamBus.connect(server.url, "outage")
+    got: list[Message] = []
+    bus.subscribe([HostChanged], got.append, durable="workers")
+    bus.subscribe([AlertRaised], got.append)
+    bus.publish(HostChanged("h1"))
+    wait_for(lambda: len(got) == 1, "the message")
+    server.stop()
+    wait_for(lambda: not bus.link.connected.is_set(), "the link to notice")
+    start = time.monotonic()
+    assert bus.drain(timeout=REQUEST_TIMEOUT_S) is False
+    bus.close()
+    took = time.monotonic() - start
+    assert took < REQUEST_TIMEOUT_S, f"closing took {took:.1f} s"
+    assert not bus.link._thread.is_alive()

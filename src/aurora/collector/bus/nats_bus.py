@@ -291,6 +291,8 @@ class JetStreamBus:
         deadline = time.monotonic() + timeout
         with self._lock:
             subs = list(self._subs)
+        if subs and not self.link.connected.is_set():
+            return False  # the server is gone: nothing can settle before it is back
         for sub in subs:
             while True:
                 try:
@@ -309,6 +311,10 @@ class JetStreamBus:
                 return
             self._closed = True
             subs, self._subs = self._subs, []
+        if not self.link.connected.is_set():
+            # The server is gone: its consumers stay as they are (an ephemeral one is removed by
+            # the server once idle), and waiting on each would hold the shutdown for nothing.
+            subs = []
         for sub in subs:
             try:
                 self.link.call(sub.stop(delete=sub.durable is None), 10)

@@ -158,7 +158,9 @@ class NatsLink:
         if not self._thread.is_alive():
             return
         self._closing = True
-        if self._nc is not None and not self._nc.is_closed:
+        # With the server gone, the client's close waits out its timeout for nothing: its
+        # reconnect loop is cancelled with the rest of the loop's tasks below.
+        if self._nc is not None and not self._nc.is_closed and self.connected.is_set():
             try:
                 self.call(self._nc.close(), 5)
             except Exception as exc:  # closing a link whose server is gone
