@@ -190,11 +190,22 @@ pages.host = () => {
     $("#act-isolate").hidden = !h.isolation_actions.includes("isolate");
     $("#act-unisolate").hidden = !h.isolation_actions.includes("unisolate");
   };
+  // A live update can overtake a reload's answer (an action that succeeds while the list is
+  // being read): what came live after the reload asked is kept, not put back to the older state.
+  let liveSeq = 0, hostLiveAt = 0;
+  const actionLiveAt = new Map();
   const load = async () => {
+    const asOf = liveSeq;
     const h = await api("GET", "/api/v1/hosts/" + encodeURIComponent(hostKey));
-    renderHost(h);
+    if (hostLiveAt <= asOf) renderHost(h);
     const acts = await api("GET", "/api/v1/actions" + query({ host: h.sensor_id, limit: 50 }));
-    $("#host-actions tbody").replaceChildren(...acts.items.map((c) => actionRow(c, false)));
+    const tbody = $("#host-actions tbody");
+    const newer = (id) => (actionLiveAt.get(id) || 0) > asOf;
+    const kept = (id) => tbody.querySelector(`tr[data-command-id="${CSS.escape(id)}"]`);
+    const listed = new Set(acts.items.map((c) => c.command_id));
+    const onlyLive = [...actionLiveAt.keys()].filter((id) => newer(id) && !listed.has(id)).map(kept);
+    tbody.replaceChildren(...onlyLive.filter(Boolean),
+      ...acts.items.map((c) => (newer(c.command_id) && kept(c.command_id)) || actionRow(c, false)));
   };
   document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", async () => {
     // Reloaded at once so a pending isolate shows as "isolating" with Unisolate offered.
@@ -209,8 +220,12 @@ pages.host = () => {
     e.preventDefault();
     try { await requestAction(sensorId, "quarantine", { path: formParams(e.target).path }); } catch (err) { toast(err.message, "bad"); }
   });
-  onLive("host", (h) => { if (h.sensor_id === sensorId) renderHost(h); });
-  onLive("action", (c) => { if (c.sensor_id === sensorId) upsertRow($("#host-actions tbody"), "command-id", c.command_id, actionRow(c, false)); });
+  onLive("host", (h) => { if (h.sensor_id === sensorId) { hostLiveAt = ++liveSeq; renderHost(h); } });
+  onLive("action", (c) => {
+    if (c.sensor_id !== sensorId) return;
+    actionLiveAt.set(c.command_id, ++liveSeq);
+    upsertRow($("#host-actions tbody"), "command-id", c.command_id, actionRow(c, false));
+  });
   load().catch((err) => { $("#host-title").textContent = err.message; });
 };
 
